@@ -1,0 +1,1 @@
+// placeholder: the lockspace driver is written in its own commit

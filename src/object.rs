@@ -1,0 +1,413 @@
+//! Reference-counted, lockable objects with libvirt's `virObject` header.
+//!
+//! Every object the library hands to C (`virDomainObj`, `virDomainObjList`, lock-manager
+//! plugins, …) is a `#[repr(C)]` struct whose first field is a [`virObject`] or
+//! [`virObjectLockable`], so `virObjectRef`, `virObjectUnref`, `virObjectLock` and
+//! `virObjectUnlock` work on all of them. The header carries a per-class magic number:
+//! NULL, a pointer to something else, or an object already freed is reported as
+//! `VIR_ERR_INVALID_ARG` instead of being dereferenced further.
+//!
+//! Refcounts are atomic. The last `virObjectUnref` marks the object dead and frees it
+//! through its class.
+
+use std::ffi::c_void;
+use std::marker::PhantomData;
+use std::ptr::NonNull;
+use std::sync::atomic::{fence, AtomicI32, AtomicU32, Ordering};
+
+use parking_lot::lock_api::RawMutex as _;
+use parking_lot::RawMutex;
+
+use crate::error::{virErrorDomain, Error};
+use crate::ffi::{call, call_void, Cx};
+
+/// Magic numbers of live objects all have these high bits; the low bits name the class.
+const MAGIC_FAMILY: u32 = 0x5643_0000; // "VC"
+/// Written into the header when an object is freed, so stale pointers are recognized.
+const MAGIC_DEAD: u32 = 0xDEAD_0B1E;
+
+/// What every object of one kind shares: its name (for messages), its magic number,
+/// whether it carries a lock, and how it is freed.
+pub struct ObjectClass {
+    pub name: &'static str,
+    pub magic: u32,
+    pub lockable: bool,
+    /// Frees the whole object. Called exactly once, when the last reference goes.
+    pub dispose: unsafe fn(*mut virObject),
+}
+
+impl ObjectClass {
+    /// A class whose objects are `Box<T>`s. `id` must be unique among the library's classes.
+    pub const fn boxed<T>(name: &'static str, id: u16, lockable: bool) -> ObjectClass {
+        ObjectClass {
+            name,
+            magic: MAGIC_FAMILY | id as u32,
+            lockable,
+            dispose: dispose_box::<T>,
+        }
+    }
+}
+
+unsafe fn dispose_box<T>(p: *mut virObject) {
+    drop(Box::from_raw(p.cast::<T>()));
+}
+
+/// libvirt's object header: magic and refcount, then the class. Do not touch from C.
+#[repr(C)]
+pub struct virObject {
+    pub magic: AtomicU32,
+    pub refs: AtomicI32,
+    pub klass: *const ObjectClass,
+}
+
+/// An object header with a mutex (libvirt's `virObjectLockable`).
+#[repr(C)]
+pub struct virObjectLockable {
+    pub parent: virObject,
+    pub lock: RawMutex,
+}
+
+impl virObject {
+    pub const fn new(class: &'static ObjectClass) -> Self {
+        virObject {
+            magic: AtomicU32::new(class.magic),
+            refs: AtomicI32::new(1),
+            klass: class,
+        }
+    }
+
+    pub fn class(&self) -> &'static ObjectClass {
+        // SAFETY: set from a `&'static ObjectClass` at construction and never changed.
+        unsafe { &*self.klass }
+    }
+}
+
+impl virObjectLockable {
+    pub const fn new(class: &'static ObjectClass) -> Self {
+        virObjectLockable {
+            parent: virObject::new(class),
+            lock: RawMutex::INIT,
+        }
+    }
+}
+
+/// A Rust type that is a library object: `#[repr(C)]`, with its header first.
+///
+/// # Safety
+/// The implementing type must be `#[repr(C)]` with a `virObject` (or `virObjectLockable`
+/// when `CLASS.lockable`) as its first field, initialized from `CLASS`, and be allocated
+/// the way `CLASS.dispose` frees it.
+pub unsafe trait ObjectType: Sized {
+    const CLASS: &'static ObjectClass;
+}
+
+/// Reads the header of `p` if it looks like a live library object.
+///
+/// # Safety
+/// `p` is NULL or points to at least 16 readable bytes (as libvirt assumes).
+unsafe fn live_header<'a>(p: *const c_void) -> Option<&'a virObject> {
+    if p.is_null() || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>()) {
+        return None;
+    }
+    let h = &*p.cast::<virObject>();
+    let magic = h.magic.load(Ordering::Acquire);
+    if magic & 0xFFFF_0000 != MAGIC_FAMILY || h.klass.is_null() || (*h.klass).magic != magic {
+        return None;
+    }
+    Some(h)
+}
+
+fn not_an_object(cx: &Cx, p: *const c_void, what: &str) -> Error {
+    if p.is_null() {
+        cx.null_arg("obj")
+    } else {
+        cx.invalid_arg(format!("{p:p} passed to {} is not {what}", cx.func))
+    }
+}
+
+/// `p` as a `T`, if it is a live object of `T`'s class; otherwise an error naming `arg`.
+///
+/// # Safety
+/// As for [`live_header`].
+pub unsafe fn checked<'a, T: ObjectType>(
+    cx: &Cx,
+    p: *const c_void,
+    arg: &str,
+) -> Result<&'a T, Error> {
+    match live_header(p) {
+        Some(h) if std::ptr::eq(h.klass, T::CLASS) => Ok(&*p.cast::<T>()),
+        _ if p.is_null() => Err(cx.null_arg(arg)),
+        _ => Err(cx.invalid_arg(format!(
+            "{arg} ({p:p}) in {} is not a live {}",
+            cx.func,
+            T::CLASS.name
+        ))),
+    }
+}
+
+/// Takes one more reference on a live object.
+///
+/// # Safety
+/// `h` is the header of a live object.
+pub unsafe fn ref_header(h: &virObject) {
+    h.refs.fetch_add(1, Ordering::Relaxed);
+}
+
+/// Drops one reference; frees the object when it was the last. Returns true if the
+/// object is still alive.
+///
+/// # Safety
+/// The caller owns the reference it drops and does not use the object afterwards unless
+/// it holds another one.
+pub unsafe fn unref_header(h: *const virObject) -> bool {
+    let prev = (*h).refs.fetch_sub(1, Ordering::Release);
+    if prev > 1 {
+        return true;
+    }
+    fence(Ordering::Acquire);
+    let class = (*h).class();
+    log_debug!("disposing {} {:p}", class.name, h);
+    (*h).magic.store(MAGIC_DEAD, Ordering::Release);
+    (class.dispose)(h as *mut virObject);
+    false
+}
+
+fn lockable_of<'a>(cx: &Cx, p: *mut c_void) -> Result<&'a virObjectLockable, Error> {
+    // SAFETY: see live_header; C passes pointers it got from the library.
+    let h = unsafe { live_header(p) }.ok_or_else(|| not_an_object(cx, p, "a virtcore object"))?;
+    if !h.class().lockable {
+        return Err(cx.invalid_arg(format!(
+            "{} {p:p} passed to {} is not lockable",
+            h.class().name,
+            cx.func
+        )));
+    }
+    Ok(unsafe { &*p.cast::<virObjectLockable>() })
+}
+
+/// Owned reference to a library object: `Clone` takes a reference, `Drop` releases it.
+pub struct Strong<T: ObjectType> {
+    ptr: NonNull<T>,
+    _owns: PhantomData<T>,
+}
+
+// SAFETY: objects are reference counted atomically and their mutable state is behind their
+// own lock, so references may move and be shared between threads like an `Arc`.
+unsafe impl<T: ObjectType + Sync> Send for Strong<T> {}
+unsafe impl<T: ObjectType + Sync> Sync for Strong<T> {}
+
+impl<T: ObjectType> Strong<T> {
+    /// Moves `value` to the heap; its header starts with one reference, owned by the result.
+    pub fn new(value: T) -> Self {
+        let ptr = NonNull::from(Box::leak(Box::new(value)));
+        Strong {
+            ptr,
+            _owns: PhantomData,
+        }
+    }
+
+    /// Adopts a reference the caller owns (e.g. one handed back by C).
+    ///
+    /// # Safety
+    /// `p` is a live `T` and the caller owns one reference to it.
+    pub unsafe fn from_raw(p: *mut T) -> Self {
+        Strong {
+            ptr: NonNull::new_unchecked(p),
+            _owns: PhantomData,
+        }
+    }
+
+    /// Takes a new reference to a live object.
+    ///
+    /// # Safety
+    /// `p` is a live `T` kept alive by some reference for the duration of the call.
+    pub unsafe fn new_ref(p: *const T) -> Self {
+        ref_header(&*p.cast::<virObject>());
+        Strong::from_raw(p as *mut T)
+    }
+
+    /// Gives the reference to C (or to a raw field); it must come back through `from_raw`
+    /// or `virObjectUnref`.
+    pub fn into_raw(self) -> *mut T {
+        let p = self.ptr.as_ptr();
+        std::mem::forget(self);
+        p
+    }
+
+    pub fn as_ptr(&self) -> *mut T {
+        self.ptr.as_ptr()
+    }
+
+    fn header(&self) -> &virObject {
+        // SAFETY: ObjectType guarantees the header is the first field.
+        unsafe { &*self.ptr.as_ptr().cast::<virObject>() }
+    }
+
+    pub fn ptr_eq(a: &Self, b: &Self) -> bool {
+        a.ptr == b.ptr
+    }
+
+    /// Current reference count (for tests and debug output only: racy by nature).
+    pub fn ref_count(&self) -> i32 {
+        self.header().refs.load(Ordering::Relaxed)
+    }
+}
+
+impl<T: ObjectType> std::ops::Deref for Strong<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        // SAFETY: we own a reference, so the object is alive.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl<T: ObjectType> Clone for Strong<T> {
+    fn clone(&self) -> Self {
+        unsafe { Strong::new_ref(self.ptr.as_ptr()) }
+    }
+}
+
+impl<T: ObjectType> Drop for Strong<T> {
+    fn drop(&mut self) {
+        unsafe { unref_header(self.ptr.as_ptr().cast::<virObject>()) };
+    }
+}
+
+/// Locking for lockable objects from Rust. The lock is a plain mutex (not recursive).
+pub trait Lockable: ObjectType {
+    fn lockable_header(&self) -> &virObjectLockable {
+        // SAFETY: ObjectType with a lockable class has virObjectLockable first.
+        debug_assert!(Self::CLASS.lockable);
+        unsafe { &*(self as *const Self).cast::<virObjectLockable>() }
+    }
+    fn lock(&self) {
+        self.lockable_header().lock.lock();
+    }
+    fn try_lock(&self) -> bool {
+        self.lockable_header().lock.try_lock()
+    }
+    /// # Safety
+    /// The calling thread holds the lock.
+    unsafe fn unlock(&self) {
+        self.lockable_header().lock.unlock();
+    }
+    fn is_locked(&self) -> bool {
+        self.lockable_header().lock.is_locked()
+    }
+}
+impl<T: ObjectType> Lockable for T {}
+
+const OBJ: virErrorDomain = virErrorDomain::VIR_FROM_NONE;
+
+/// Takes a reference on any library object and returns it; NULL (with an error) when
+/// `obj` is NULL or not a live virtcore object.
+#[no_mangle]
+pub unsafe extern "C" fn virObjectRef(obj: *mut c_void) -> *mut c_void {
+    call(OBJ, "virObjectRef", |cx| {
+        let h = unsafe { live_header(obj) }
+            .ok_or_else(|| not_an_object(&cx, obj, "a live virtcore object"))?;
+        unsafe { ref_header(h) };
+        Ok(obj)
+    })
+}
+
+/// Releases a reference; the last one frees the object. NULL is ignored, like libvirt;
+/// a pointer that is not a live object is reported and left alone.
+#[no_mangle]
+pub unsafe extern "C" fn virObjectUnref(obj: *mut c_void) {
+    call_void(OBJ, "virObjectUnref", |cx| {
+        if obj.is_null() {
+            return Ok(());
+        }
+        let h = unsafe { live_header(obj) }
+            .ok_or_else(|| not_an_object(&cx, obj, "a live virtcore object"))?;
+        unsafe { unref_header(h) };
+        Ok(())
+    })
+}
+
+/// Locks a lockable object (blocking). Lock order: see the header's introduction.
+#[no_mangle]
+pub unsafe extern "C" fn virObjectLock(obj: *mut c_void) {
+    call_void(OBJ, "virObjectLock", |cx| {
+        lockable_of(&cx, obj)?.lock.lock();
+        Ok(())
+    })
+}
+
+/// Unlocks an object locked by the calling thread. Unlocking an object that is not
+/// locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
+#[no_mangle]
+pub unsafe extern "C" fn virObjectUnlock(obj: *mut c_void) {
+    call_void(OBJ, "virObjectUnlock", |cx| {
+        let l = lockable_of(&cx, obj)?;
+        if !l.lock.is_locked() {
+            return Err(cx.error(
+                crate::error::virErrorNumber::VIR_ERR_OPERATION_INVALID,
+                format!("{} {obj:p} is not locked", l.parent.class().name),
+            ));
+        }
+        unsafe { l.lock.unlock() };
+        Ok(())
+    })
+}
+
+export_symbols!();
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::AtomicUsize;
+
+    static FREED: AtomicUsize = AtomicUsize::new(0);
+
+    #[repr(C)]
+    struct Thing {
+        hdr: virObjectLockable,
+        value: u32,
+    }
+    impl Drop for Thing {
+        fn drop(&mut self) {
+            FREED.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+    static THING: ObjectClass = ObjectClass::boxed::<Thing>("Thing", 0xfff0, true);
+    unsafe impl ObjectType for Thing {
+        const CLASS: &'static ObjectClass = &THING;
+    }
+
+    #[test]
+    fn refcount_and_lock_through_c_entry_points() {
+        let before = FREED.load(Ordering::SeqCst);
+        let t = Strong::new(Thing {
+            hdr: virObjectLockable::new(&THING),
+            value: 7,
+        });
+        let p = t.into_raw() as *mut c_void;
+        unsafe {
+            assert_eq!(virObjectRef(p), p);
+            virObjectLock(p);
+            virObjectUnlock(p);
+            virObjectUnlock(p); // not locked: reported, harmless
+            assert_eq!(crate::error::last_error().unwrap().0, 55);
+            virObjectUnref(p);
+            assert_eq!(FREED.load(Ordering::SeqCst), before);
+            assert_eq!((*(p as *mut Thing)).value, 7);
+            virObjectUnref(p);
+        }
+        assert_eq!(FREED.load(Ordering::SeqCst), before + 1);
+    }
+
+    #[test]
+    fn foreign_pointers_are_refused() {
+        let mut junk = [0u64; 4];
+        let p = junk.as_mut_ptr() as *mut c_void;
+        unsafe {
+            assert!(virObjectRef(p).is_null());
+            assert_eq!(crate::error::last_error().unwrap().0, 8);
+            assert!(virObjectRef(std::ptr::null_mut()).is_null());
+            virObjectLock(p);
+            virObjectUnref(std::ptr::null_mut());
+        }
+    }
+}

@@ -1,0 +1,1 @@
+//! Tiered state drivers (written next).
