@@ -24,6 +24,8 @@ pub mod log;
 pub mod error;
 pub mod ffi;
 pub mod object;
+pub mod domain;
+pub mod locking;
 pub mod state;
 
 #[cfg(test)]

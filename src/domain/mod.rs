@@ -1,0 +1,1 @@
+//! Domain objects and the domain object list (DESIGN.md §2).

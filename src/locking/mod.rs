@@ -1,0 +1,1 @@
+//! The lock manager and its plugin interface (DESIGN.md §3).
