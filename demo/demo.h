@@ -1,0 +1,48 @@
+/* demo.h: the demo daemon's four state drivers (drivers.c) and what they report back.
+ *
+ * The "host" lives under one root directory, laid out like an embedded libvirt root:
+ *   ROOT/etc/storage/POOL.conf      pool definitions ("autostart 1")
+ *   ROOT/etc/network/NET.conf       network definitions
+ *   ROOT/etc/secrets/NAME           secrets
+ *   ROOT/var/lib/qemu/GUEST.status  guests: "POOL RUNNING" (1 = recorded as running)
+ *   ROOT/run/...                    tmpfs of the host: wiped at every simulated boot
+ *     run/storage/POOL.active       status file of an active pool (as libvirt's run dir)
+ *     run/network/NET.active        status file of an active network
+ *     run/virtcore/autostart/NAME   virtcore's once-per-boot autostart markers
+ */
+#ifndef VIRTCORE_DEMO_H
+#define VIRTCORE_DEMO_H
+
+#include <virtcore.h>
+
+/* How the drivers are wired, i.e. which kind of daemon is being simulated. */
+enum demo_style {
+    /* libvirt 9: no autostart hook; each driver autostarts inside its stateInitialize;
+     * every driver in one tier. */
+    STYLE_LIBVIRT9 = 0,
+    /* One tier, but with virtcore's stateAutoStart hooks (init all, then autostart all). */
+    STYLE_FLAT_HOOKS = 1,
+    /* virtcore's tiers: secret/storage/network tier 0, qemu tier 1 with declared needs. */
+    STYLE_TIERED = 2
+};
+
+#define DEMO_NDRIVERS 4
+#define DEMO_MAX_POOLS 8
+
+/* What one daemon start saw; filled by the drivers, read by the daemon process. */
+struct demo_stats {
+    int guests_reconnected;
+    int guests_killed;
+    int storage_autostart_ran; /* the storage driver's autostart ran in this start */
+    int npools;
+    char pool_names[DEMO_MAX_POOLS][32];
+    int pool_active[DEMO_MAX_POOLS]; /* after start-up */
+};
+
+extern struct demo_stats demo_stats;
+
+/* Configures the four drivers for `style` and returns them (secret, storage, network,
+ * qemu) in `out`. */
+void demo_drivers_setup(enum demo_style style, virStateDriver *out[DEMO_NDRIVERS]);
+
+#endif
