@@ -1,0 +1,17 @@
+# State drivers (src/state): the test_state_*.c programs share test_state_util.h, and the
+# demo daemon (../demo) runs as one more test with a few restarts: it fails when a tiered
+# start-up killed a guest, the once-per-boot autostart did not hold, or the parallel
+# autostart order differed from the sequential one.
+
+STATE_TESTS := $(patsubst %.c,$(BIN)/%,$(wildcard test_state_*.c))
+$(STATE_TESTS): test_state_util.h
+
+DEMO_DIR := $(TOP)/demo
+EXTRA    += state-demo
+EXTRA_RUN += $(DEMO_DIR)/check-demo.sh
+
+.PHONY: state-demo
+# `all:` was read before this fragment, so add the demo to it here as well.
+all: state-demo
+state-demo:
+	$(MAKE) -C $(DEMO_DIR) all PKG_CONFIG_PATH=$(PKG_CONFIG_PATH)

@@ -1,0 +1,100 @@
+/* test_state_failure.c: a failing stateInitialize. The error is kept (code and domain of
+ * the driver's own error) with the message "Initialization of NAME state driver failed:
+ * MESSAGE"; the drivers initialized before it are cleaned up in reverse order, later ones
+ * never run, nothing of the failing tier autostarts, and -1 is returned. A failed start
+ * leaves the library usable: the start can be retried. */
+#include "test_state_util.h"
+
+static void setup(void)
+{
+    TD_REGISTER(0, "a", 0, 0);
+    TD_REGISTER(1, "b", 0, 1);
+    TD_REGISTER(2, "c0", 1, 2);
+    TD_REGISTER(3, "c", 1, 3);
+    TD_REGISTER(4, "d", 1, 4);
+    TD_REGISTER(5, "e", 2, 5);
+    CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
+}
+
+static int with_error(void)
+{
+    setup();
+    tds[3].init_result = VIR_DRV_STATE_INIT_ERROR;
+    tds[3].err_code = VIR_ERR_CONFIG_UNSUPPORTED;
+    tds[3].err_msg = "disk /dev/sdz of guest vm1 is missing";
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == -1);
+    CHECK_ERROR(VIR_ERR_CONFIG_UNSUPPORTED, "Initialization of c state driver failed: ");
+    CHECK_MSG("disk /dev/sdz of guest vm1 is missing");
+    CHECK(strncmp(virGetLastErrorMessage(), "Initialization of c state driver failed: ", 41) == 0);
+    CHECK(virGetLastErrorDomain() == VIR_FROM_QEMU);
+    CHECK_TRACE("init:a init:b auto:a auto:b init:c0 init:c cleanup:c0 cleanup:b cleanup:a");
+    for (int i = 0; i < 6; i++)
+        CHECK(!tds[i].drv.initialized);
+    CHECK(tds[3].n_hook[H_CLEANUP] == 0); /* the failing driver itself is not cleaned up */
+
+    /* Nothing is initialized now: the hooks reach no driver. */
+    trace_reset();
+    CHECK(virStateReload() == 0);
+    CHECK(virStateCleanup() == 0);
+    CHECK_TRACE("");
+
+    /* Registration is open again, and a retry with the problem fixed succeeds (tier 0's
+     * autostarts already ran this boot, so they are not repeated). */
+    TD_REGISTER(6, "late", 2, 6);
+    tds[3].init_result = VIR_DRV_STATE_INIT_COMPLETE;
+    tds[3].err_code = 0;
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK_TRACE("init:a init:b init:c0 init:c init:d auto:c0 auto:c auto:d "
+                "init:e init:late auto:e auto:late");
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* A driver that fails without reporting anything still gets a named error. */
+static int without_error(void)
+{
+    setup();
+    tds[0].init_result = VIR_DRV_STATE_INIT_ERROR;
+    CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == -1);
+    CHECK_ERROR(VIR_ERR_INTERNAL_ERROR, "Initialization of a state driver failed");
+    CHECK_TRACE("init:a");
+    return 0;
+}
+
+/* An error a driver reported but then returned COMPLETE does not fail the start. */
+static int stale_error(void)
+{
+    setup();
+    tds[1].err_code = VIR_ERR_OPERATION_FAILED;
+    tds[1].err_msg = "harmless";
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    for (int i = 0; i < 6; i++)
+        CHECK(tds[i].drv.initialized);
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* The first tier fails: nothing autostarts at all. */
+static int first_tier(void)
+{
+    setup();
+    tds[1].init_result = VIR_DRV_STATE_INIT_ERROR;
+    tds[1].err_code = VIR_ERR_NO_STORAGE_POOL;
+    tds[1].err_msg = "pool 'default' not found";
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == -1);
+    CHECK_ERROR(VIR_ERR_NO_STORAGE_POOL, "Initialization of b state driver failed: ");
+    CHECK_MSG("pool 'default' not found");
+    CHECK_TRACE("init:a init:b cleanup:a");
+    return 0;
+}
+
+int main(void)
+{
+    CHECK(make_tmpdir(td_base, sizeof(td_base)));
+    CHECK_FORKED(with_error);
+    CHECK_FORKED(without_error);
+    CHECK_FORKED(stale_error);
+    CHECK_FORKED(first_tier);
+    rm_tree(td_base);
+    TEST_DONE();
+}

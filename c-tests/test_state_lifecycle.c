@@ -1,0 +1,101 @@
+/* test_state_lifecycle.c: virStateReload, virStateStop, virStateShutdownPrepare,
+ * virStateShutdownWait call the hook of every initialized driver in initialization order
+ * (skipped drivers and drivers without the hook are left out), return -1 with an error
+ * if any hook failed while still calling all of them; virStateCleanup runs in reverse
+ * order, returns -1 if one failed but cleans up every driver. A hook calling back into
+ * virState* is refused instead of deadlocking. */
+#include "test_state_util.h"
+
+static int reentry_rc[4], reentry_code[4];
+
+static int reentrant_reload(void)
+{
+    reentry_rc[0] = virStateReload();
+    reentry_code[0] = virGetLastErrorCode();
+    reentry_rc[1] = virStateCleanup();
+    reentry_code[1] = virGetLastErrorCode();
+    reentry_rc[2] = virRegisterStateDriver(&tds[5].drv);
+    reentry_code[2] = virGetLastErrorCode();
+    reentry_rc[3] = virtcoreStateSetParallel(2);
+    reentry_code[3] = virGetLastErrorCode();
+    return 0;
+}
+
+typedef int (*lifecycle_fn)(void);
+
+static void check_hook(lifecycle_fn fn, int h, const char *expected_ok)
+{
+    /* All succeed. */
+    trace_reset();
+    CHECK(fn() == 0);
+    CHECK_TRACE(expected_ok);
+    /* One in the middle fails: -1, but the ones after it are still called. */
+    tds[1].hook_rc[h] = -1;
+    trace_reset();
+    CHECK(fn() == -1);
+    CHECK(virGetLastErrorCode() == VIR_ERR_OPERATION_FAILED);
+    CHECK_MSG("state driver");
+    CHECK_TRACE(expected_ok);
+    tds[1].hook_rc[h] = 0;
+    /* A positive return is not a failure (libvirt: < 0 fails). */
+    tds[0].hook_rc[h] = 1;
+    CHECK(fn() == 0);
+    tds[0].hook_rc[h] = 0;
+}
+
+int main(void)
+{
+    CHECK(make_tmpdir(td_base, sizeof(td_base)));
+    TD_REGISTER(0, "hyp", 1, 0);
+    TD_REGISTER(1, "storage", 0, 1);
+    TD_REGISTER(2, "skipped", 0, 2);
+    TD_REGISTER(3, "network", 0, 3);
+    TD_REGISTER(4, "nohooks", 0, 4);
+    tds[2].init_result = VIR_DRV_STATE_INIT_SKIPPED;
+    tds[4].drv.stateReload = NULL;
+    tds[4].drv.stateStop = NULL;
+    tds[4].drv.stateShutdownPrepare = NULL;
+    tds[4].drv.stateShutdownWait = NULL;
+    tds[4].drv.stateCleanup = NULL;
+    CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
+    CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
+
+    check_hook(virStateReload, H_RELOAD, "reload:storage reload:network reload:hyp");
+    check_hook(virStateStop, H_STOP, "stop:storage stop:network stop:hyp");
+    check_hook(virStateShutdownPrepare, H_PREPARE,
+               "prepare:storage prepare:network prepare:hyp");
+    check_hook(virStateShutdownWait, H_WAIT, "wait:storage wait:network wait:hyp");
+    CHECK(tds[0].initialized_at_hook && tds[1].initialized_at_hook);
+    CHECK(tds[2].n_hook[H_RELOAD] == 0 && tds[2].n_hook[H_STOP] == 0);
+
+    /* Re-entry from a hook: every virState* call is refused, nothing deadlocks. */
+    td_make(5, "newcomer", 0);
+    tds[3].drv.stateReload = reentrant_reload;
+    CHECK(virStateReload() == 0);
+    for (int i = 0; i < 4; i++) {
+        CHECK(reentry_rc[i] == -1);
+        CHECK(reentry_code[i] == VIR_ERR_OPERATION_INVALID);
+    }
+    CHECK(tds[0].drv.initialized); /* the refused cleanup did nothing */
+
+    /* Cleanup: reverse order; a failing one makes it -1, the others still run. */
+    tds[3].hook_rc[H_CLEANUP] = -1;
+    trace_reset();
+    CHECK(virStateCleanup() == -1);
+    CHECK(virGetLastErrorCode() == VIR_ERR_OPERATION_FAILED);
+    CHECK_TRACE("cleanup:hyp cleanup:network cleanup:storage");
+    for (int i = 0; i < 5; i++)
+        CHECK(!tds[i].drv.initialized);
+
+    /* After cleanup no hook is reached, and a second cleanup does nothing. */
+    trace_reset();
+    CHECK(virStateReload() == 0);
+    CHECK(virStateStop() == 0);
+    CHECK(virStateShutdownPrepare() == 0);
+    CHECK(virStateShutdownWait() == 0);
+    CHECK(virStateCleanup() == 0);
+    CHECK_TRACE("");
+
+    rm_tree(td_base);
+    TEST_DONE();
+}

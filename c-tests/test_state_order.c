@@ -1,0 +1,162 @@
+/* test_state_order.c: tiers ascending, registration order inside a tier, every init of a
+ * tier before its autostarts, cleanup in reverse; the arguments of virStateInitialize
+ * (privileged, root, monolithic, inhibit callback, opaque) passed through to every driver;
+ * the default autostart run dir for each combination of root / privileged. */
+#include "test_state_util.h"
+
+static char tmp[64];
+
+struct inhibit_log {
+    int on, off;
+};
+
+static void inhibit_cb(bool inhibit, void *opaque)
+{
+    struct inhibit_log *log = opaque;
+    if (inhibit)
+        log->on++;
+    else
+        log->off++;
+}
+
+/* Tiers 0, 1, 2 registered interleaved; g has no autostart hook. */
+static int tiers_and_args(void)
+{
+    struct inhibit_log log = {0, 0};
+    char root[128], path[256];
+
+    TD_REGISTER(0, "h1", VIR_DRV_STATE_DRV_HYPERVISOR, 0);
+    TD_REGISTER(1, "s1", VIR_DRV_STATE_DRV_LIBVIRT, 1);
+    TD_REGISTER(2, "x1", 2, 2);
+    TD_REGISTER(3, "h2", VIR_DRV_STATE_DRV_HYPERVISOR, 3);
+    TD_REGISTER(4, "s2", VIR_DRV_STATE_DRV_LIBVIRT, 4);
+    TD_REGISTER(5, "g", VIR_DRV_STATE_DRV_LIBVIRT, 5);
+    TD_REGISTER(6, "x0", 7, 6);
+    tds[5].drv.stateAutoStart = NULL;
+    tds[3].call_inhibit = true;
+
+    snprintf(root, sizeof(root), "%s/root", tmp);
+    CHECK(mkdir(root, 0755) == 0);
+    CHECK(virStateInitialize(false, true, root, true, inhibit_cb, &log) == 0);
+    CHECK_TRACE("init:s1 init:s2 init:g auto:s1 auto:s2 "
+                "init:h1 init:h2 auto:h1 auto:h2 "
+                "init:x1 auto:x1 init:x0 auto:x0");
+    for (int i = 0; i < 7; i++) {
+        CHECK(tds[i].drv.initialized);
+        CHECK(tds[i].n_init == 1);
+        CHECK(!tds[i].seen_privileged);
+        CHECK(tds[i].seen_monolithic);
+        CHECK(strcmp(tds[i].seen_root, root) == 0);
+        CHECK(tds[i].seen_cb == inhibit_cb);
+        CHECK(tds[i].seen_opaque == &log);
+    }
+    /* The callback reached the daemon with its opaque. */
+    CHECK(log.on == 1 && log.off == 1);
+
+    /* Default run dir with a root: ROOT/run/virtcore/autostart/NAME holding the boot id. */
+    snprintf(path, sizeof(path), "%s/run/virtcore/autostart/s1", root);
+    CHECK(file_exists(path));
+    CHECK(strcmp(read_line(path), boot_id()) == 0);
+    snprintf(path, sizeof(path), "%s/run/virtcore/autostart/g", root);
+    CHECK(!file_exists(path)); /* no autostart hook, no marker */
+
+    trace_reset();
+    CHECK(virStateCleanup() == 0);
+    CHECK_TRACE("cleanup:x0 cleanup:x1 cleanup:h2 cleanup:h1 cleanup:g cleanup:s2 cleanup:s1");
+    for (int i = 0; i < 7; i++)
+        CHECK(!tds[i].drv.initialized);
+
+    /* Registration is open again; a later driver joins its tier in registration order.
+     * Same boot, same run dir: the autostarts are not run again. */
+    TD_REGISTER(7, "s3", VIR_DRV_STATE_DRV_LIBVIRT, 7);
+    trace_reset();
+    CHECK(virStateInitialize(false, true, root, true, inhibit_cb, &log) == 0);
+    CHECK_TRACE("init:s1 init:s2 init:g init:s3 auto:s3 init:h1 init:h2 init:x1 init:x0");
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* privileged, no root, monolithic false, no callback: passed through as given. The run
+ * dir is set explicitly, so /run is not touched. */
+static int other_args(void)
+{
+    char rundir[128], path[256];
+    snprintf(rundir, sizeof(rundir), "%s/explicit", tmp);
+    TD_REGISTER(0, "a", 0, 0);
+    TD_REGISTER(1, "b", 1, 1);
+    CHECK(virtcoreStateSetRunDir(rundir) == 0);
+    CHECK(virStateInitialize(true, false, NULL, false, NULL, NULL) == 0);
+    for (int i = 0; i < 2; i++) {
+        CHECK(tds[i].seen_privileged);
+        CHECK(!tds[i].seen_monolithic);
+        CHECK(tds[i].seen_root_null);
+        CHECK(tds[i].seen_cb == NULL);
+        CHECK(tds[i].seen_opaque == NULL);
+    }
+    snprintf(path, sizeof(path), "%s/autostart/a", rundir);
+    CHECK(strcmp(read_line(path), boot_id()) == 0);
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* Unprivileged without root: $XDG_RUNTIME_DIR/virtcore. */
+static int xdg_run_dir(void)
+{
+    char xdg[128], path[256];
+    snprintf(xdg, sizeof(xdg), "%s/xdg", tmp);
+    CHECK(mkdir(xdg, 0700) == 0);
+    CHECK(setenv("XDG_RUNTIME_DIR", xdg, 1) == 0);
+    TD_REGISTER(0, "userdrv", 0, 0);
+    CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
+    CHECK(tds[0].n_auto == 1);
+    snprintf(path, sizeof(path), "%s/virtcore/autostart/userdrv", xdg);
+    CHECK(strcmp(read_line(path), boot_id()) == 0);
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* Unprivileged, no root, no XDG_RUNTIME_DIR: /tmp/virtcore-UID (a unique driver name, its
+ * marker removed afterwards). */
+static int tmp_run_dir(void)
+{
+    char name[64], path[256];
+    CHECK(unsetenv("XDG_RUNTIME_DIR") == 0);
+    snprintf(name, sizeof(name), "ordertest-%ld", (long)getpid());
+    TD_REGISTER(0, name, 0, 0);
+    CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
+    CHECK(tds[0].n_auto == 1);
+    snprintf(path, sizeof(path), "/tmp/virtcore-%ld/autostart/%s", (long)getuid(), name);
+    CHECK(strcmp(read_line(path), boot_id()) == 0);
+    unlink(path);
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* Privileged, no root: /run/virtcore (only checked when we may write there). */
+static int privileged_run_dir(void)
+{
+    char name[64], path[256];
+    snprintf(name, sizeof(name), "ordertest-%ld", (long)getpid());
+    TD_REGISTER(0, name, 0, 0);
+    CHECK(virStateInitialize(true, false, NULL, false, NULL, NULL) == 0);
+    CHECK(tds[0].n_auto == 1);
+    snprintf(path, sizeof(path), "/run/virtcore/autostart/%s", name);
+    if (geteuid() == 0) {
+        CHECK(strcmp(read_line(path), boot_id()) == 0);
+        unlink(path);
+    }
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+int main(void)
+{
+    CHECK(make_tmpdir(tmp, sizeof(tmp)));
+    CHECK_FORKED(tiers_and_args);
+    CHECK_FORKED(other_args);
+    CHECK_FORKED(xdg_run_dir);
+    CHECK_FORKED(tmp_run_dir);
+    CHECK_FORKED(privileged_run_dir);
+    rm_tree(tmp);
+    TEST_DONE();
+}

@@ -1,0 +1,132 @@
+/* test_state_threads.c: the virState* functions from several threads at once. Concurrent
+ * Reload/Stop/ShutdownPrepare/ShutdownWait reach every initialized driver once per call;
+ * a Cleanup racing with them never lets a hook run on a cleaned-up driver; two threads
+ * calling virStateInitialize at once initialize every driver exactly once. */
+#include "test_state_util.h"
+
+#define THREADS 8
+#define ITERS 200
+#define NDRV 4
+
+static volatile int stop_flag;
+static int race_rc_errors;
+
+static void *hammer(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < ITERS; k++) {
+        int rc;
+        switch (k % 4) {
+        case 0: rc = virStateReload(); break;
+        case 1: rc = virStateStop(); break;
+        case 2: rc = virStateShutdownPrepare(); break;
+        default: rc = virStateShutdownWait(); break;
+        }
+        if (rc != 0)
+            __atomic_add_fetch(&race_rc_errors, 1, __ATOMIC_SEQ_CST);
+    }
+    return NULL;
+}
+
+static void *reload_until_stopped(void *arg)
+{
+    (void)arg;
+    while (!__atomic_load_n(&stop_flag, __ATOMIC_SEQ_CST))
+        if (virStateReload() != 0)
+            __atomic_add_fetch(&race_rc_errors, 1, __ATOMIC_SEQ_CST);
+    return NULL;
+}
+
+static void setup(void)
+{
+    TD_REGISTER(0, "a", 0, 0);
+    TD_REGISTER(1, "b", 0, 1);
+    TD_REGISTER(2, "c", 1, 2);
+    TD_REGISTER(3, "d", 2, 3);
+    CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
+}
+
+static int hooks_and_cleanup(void)
+{
+    pthread_t th[THREADS];
+    setup();
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, hammer, NULL) == 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(race_rc_errors == 0);
+    for (int i = 0; i < NDRV; i++)
+        for (int h = H_RELOAD; h <= H_WAIT; h++)
+            CHECK(tds[i].n_hook[h] == THREADS * ITERS / 4);
+
+    /* Cleanup while reloads run. */
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, reload_until_stopped, NULL) == 0);
+    sleep_ms(20);
+    CHECK(virStateCleanup() == 0);
+    int after[NDRV];
+    for (int i = 0; i < NDRV; i++)
+        after[i] = __atomic_load_n(&tds[i].n_hook[H_RELOAD], __ATOMIC_SEQ_CST);
+    sleep_ms(20);
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_SEQ_CST);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(race_rc_errors == 0);
+    for (int i = 0; i < NDRV; i++) {
+        CHECK(tds[i].hook_after_cleanup == 0);   /* no hook on a cleaned-up driver */
+        CHECK(tds[i].n_hook[H_RELOAD] == after[i]); /* none once cleanup returned */
+        CHECK(tds[i].n_hook[H_CLEANUP] == 1);
+        CHECK(!tds[i].drv.initialized);
+    }
+    return 0;
+}
+
+static int init_rc[2], init_code[2];
+
+static void *init_thread(void *arg)
+{
+    int k = (int)(long)arg;
+    init_rc[k] = virStateInitialize(false, true, NULL, false, NULL, NULL);
+    init_code[k] = virGetLastErrorCode();
+    return NULL;
+}
+
+static int concurrent_initialize(void)
+{
+    pthread_t th[2 + THREADS];
+    setup();
+    tds[0].init_sleep_ms = 20;
+    __atomic_store_n(&stop_flag, 0, __ATOMIC_SEQ_CST);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[2 + t], NULL, reload_until_stopped, NULL) == 0);
+    for (int k = 0; k < 2; k++)
+        CHECK(pthread_create(&th[k], NULL, init_thread, (void *)(long)k) == 0);
+    for (int k = 0; k < 2; k++)
+        pthread_join(th[k], NULL);
+    __atomic_store_n(&stop_flag, 1, __ATOMIC_SEQ_CST);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[2 + t], NULL);
+    /* One wins, the other is told the drivers are already initialized. */
+    CHECK((init_rc[0] == 0) != (init_rc[1] == 0));
+    CHECK(init_code[init_rc[0] == 0 ? 1 : 0] == VIR_ERR_OPERATION_INVALID);
+    for (int i = 0; i < NDRV; i++) {
+        CHECK(tds[i].n_init == 1 && tds[i].n_auto == 1);
+        CHECK(tds[i].drv.initialized);
+        /* A reload that reached a driver saw it fully initialized. */
+        if (tds[i].n_hook[H_RELOAD])
+            CHECK(tds[i].initialized_at_hook);
+    }
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+int main(void)
+{
+    CHECK(make_tmpdir(td_base, sizeof(td_base)));
+    CHECK_FORKED(hooks_and_cleanup);
+    CHECK_FORKED(concurrent_initialize);
+    rm_tree(td_base);
+    TEST_DONE();
+}
