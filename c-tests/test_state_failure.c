@@ -1,9 +1,20 @@
 /* test_state_failure.c: a failing stateInitialize. The error is kept (code and domain of
  * the driver's own error) with the message "Initialization of NAME state driver failed:
- * MESSAGE"; the drivers initialized before it are cleaned up in reverse order, later ones
- * never run, nothing of the failing tier autostarts, and -1 is returned. A failed start
- * leaves the library usable: the start can be retried. */
+ * MESSAGE" and logged at error level; the drivers initialized before it are cleaned up
+ * in reverse order, later ones never run, nothing of the failing tier autostarts, and -1
+ * is returned. A failed start leaves the library usable: the start can be retried. */
 #include "test_state_util.h"
+
+/* Error-level log messages, as the daemon's log callback sees them. */
+static char logged[2048];
+
+static void log_cb(int priority, const char *source, const char *message, void *opaque)
+{
+    if (priority == VIR_LOG_ERROR && opaque == logged) {
+        size_t len = strlen(logged);
+        snprintf(logged + len, sizeof(logged) - len, "%s\n", message);
+    }
+}
 
 static void setup(void)
 {
@@ -22,7 +33,13 @@ static int with_error(void)
     tds[3].init_result = VIR_DRV_STATE_INIT_ERROR;
     tds[3].err_code = VIR_ERR_CONFIG_UNSUPPORTED;
     tds[3].err_msg = "disk /dev/sdz of guest vm1 is missing";
+    virtcoreLogSetCallback(log_cb, logged);
+    CHECK(virtcoreLogSetLevel(VIR_LOG_ERROR) == 0);
     CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == -1);
+    /* The failure is logged too, at error level. */
+    CHECK(strstr(logged, "Initialization of c state driver failed: "));
+    CHECK(strstr(logged, "disk /dev/sdz of guest vm1 is missing"));
+    virtcoreLogSetCallback(NULL, NULL);
     CHECK_ERROR(VIR_ERR_CONFIG_UNSUPPORTED, "Initialization of c state driver failed: ");
     CHECK_MSG("disk /dev/sdz of guest vm1 is missing");
     CHECK(strncmp(virGetLastErrorMessage(), "Initialization of c state driver failed: ", 41) == 0);
