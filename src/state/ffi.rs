@@ -229,7 +229,8 @@ pub unsafe extern "C" fn virStateInitialize(
     call(STATE, "virStateInitialize", |cx| {
         let root = unsafe { cx.opt_str_arg(root, "root") }?;
         log_debug!(
-            "virStateInitialize(privileged={privileged}, mandatory={mandatory}, root={root:?}, monolithic={monolithic}, callback={}, opaque={opaque:p})",
+            "virStateInitialize(privileged={privileged}, mandatory={mandatory}, root={}, monolithic={monolithic}, callback={}, opaque={opaque:p})",
+            crate::ffi::show(root),
             callback.is_some()
         );
         if root.is_some_and(|r| !r.starts_with('/')) {
@@ -329,7 +330,7 @@ pub extern "C" fn virtcoreStateSetParallel(nthreads: c_uint) -> c_int {
 pub unsafe extern "C" fn virtcoreStateSetRunDir(dir: *const c_char) -> c_int {
     call(STATE, "virtcoreStateSetRunDir", |cx| {
         let dir = unsafe { cx.opt_str_arg(dir, "dir") }?;
-        log_debug!("virtcoreStateSetRunDir(dir={dir:?})");
+        log_debug!("virtcoreStateSetRunDir(dir={})", crate::ffi::show(dir));
         if dir.is_some_and(|d| !d.starts_with('/')) {
             return Err(cx.invalid_arg(format!(
                 "run directory '{}' must be an absolute path",
