@@ -11,7 +11,5 @@ EXTRA    += state-demo
 EXTRA_RUN += $(DEMO_DIR)/check-demo.sh
 
 .PHONY: state-demo
-# `all:` was read before this fragment, so add the demo to it here as well.
-all: state-demo
 state-demo:
 	$(MAKE) -C $(DEMO_DIR) all PKG_CONFIG_PATH=$(PKG_CONFIG_PATH)
