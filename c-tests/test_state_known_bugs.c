@@ -129,7 +129,7 @@ int main(void)
         const char *strict = getenv("VIRTCORE_KNOWN_BUGS");
         if (strict && strcmp(strict, "fail") == 0)
             return 1;
-        SKIP("known bugs in the state drivers, reported (see above; VIRTCORE_KNOWN_BUGS=fail to fail)");
+        SKIP("known state-driver bugs, reported: run c-tests/bin/test_state_known_bugs for details; VIRTCORE_KNOWN_BUGS=fail to fail");
     }
     TEST_DONE();
 }

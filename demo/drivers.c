@@ -81,8 +81,8 @@ static int list_names(const root_buf root, const char *sub, const char *suffix, 
         if (e->d_name[0] == '.' || l <= sl || l - sl >= 32 ||
             strcmp(e->d_name + l - sl, suffix) != 0)
             continue;
+        memset(names[n], 0, sizeof(names[n])); /* names are copied whole later */
         memcpy(names[n], e->d_name, l - sl);
-        names[n][l - sl] = '\0';
         n++;
     }
     closedir(d);
