@@ -802,11 +802,6 @@ typedef enum virErrorNumber {
 } virErrorNumber;
 
 /**
- * Caller-chosen options of `virStateInitialize` that libvirt's signature has no room for.
- */
-typedef struct InitOptions InitOptions;
-
-/**
  * Opaque libvirt connection; virtcore passes it through untouched.
  */
 typedef struct virConnect virConnect;
@@ -1136,27 +1131,32 @@ int virStateInitialize(bool privileged,
 
 /**
  * Cleans up every initialized driver in reverse order of initialization; afterwards
- * drivers may be registered and initialized again. Returns -1 if any cleanup failed.
+ * drivers may be registered and initialized again. Returns -1 if any cleanup failed, with
+ * the first failing driver's error ("Cleanup of NAME state driver failed: MESSAGE").
  */
 int virStateCleanup(void);
 
 /**
- * Calls `stateReload` of every initialized driver. Returns -1 if any failed.
+ * Calls `stateReload` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
  */
 int virStateReload(void);
 
 /**
- * Calls `stateStop` of every initialized driver. Returns -1 if any failed.
+ * Calls `stateStop` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
  */
 int virStateStop(void);
 
 /**
- * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any failed.
+ * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
  */
 int virStateShutdownPrepare(void);
 
 /**
- * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any failed.
+ * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
  */
 int virStateShutdownWait(void);
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::{Hook, InitArgs, InitOutcome, StateDriver};
 use crate::error::virErrorDomain;
-use crate::ffi::{call, Cx};
+use crate::ffi::call;
 
 /// Result of a driver's `stateInitialize` (libvirt's `virDrvStateInitResult`): one of
 /// `VIR_DRV_STATE_INIT_ERROR`, `VIR_DRV_STATE_INIT_SKIPPED`, `VIR_DRV_STATE_INIT_COMPLETE`.
@@ -252,59 +252,51 @@ pub unsafe extern "C" fn virStateInitialize(
 }
 
 /// Cleans up every initialized driver in reverse order of initialization; afterwards
-/// drivers may be registered and initialized again. Returns -1 if any cleanup failed.
+/// drivers may be registered and initialized again. Returns -1 if any cleanup failed, with
+/// the first failing driver's error ("Cleanup of NAME state driver failed: MESSAGE").
 #[no_mangle]
 pub extern "C" fn virStateCleanup() -> c_int {
-    call(STATE, "virStateCleanup", |cx| {
+    call(STATE, "virStateCleanup", |_| {
         log_debug!("virStateCleanup()");
-        hook_result(&cx, super::cleanup()?, "cleanup")
-    })
-}
-
-fn hook_result(cx: &Cx, ok: bool, what: &str) -> Result<c_int, crate::error::Error> {
-    if ok {
+        super::cleanup()?;
         Ok(0)
-    } else {
-        Err(cx.error(
-            crate::error::virErrorNumber::VIR_ERR_OPERATION_FAILED,
-            format!("{what} failed for at least one state driver"),
-        ))
-    }
-}
-
-fn run_hook(func: &'static str, hook: Hook, what: &'static str) -> c_int {
-    call(STATE, func, |cx| {
-        log_debug!("{func}()");
-        hook_result(&cx, super::each_initialized(hook)?, what)
     })
 }
 
-/// Calls `stateReload` of every initialized driver. Returns -1 if any failed.
+fn run_hook(func: &'static str, hook: Hook) -> c_int {
+    call(STATE, func, |_| {
+        log_debug!("{func}()");
+        super::each_initialized(hook)?;
+        Ok(0)
+    })
+}
+
+/// Calls `stateReload` of every initialized driver. Returns -1 if any
+/// failed, with the first failing driver's error.
 #[no_mangle]
 pub extern "C" fn virStateReload() -> c_int {
-    run_hook("virStateReload", Hook::Reload, "reload")
+    run_hook("virStateReload", Hook::Reload)
 }
 
-/// Calls `stateStop` of every initialized driver. Returns -1 if any failed.
+/// Calls `stateStop` of every initialized driver. Returns -1 if any
+/// failed, with the first failing driver's error.
 #[no_mangle]
 pub extern "C" fn virStateStop() -> c_int {
-    run_hook("virStateStop", Hook::Stop, "stop")
+    run_hook("virStateStop", Hook::Stop)
 }
 
-/// Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any failed.
+/// Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
+/// failed, with the first failing driver's error.
 #[no_mangle]
 pub extern "C" fn virStateShutdownPrepare() -> c_int {
-    run_hook(
-        "virStateShutdownPrepare",
-        Hook::ShutdownPrepare,
-        "shutdown preparation",
-    )
+    run_hook("virStateShutdownPrepare", Hook::ShutdownPrepare)
 }
 
-/// Calls `stateShutdownWait` of every initialized driver. Returns -1 if any failed.
+/// Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
+/// failed, with the first failing driver's error.
 #[no_mangle]
 pub extern "C" fn virStateShutdownWait() -> c_int {
-    run_hook("virStateShutdownWait", Hook::ShutdownWait, "shutdown wait")
+    run_hook("virStateShutdownWait", Hook::ShutdownWait)
 }
 
 /// Sets how many threads initialize the drivers of one tier at the next

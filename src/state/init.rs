@@ -69,7 +69,7 @@ pub(super) fn run(
         }
         if let Some(err) = first_failure(drivers, &tier, &outcomes, mandatory) {
             log_error!("{err}");
-            cleanup_in_reverse(drivers, &order);
+            super::roll_back(drivers, &order);
             return Err(err);
         }
         for (&i, o) in tier.iter().zip(&outcomes) {
@@ -194,18 +194,11 @@ fn first_failure(
     tier.iter().zip(outcomes).find_map(|(&i, o)| {
         let name = drivers[i].name();
         match o.outcome {
-            InitOutcome::Error => {
-                let (code, domain, msg) = o.error.clone().unwrap_or((
-                    virErrorNumber::VIR_ERR_INTERNAL_ERROR as i32,
-                    virErrorDomain::VIR_FROM_NONE as i32,
-                    "unknown error (the driver reported none)".into(),
-                ));
-                Some(StateError::DriverFailed {
-                    code,
-                    domain,
-                    message: format!("Initialization of {name} state driver failed: {msg}"),
-                })
-            }
+            InitOutcome::Error => Some(super::driver_failure(
+                name,
+                "Initialization",
+                o.error.clone(),
+            )),
             InitOutcome::Skipped if mandatory => Some(StateError::DriverFailed {
                 code: virErrorNumber::VIR_ERR_OPERATION_FAILED as i32,
                 domain: virErrorDomain::VIR_FROM_NONE as i32,
@@ -231,19 +224,4 @@ fn autostart(d: &dyn StateDriver, markers: &Markers) {
     log_debug!("autostarting state driver '{}'", d.name());
     in_hook(|| d.autostart());
     markers.record(d.name());
-}
-
-/// Cleans up the drivers of `order` backwards; true if every cleanup succeeded.
-pub(super) fn cleanup_in_reverse(drivers: &Drivers, order: &[usize]) -> bool {
-    let mut ok = true;
-    for &i in order.iter().rev() {
-        let d = drivers[i].as_ref();
-        log_debug!("cleaning up state driver '{}'", d.name());
-        if in_hook(|| d.cleanup()) == Some(false) {
-            log_warn!("cleanup of state driver '{}' failed", d.name());
-            ok = false;
-        }
-        d.set_initialized(false);
-    }
-    ok
 }

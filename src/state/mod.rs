@@ -245,25 +245,29 @@ pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
     }
 }
 
-/// Cleans up initialized drivers in reverse order of initialization. Ok(false) if any
-/// driver's cleanup failed.
-pub fn cleanup() -> Result<bool, StateError> {
+/// Cleans up initialized drivers in reverse order of initialization. Every driver is
+/// cleaned up even if one fails; the first failure is returned.
+pub fn cleanup() -> Result<(), StateError> {
     refuse_reentry("virStateCleanup")?;
     let _life = LIFECYCLE.write();
     let (drivers, order) = {
         let reg = REGISTRY.lock();
         (reg.drivers.clone(), reg.initialized.clone())
     };
-    let ok = init::cleanup_in_reverse(&drivers, &order);
+    let result = call_each(
+        order.iter().rev().map(|&i| drivers[i].as_ref()),
+        Hook::Cleanup,
+    );
     let mut reg = REGISTRY.lock();
     reg.initialized.clear();
     reg.active = false;
-    Ok(ok)
+    result
 }
 
-/// Which per-driver hook [`each_initialized`] calls.
+/// A per-driver lifecycle hook.
 #[derive(Clone, Copy, Debug)]
 pub enum Hook {
+    Cleanup,
     Reload,
     Stop,
     ShutdownPrepare,
@@ -273,17 +277,71 @@ pub enum Hook {
 impl Hook {
     fn call(self, d: &dyn StateDriver) -> Option<bool> {
         match self {
+            Hook::Cleanup => d.cleanup(),
             Hook::Reload => d.reload(),
             Hook::Stop => d.stop(),
             Hook::ShutdownPrepare => d.shutdown_prepare(),
             Hook::ShutdownWait => d.shutdown_wait(),
         }
     }
+
+    /// How messages name the step: "Reload of NAME state driver failed: …".
+    fn label(self) -> &'static str {
+        match self {
+            Hook::Cleanup => "Cleanup",
+            Hook::Reload => "Reload",
+            Hook::Stop => "Stop",
+            Hook::ShutdownPrepare => "Shutdown preparation",
+            Hook::ShutdownWait => "Shutdown wait",
+        }
+    }
 }
 
-/// Calls `hook` on every initialized driver, in initialization order. Ok(false) if any
-/// failed (all are still called). Several threads may do this at once.
-pub fn each_initialized(hook: Hook) -> Result<bool, StateError> {
+/// The error for a driver whose hook failed: the driver's own error (code, domain and
+/// message, as it reported it) with the step and the driver named in front, like libvirt's
+/// "Initialization of NAME state driver failed: MESSAGE".
+pub(crate) fn driver_failure(
+    name: &str,
+    step: &str,
+    reported: Option<(i32, i32, String)>,
+) -> StateError {
+    let (code, domain, msg) = reported.unwrap_or((
+        virErrorNumber::VIR_ERR_OPERATION_FAILED as i32,
+        virErrorDomain::VIR_FROM_NONE as i32,
+        "no error was reported by the driver".into(),
+    ));
+    StateError::DriverFailed {
+        code,
+        domain,
+        message: format!("{step} of {name} state driver failed: {msg}"),
+    }
+}
+
+/// Calls `hook` on each driver in turn, all of them even after a failure, and returns the
+/// first failure. Cleanup also marks each driver uninitialized.
+fn call_each<'a>(
+    drivers: impl Iterator<Item = &'a dyn StateDriver>,
+    hook: Hook,
+) -> Result<(), StateError> {
+    let mut first = None;
+    for d in drivers {
+        log_debug!("{} of state driver '{}'", hook.label(), d.name());
+        crate::error::reset_last_error();
+        if in_hook(|| hook.call(d)) == Some(false) {
+            let err = driver_failure(d.name(), hook.label(), crate::error::last_error());
+            log_warn!("{err}");
+            first.get_or_insert(err);
+        }
+        if let Hook::Cleanup = hook {
+            d.set_initialized(false);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// Calls `hook` on every initialized driver, in initialization order; see [`call_each`].
+/// Several threads may do this at once.
+pub fn each_initialized(hook: Hook) -> Result<(), StateError> {
     refuse_reentry("virState* hooks")?;
     let _life = LIFECYCLE.read();
     let drivers: Vec<Arc<dyn StateDriver>> = {
@@ -293,14 +351,16 @@ pub fn each_initialized(hook: Hook) -> Result<bool, StateError> {
             .map(|&i| reg.drivers[i].clone())
             .collect()
     };
-    let mut ok = true;
-    for d in drivers {
-        if in_hook(|| hook.call(d.as_ref())) == Some(false) {
-            log_warn!("state driver '{}' failed {:?}", d.name(), hook);
-            ok = false;
-        }
-    }
-    Ok(ok)
+    call_each(drivers.iter().map(|d| d.as_ref()), hook)
+}
+
+/// Rolls back: cleans up the drivers of `order` backwards (failures are logged only; the
+/// error that caused the rollback is the one that counts).
+pub(crate) fn roll_back(drivers: &[Arc<dyn StateDriver>], order: &[usize]) {
+    let _ = call_each(
+        order.iter().rev().map(|&i| drivers[i].as_ref()),
+        Hook::Cleanup,
+    );
 }
 
 #[cfg(test)]

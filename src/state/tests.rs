@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
-use super::init::{cleanup_in_reverse, run, InitOptions};
+use super::init::{run, InitOptions};
 use super::*;
 use crate::error::Error;
 
@@ -121,7 +121,7 @@ fn tiers_initialize_all_then_autostart_all() {
         ]
     );
     trace.lock().clear();
-    assert!(cleanup_in_reverse(&d, &order));
+    assert!(call_each(order.iter().rev().map(|&i| d[i].as_ref()), Hook::Cleanup).is_ok());
     assert_eq!(
         *trace.lock(),
         ["cleanup qemu", "cleanup secret", "cleanup storage"]
