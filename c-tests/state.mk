@@ -14,5 +14,5 @@ EXTRA_RUN += $(DEMO_DIR)/check-demo.sh
 state-demo:
 	$(MAKE) -C $(DEMO_DIR) all PKG_CONFIG_PATH=$(PKG_CONFIG_PATH)
 
-# test_state_known_bugs reads the header it was compiled against.
-$(BIN)/test_state_known_bugs: CFLAGS += -DVIRTCORE_HEADER='"$(TOP)/include/virtcore.h"'
+# test_state_register reads the header it was compiled against.
+$(BIN)/test_state_register: CFLAGS += -DVIRTCORE_HEADER='"$(TOP)/include/virtcore.h"'

@@ -1,9 +1,10 @@
 /* test_state_lifecycle.c: virStateReload, virStateStop, virStateShutdownPrepare,
  * virStateShutdownWait call the hook of every initialized driver in initialization order
- * (skipped drivers and drivers without the hook are left out), return -1 with an error
- * if any hook failed while still calling all of them; virStateCleanup runs in reverse
- * order, returns -1 if one failed but cleans up every driver. A hook calling back into
- * virState* is refused instead of deadlocking. */
+ * (skipped drivers and drivers without the hook are left out), return -1 if any hook
+ * failed while still calling all of them, with the first failing driver's own error
+ * (code, domain, message) as "STEP of NAME state driver failed: MESSAGE";
+ * virStateCleanup runs in reverse order, returns -1 if one failed but cleans up every
+ * driver. A hook calling back into virState* is refused instead of deadlocking. */
 #include "test_state_util.h"
 
 static int reentry_rc[4], reentry_code[4];
@@ -23,20 +24,58 @@ static int reentrant_reload(void)
 
 typedef int (*lifecycle_fn)(void);
 
-static void check_hook(lifecycle_fn fn, int h, const char *expected_ok)
+/* Installed as storage's hook: reports its own error, then fails. */
+static int storage_reports_and_fails(void)
 {
+    trace_add("reported", "storage");
+    virReportErrorHelper(VIR_FROM_STORAGE, VIR_ERR_CONFIG_UNSUPPORTED, __FILE__, __func__,
+                         __LINE__, "pool config '%s' is invalid", "/etc/pools/p1.xml");
+    return -1;
+}
+
+static void set_storage_hook(int h, int (*fn)(void))
+{
+    virStateDriver *d = &tds[1].drv;
+    switch (h) {
+    case H_RELOAD: d->stateReload = fn; break;
+    case H_STOP: d->stateStop = fn; break;
+    case H_PREPARE: d->stateShutdownPrepare = fn; break;
+    case H_WAIT: d->stateShutdownWait = fn; break;
+    default: d->stateCleanup = fn; break;
+    }
+}
+
+static int (*const storage_hooks[H_COUNT])(void) = {
+    td_cleanup_1, td_reload_1, td_stop_1, td_prepare_1, td_wait_1,
+};
+
+static void check_hook(lifecycle_fn fn, int h, const char *expected_ok, const char *step)
+{
+    char named[128];
     /* All succeed. */
     trace_reset();
     CHECK(fn() == 0);
     CHECK_TRACE(expected_ok);
-    /* One in the middle fails: -1, but the ones after it are still called. */
+    /* One in the middle fails without reporting: -1 naming it, the later ones still run. */
     tds[1].hook_rc[h] = -1;
     trace_reset();
     CHECK(fn() == -1);
-    CHECK(virGetLastErrorCode() == VIR_ERR_OPERATION_FAILED);
-    CHECK_MSG("state driver");
+    CHECK(virGetLastErrorCode() != VIR_ERR_OK);
+    snprintf(named, sizeof(named), "%s of storage state driver failed", step);
+    CHECK_MSG(named);
     CHECK_TRACE(expected_ok);
     tds[1].hook_rc[h] = 0;
+    /* It reports its own error: kept (code, domain, message), with the driver named. Two
+     * fail (storage, then hyp): the first failure's error is the one returned. */
+    set_storage_hook(h, storage_reports_and_fails);
+    tds[0].hook_rc[h] = -1;
+    CHECK(fn() == -1);
+    CHECK_ERROR(VIR_ERR_CONFIG_UNSUPPORTED, named);
+    CHECK(strncmp(virGetLastErrorMessage(), named, strlen(named)) == 0);
+    CHECK_MSG("pool config '/etc/pools/p1.xml' is invalid");
+    CHECK(virGetLastErrorDomain() == VIR_FROM_STORAGE);
+    set_storage_hook(h, storage_hooks[h]);
+    tds[0].hook_rc[h] = 0;
     /* A positive return is not a failure (libvirt: < 0 fails). */
     tds[0].hook_rc[h] = 1;
     CHECK(fn() == 0);
@@ -60,11 +99,13 @@ int main(void)
     CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
 
-    check_hook(virStateReload, H_RELOAD, "reload:storage reload:network reload:hyp");
-    check_hook(virStateStop, H_STOP, "stop:storage stop:network stop:hyp");
+    check_hook(virStateReload, H_RELOAD, "reload:storage reload:network reload:hyp",
+               "Reload");
+    check_hook(virStateStop, H_STOP, "stop:storage stop:network stop:hyp", "Stop");
     check_hook(virStateShutdownPrepare, H_PREPARE,
-               "prepare:storage prepare:network prepare:hyp");
-    check_hook(virStateShutdownWait, H_WAIT, "wait:storage wait:network wait:hyp");
+               "prepare:storage prepare:network prepare:hyp", "Shutdown preparation");
+    check_hook(virStateShutdownWait, H_WAIT, "wait:storage wait:network wait:hyp",
+               "Shutdown wait");
     CHECK(tds[0].initialized_at_hook && tds[1].initialized_at_hook);
     CHECK(tds[2].n_hook[H_RELOAD] == 0 && tds[2].n_hook[H_STOP] == 0);
 
@@ -78,12 +119,15 @@ int main(void)
     }
     CHECK(tds[0].drv.initialized); /* the refused cleanup did nothing */
 
-    /* Cleanup: reverse order; a failing one makes it -1, the others still run. */
+    /* Cleanup: reverse order; failing ones make it -1, the others still run, and the
+     * first failure in cleanup order (network before storage) is the error. */
     tds[3].hook_rc[H_CLEANUP] = -1;
+    set_storage_hook(H_CLEANUP, storage_reports_and_fails);
     trace_reset();
     CHECK(virStateCleanup() == -1);
-    CHECK(virGetLastErrorCode() == VIR_ERR_OPERATION_FAILED);
-    CHECK_TRACE("cleanup:hyp cleanup:network cleanup:storage");
+    CHECK(virGetLastErrorCode() != VIR_ERR_OK);
+    CHECK_MSG("Cleanup of network state driver failed");
+    CHECK_TRACE("cleanup:hyp cleanup:network reported:storage");
     for (int i = 0; i < 5; i++)
         CHECK(!tds[i].drv.initialized);
 

@@ -1,7 +1,8 @@
 /* test_state_register.c: virRegisterStateDriver (index, NULL, bad names, duplicates, many
  * drivers, late registration), the argument checks of virStateInitialize and of the
- * virtcoreStateSet* options, and bad driver definitions (negative tier, bogus init
- * result) in fresh processes. */
+ * virtcoreStateSet* options, bad driver definitions (negative tier, bogus init result) in
+ * fresh processes, and the header's type names (all vir/VIR-prefixed). */
+#include <ctype.h>
 #include "test_state_util.h"
 
 static char rundir[64];
@@ -100,6 +101,38 @@ static int concurrent_registration(void)
             seen[i] = true;
         }
     return 0;
+}
+
+/* Every type virtcore.h declares carries libvirt's or virtcore's prefix, so it cannot clash
+ * with a C program's own names (an earlier header leaked Rust's "InitOptions"). */
+static void header_names(void)
+{
+    FILE *f = fopen(VIRTCORE_HEADER, "r");
+    char line[1024];
+    CHECK(f);
+    while (fgets(line, sizeof(line), f)) {
+        char name[256];
+        const char *p;
+        if (strncmp(line, "typedef ", 8) != 0 || !strchr(line, ';'))
+            continue;
+        /* The declared name: after "(*" for function pointers, else the last identifier. */
+        if ((p = strstr(line, "(*"))) {
+            p += 2;
+        } else {
+            p = strchr(line, ';');
+            while (p > line && (isalnum((unsigned char)p[-1]) || p[-1] == '_'))
+                p--;
+        }
+        size_t n = 0;
+        while ((isalnum((unsigned char)p[n]) || p[n] == '_') && n < sizeof(name) - 1)
+            n++;
+        memcpy(name, p, n);
+        name[n] = '\0';
+        if (strncmp(name, "vir", 3) != 0 && strncmp(name, "VIR", 3) != 0)
+            fprintf(stderr, "virtcore.h declares type '%s' without the vir/VIR prefix\n", name);
+        CHECK(strncmp(name, "vir", 3) == 0 || strncmp(name, "VIR", 3) == 0);
+    }
+    fclose(f);
 }
 
 int main(void)
@@ -201,6 +234,8 @@ int main(void)
 
     /* After cleanup, registration is open again. */
     CHECK(virRegisterStateDriver(&late) == NMANY + 2);
+
+    header_names();
 
     rm_tree(rundir);
     TEST_DONE();

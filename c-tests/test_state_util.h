@@ -281,13 +281,6 @@ static TU int run_forked(int (*fn)(void))
         }                                                                              \
     } while (0)
 
-/* A fresh temporary directory (absolute path), removed by rm_tree. */
-static TU const char *make_tmpdir(char *buf, size_t len)
-{
-    snprintf(buf, len, "/tmp/virtcore-state-test-XXXXXX");
-    return mkdtemp(buf);
-}
-
 static TU void rm_tree(const char *dir)
 {
     char cmd[600];
@@ -296,6 +289,38 @@ static TU void rm_tree(const char *dir)
         if (system(cmd) != 0)
             fprintf(stderr, "cannot remove %s\n", dir);
     }
+}
+
+/* The temp dirs made by make_tmpdir, removed when the process that made them exits (also
+ * after a failed CHECK); children (fork) exiting leave them alone. */
+static const char *td_tmpdirs[4];
+static pid_t td_tmpdir_owner;
+
+static void td_remove_tmpdirs(void)
+{
+    if (getpid() != td_tmpdir_owner)
+        return;
+    for (int i = 0; i < 4; i++)
+        if (td_tmpdirs[i])
+            rm_tree(td_tmpdirs[i]);
+}
+
+/* A fresh temporary directory (absolute path) in `buf`, which must stay valid. */
+static TU const char *make_tmpdir(char *buf, size_t len)
+{
+    snprintf(buf, len, "/tmp/virtcore-state-test-XXXXXX");
+    if (!mkdtemp(buf))
+        return NULL;
+    if (!td_tmpdir_owner) {
+        td_tmpdir_owner = getpid();
+        atexit(td_remove_tmpdirs);
+    }
+    for (int i = 0; i < 4; i++)
+        if (!td_tmpdirs[i]) {
+            td_tmpdirs[i] = buf;
+            break;
+        }
+    return buf;
 }
 
 /* The test's base temp dir (made by main with make_tmpdir) and a fresh subdirectory of it
