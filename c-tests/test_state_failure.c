@@ -92,6 +92,23 @@ static int stale_error(void)
     return 0;
 }
 
+/* A cleanup failing during the rollback is logged, but the error returned is still the
+ * initialization failure that caused the rollback. */
+static int rollback_cleanup_fails(void)
+{
+    setup();
+    tds[0].hook_rc[H_CLEANUP] = -1;
+    tds[2].init_result = VIR_DRV_STATE_INIT_ERROR;
+    tds[2].err_code = VIR_ERR_NO_DOMAIN;
+    tds[2].err_msg = "guest vm7 vanished";
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == -1);
+    CHECK_ERROR(VIR_ERR_NO_DOMAIN, "Initialization of c0 state driver failed: ");
+    CHECK_MSG("guest vm7 vanished");
+    CHECK_TRACE("init:a init:b auto:a auto:b init:c0 cleanup:b cleanup:a");
+    CHECK(!tds[0].drv.initialized && !tds[1].drv.initialized);
+    return 0;
+}
+
 /* The first tier fails: nothing autostarts at all. */
 static int first_tier(void)
 {
@@ -113,6 +130,7 @@ int main(void)
     CHECK_FORKED(without_error);
     CHECK_FORKED(stale_error);
     CHECK_FORKED(first_tier);
+    CHECK_FORKED(rollback_cleanup_fails);
     rm_tree(td_base);
     TEST_DONE();
 }

@@ -83,6 +83,37 @@ static int hooks_and_cleanup(void)
     return 0;
 }
 
+/* Errors are per thread: every thread whose reload failed sees the failing driver's error,
+ * however the calls interleave. */
+static int wrong_errors;
+
+static void *failing_reloads(void *arg)
+{
+    (void)arg;
+    for (int k = 0; k < ITERS; k++) {
+        if (virStateReload() != -1 || !strstr(virGetLastErrorMessage(), "Reload of c state driver failed"))
+            __atomic_add_fetch(&wrong_errors, 1, __ATOMIC_SEQ_CST);
+        virResetLastError();
+    }
+    return NULL;
+}
+
+static int per_thread_errors(void)
+{
+    pthread_t th[THREADS];
+    setup();
+    tds[2].hook_rc[H_RELOAD] = -1;
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    for (int t = 0; t < THREADS; t++)
+        CHECK(pthread_create(&th[t], NULL, failing_reloads, NULL) == 0);
+    for (int t = 0; t < THREADS; t++)
+        pthread_join(th[t], NULL);
+    CHECK(wrong_errors == 0);
+    CHECK(tds[3].n_hook[H_RELOAD] == THREADS * ITERS); /* the one after c still ran */
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
 static int init_rc[2], init_code[2];
 
 static void *init_thread(void *arg)
@@ -127,6 +158,7 @@ int main(void)
     CHECK(make_tmpdir(td_base, sizeof(td_base)));
     CHECK_FORKED(hooks_and_cleanup);
     CHECK_FORKED(concurrent_initialize);
+    CHECK_FORKED(per_thread_errors);
     rm_tree(td_base);
     TEST_DONE();
 }
