@@ -276,19 +276,17 @@ static int pool_state(const struct start_result *r, const char *pool)
     return -1;
 }
 
-static void print_start(const char *label, const struct start_result *r)
+static void print_start(const char *label, const char *autostart, const struct start_result *r)
 {
     int i;
     if (r->rc < 0) {
         printf("  %-28s start-up FAILED: %s\n", label, r->error);
         return;
     }
-    printf("  %-28s storage autostart %-7s pools:", label,
-           r->stats.storage_autostart_ran ? "ran;" : "skipped;");
+    printf("  %-28s %-18s", label, r->stats.storage_autostart_ran ? autostart : "skipped (marker)");
     for (i = 0; i < r->stats.npools; i++)
-        printf(" %s=%s", r->stats.pool_names[i], r->stats.pool_active[i] ? "on" : "OFF");
-    printf("; guests reconnected %d, killed %d\n", r->stats.guests_reconnected,
-           r->stats.guests_killed);
+        printf(" %-8s", r->stats.pool_active[i] ? "on" : "OFF");
+    printf(" %11d %7d\n", r->stats.guests_reconnected, r->stats.guests_killed);
 }
 
 static int once_per_boot(void)
@@ -303,7 +301,9 @@ static int once_per_boot(void)
     for (g = 0; g < NGUESTS; g++)
         guest_record(g, 1);
     daemon_start(STYLE_TIERED, ENGINE_VIRTCORE, 7, 0, &a);
-    print_start("start 1 (after the boot):", &a);
+    printf("  %-28s %-18s %-8s %-8s %-8s %11s %7s\n", "", "storage autostart", "backup",
+           "default", "images", "reconnected", "killed");
+    print_start("start 1 (after the boot)", "ran", &a);
 
     /* The user shuts down the two guests on 'backup' and stops the pool (virsh
      * pool-destroy removes its status file from the run dir). */
@@ -313,12 +313,12 @@ static int once_per_boot(void)
     snprintf(path, sizeof(path), "%s/run/storage/backup.active", root);
     if (remove(path) < 0)
         die(path);
-    printf("  %-28s shuts down the 2 guests on pool 'backup' and stops the pool\n", "the user:");
+    printf("  %-28s shuts down the 2 guests on pool 'backup', stops the pool\n", "the user");
 
     daemon_start(STYLE_TIERED, ENGINE_VIRTCORE, 8, 0, &b);
-    print_start("start 2 (same boot):", &b);
+    print_start("start 2 (same boot)", "ran", &b);
     daemon_start(STYLE_LIBVIRT9, ENGINE_VIRTCORE, 8, 0, &c);
-    print_start("libvirt-9 style (same boot):", &c);
+    print_start("libvirt-9 style (same boot)", "ran (inside init)", &c);
 
     ok = a.rc == 0 && a.stats.storage_autostart_ran && a.stats.guests_killed == 0 &&
          a.stats.guests_reconnected == NGUESTS && b.rc == 0 &&
@@ -341,8 +341,8 @@ static int once_per_boot(void)
 int main(int argc, char **argv)
 {
     struct mode modes[] = {
-        {.label = "real libvirt 9.0 (Debian's libvirt.so.0)", .style = STYLE_LIBVIRT9, .engine = ENGINE_LIBVIRT9, .parallel = 0},
-        {.label = "flat, libvirt-9 style (autostart inside init)", .style = STYLE_LIBVIRT9, .engine = ENGINE_VIRTCORE, .parallel = 0},
+        {.label = "real libvirt 9.0 (Debian libvirt.so.0)", .style = STYLE_LIBVIRT9, .engine = ENGINE_LIBVIRT9, .parallel = 0},
+        {.label = "flat, libvirt-9 style, autostart in init", .style = STYLE_LIBVIRT9, .engine = ENGINE_VIRTCORE, .parallel = 0},
         {.label = "flat, one tier with autostart hooks", .style = STYLE_FLAT_HOOKS, .engine = ENGINE_VIRTCORE, .parallel = 0},
         {.label = "tiered (needs declared)", .style = STYLE_TIERED, .engine = ENGINE_VIRTCORE, .parallel = 0},
         {.label = "tiered, parallel within tier (2 threads)", .style = STYLE_TIERED, .engine = ENGINE_VIRTCORE, .parallel = 2},
@@ -365,10 +365,10 @@ int main(int argc, char **argv)
            "reconnects to the running guests in its init and kills every guest whose pool is\n"
            "not active. Module load order is shuffled on every restart (fixed seeds).\n\n",
            restarts, NGUESTS);
-    printf("%-44s %8s %14s %8s %11s %17s\n", "mode", "restarts", "restarts", "guests", "guests",
-           "start-up ms");
-    printf("%-44s %8s %14s %8s %11s %17s\n", "", "", "with kills", "killed", "reconnected",
-           "mean      max");
+    printf("%-44s %8s %12s %7s %7s %15s\n", "mode", "restarts", "restarts", "guests",
+           "guests", "start-up ms");
+    printf("%-44s %8s %12s %7s %7s %15s\n", "", "", "with kills", "killed", "reconn.",
+           "mean     max");
     for (i = 0; i < nmodes; i++) {
         struct mode *m = &modes[i];
         int ok;
@@ -378,7 +378,7 @@ int main(int argc, char **argv)
             continue;
         }
         ok = m->restarts - m->failed;
-        printf("%-44s %8d %7d (%3d%%) %8d %11d %8.3f %8.3f\n", m->label, m->restarts,
+        printf("%-44s %8d %5d (%3d%%) %7d %7d %7.2f %7.2f\n", m->label, m->restarts,
                m->with_kills, m->restarts ? 100 * m->with_kills / m->restarts : 0, m->killed,
                m->reconnected, ok ? m->sum_ms / ok : 0.0, m->max_ms);
         if (m->failed) {
