@@ -2,7 +2,8 @@
  * mode: same autostart order (tier by tier, registration order), every init of a tier
  * before its autostarts and before the next tier, the same error (the first failing
  * driver in registration order, even when a later one fails first in time), and a failing
- * driver in a parallel tier rolls back every driver that completed. */
+ * driver in a parallel tier rolls back every driver that completed. An init hook on a
+ * worker thread calling back into virState* is refused rather than deadlocking. */
 #include "test_state_util.h"
 
 #define N 15
@@ -168,6 +169,38 @@ static int failing_parallel(void)
     return 0;
 }
 
+/* An init hook on a worker thread calling back into virState* is refused (it would
+ * deadlock: the caller of virStateInitialize holds the lifecycle lock). alarm() turns a
+ * hang into a failure. */
+static int reentry_rc[3], reentry_code[3];
+
+static void reenter(int i)
+{
+    if (i != 4)
+        return;
+    reentry_rc[0] = virStateReload();
+    reentry_code[0] = virGetLastErrorCode();
+    reentry_rc[1] = virStateInitialize(false, true, NULL, false, NULL, NULL);
+    reentry_code[1] = virGetLastErrorCode();
+    reentry_rc[2] = virStateCleanup();
+    reentry_code[2] = virGetLastErrorCode();
+}
+
+static int reentry_from_worker(void)
+{
+    alarm(60);
+    setup();
+    td_init_extra = reenter;
+    CHECK(virtcoreStateSetParallel(3) == 0);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    for (int k = 0; k < 3; k++) {
+        CHECK(reentry_rc[k] == -1);
+        CHECK(reentry_code[k] == VIR_ERR_OPERATION_INVALID);
+    }
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
 int main(void)
 {
     CHECK(make_tmpdir(td_base, sizeof(td_base)));
@@ -176,6 +209,7 @@ int main(void)
     CHECK_FORKED(parallel);
     CHECK_FORKED(failing_sequential);
     CHECK_FORKED(failing_parallel);
+    CHECK_FORKED(reentry_from_worker);
     rm_tree(td_base);
     TEST_DONE();
 }
