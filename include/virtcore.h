@@ -36,6 +36,84 @@
 #define VIRTCORE_LOG_OFF 5
 
 /**
+ * Plugin ABI major version this library speaks (a plugin's `version / 1000000`).
+ */
+#define VIR_LOCK_MANAGER_VERSION_MAJOR 1
+
+#define VIR_LOCK_MANAGER_VERSION_MINOR 0
+
+#define VIR_LOCK_MANAGER_VERSION_MICRO 0
+
+/**
+ * major × 1,000,000 + minor × 1,000 + micro, passed to every plugin's `drvInit`.
+ */
+#define VIR_LOCK_MANAGER_VERSION 1000000
+
+/**
+ * `virLockManagerFlags` (in `virLockDriver.flags`): the driver passes lock state strings.
+ */
+#define VIR_LOCK_MANAGER_USES_STATE 1
+
+/**
+ * `virLockManagerObjectType`: the managed object is a guest domain.
+ */
+#define VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN 0
+
+/**
+ * `virLockManagerResourceType`: a disk (name = its path).
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK 0
+
+/**
+ * `virLockManagerResourceType`: a lease (params `path`, `lockspace`, `offset`).
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE 1
+
+/**
+ * `virLockManagerResourceFlags`: read-only use.
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_READONLY 1
+
+/**
+ * `virLockManagerResourceFlags`: shared, writable use.
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_SHARED 2
+
+/**
+ * `virLockManagerAcquireFlags`: only register the owner pid, take no locks.
+ */
+#define VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY 1
+
+/**
+ * `virLockManagerAcquireFlags`: forbid further lock calls from this process.
+ */
+#define VIR_LOCK_MANAGER_ACQUIRE_RESTRICT 2
+
+/**
+ * `virLockManagerNewFlags`: the domain was just started.
+ */
+#define VIR_LOCK_MANAGER_NEW_STARTED 1
+
+/**
+ * `virLockManagerParam.type` values.
+ */
+#define VIR_LOCK_MANAGER_PARAM_TYPE_STRING 0
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING 1
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_INT 2
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_LONG 3
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_UINT 4
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_ULONG 5
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_DOUBLE 6
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_UUID 7
+
+/**
  * How serious an error is (libvirt `virErrorLevel`).
  */
 typedef enum virErrorLevel {
@@ -812,6 +890,12 @@ typedef struct virConnect virConnect;
 typedef struct virDomain virDomain;
 
 /**
+ * A loaded lock-manager plugin: an opaque, reference-counted library object
+ * (`virLockManagerPluginRef` / `Unref`, or `virObjectRef` / `virObjectUnref`).
+ */
+typedef struct virLockManagerPlugin virLockManagerPlugin;
+
+/**
  * Opaque libvirt network handle; passed through untouched.
  */
 typedef struct virNetwork virNetwork;
@@ -893,6 +977,137 @@ typedef struct virError *virErrorPtr;
  * A function called with every error raised (libvirt's `virErrorFunc`).
  */
 typedef void (*virErrorFunc)(void *userData, virErrorPtr error);
+
+/**
+ * `drvInit(version, configFile, flags)`: -1 refuses the requested version or flags.
+ */
+typedef int (*virLockDriverInit)(unsigned int version, const char *configFile, unsigned int flags);
+
+/**
+ * `drvDeinit()`: -1 keeps the plugin loaded.
+ */
+typedef int (*virLockDriverDeinit)(void);
+
+/**
+ * One lock context (one guest), shared between the library and the plugin: the plugin
+ * keeps its own state in `privateData` (set by its `drvNew`, freed by its `drvFree`).
+ */
+typedef struct virLockManager {
+  struct virLockDriver *driver;
+  void *privateData;
+} virLockManager;
+
+/**
+ * The value of a [`virLockManagerParam`], selected by its `type`.
+ */
+typedef union virLockManagerParamValue {
+  int iv;
+  long long l;
+  unsigned int ui;
+  unsigned long long ul;
+  double d;
+  char *str;
+  const char *cstr;
+  unsigned char uuid[16];
+} virLockManagerParamValue;
+
+/**
+ * A typed key/value passed to `drvNew` and `drvAddResource` (libvirt's layout: 32 bytes).
+ */
+typedef struct virLockManagerParam {
+  /**
+   * One of `VIR_LOCK_MANAGER_PARAM_TYPE_*`.
+   */
+  int type;
+  const char *key;
+  union virLockManagerParamValue value;
+} virLockManagerParam;
+
+/**
+ * `drvNew(man, type, nparams, params, flags)`.
+ */
+typedef int (*virLockDriverNew)(struct virLockManager *man,
+                                unsigned int type,
+                                size_t nparams,
+                                struct virLockManagerParam *params,
+                                unsigned int flags);
+
+/**
+ * `drvFree(man)`: releases `man->privateData`.
+ */
+typedef void (*virLockDriverFree)(struct virLockManager *man);
+
+/**
+ * `drvAddResource(man, type, name, nparams, params, flags)`.
+ */
+typedef int (*virLockDriverAddResource)(struct virLockManager *man,
+                                        unsigned int type,
+                                        const char *name,
+                                        size_t nparams,
+                                        struct virLockManagerParam *params,
+                                        unsigned int flags);
+
+/**
+ * What a lock driver does when a guest loses its lock (libvirt's
+ * `virDomainLockFailureAction`, an `int`-sized enum).
+ */
+typedef int virDomainLockFailureAction;
+
+/**
+ * `drvAcquire(man, state, flags, action, fd)`.
+ */
+typedef int (*virLockDriverAcquire)(struct virLockManager *man,
+                                    const char *state,
+                                    unsigned int flags,
+                                    virDomainLockFailureAction action,
+                                    int *fd);
+
+/**
+ * `drvRelease(man, state, flags)`: `*state` may receive a malloc'd state string.
+ */
+typedef int (*virLockDriverRelease)(struct virLockManager *man, char **state, unsigned int flags);
+
+/**
+ * `drvInquire(man, state, flags)`: `*state` may receive a malloc'd state string.
+ */
+typedef int (*virLockDriverInquire)(struct virLockManager *man, char **state, unsigned int flags);
+
+/**
+ * The table a plugin exports as the data symbol `virLockDriverImpl` (72 bytes).
+ */
+typedef struct virLockDriver {
+  /**
+   * Newest plugin ABI version the plugin implements (`VIR_LOCK_MANAGER_VERSION` style).
+   */
+  unsigned int version;
+  /**
+   * `VIR_LOCK_MANAGER_USES_STATE` or 0.
+   */
+  unsigned int flags;
+  virLockDriverInit drvInit;
+  virLockDriverDeinit drvDeinit;
+  virLockDriverNew drvNew;
+  virLockDriverFree drvFree;
+  virLockDriverAddResource drvAddResource;
+  virLockDriverAcquire drvAcquire;
+  virLockDriverRelease drvRelease;
+  virLockDriverInquire drvInquire;
+} virLockDriver;
+
+#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
+
+#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
+
+#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
+
+#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
+
+/**
+ * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
+ */
+#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -988,6 +1203,99 @@ void virtcore_report_formatted(int domcode,
                                const char *funcname,
                                size_t linenr,
                                const char *message);
+
+/**
+ * Loads lock driver plugin @name (`LOCKDRIVERDIR/NAME.so`, or the built-in `nop`) for
+ * the hypervisor driver @driverName and initializes it with the config file
+ * `CONFIGDIR/DRIVERNAME-NAME.conf` (which need not exist). @flags must be 0.
+ * Returns a new plugin reference (release with `virLockManagerPluginUnref`), or NULL with
+ * an error naming the failed step and the plugin's path.
+ */
+struct virLockManagerPlugin *virLockManagerPluginNew(const char *name,
+                                                     const char *driverName,
+                                                     const char *configDir,
+                                                     unsigned int flags);
+
+/**
+ * Takes one more reference on @plugin.
+ */
+void virLockManagerPluginRef(struct virLockManagerPlugin *plugin);
+
+/**
+ * Drops a reference; the last one runs the plugin's `drvDeinit` and unloads it (unless
+ * `drvDeinit` returns -1: then the plugin stays loaded and a warning is logged). NULL is
+ * ignored.
+ */
+void virLockManagerPluginUnref(struct virLockManagerPlugin *plugin);
+
+/**
+ * The plugin's name as given to `virLockManagerPluginNew` (owned by the plugin).
+ */
+const char *virLockManagerPluginGetName(struct virLockManagerPlugin *plugin);
+
+/**
+ * Whether the plugin's driver passes lock state strings (`VIR_LOCK_MANAGER_USES_STATE`).
+ * false (with an error) for an invalid @plugin.
+ */
+bool virLockManagerPluginUsesState(struct virLockManagerPlugin *plugin);
+
+/**
+ * The plugin's driver table, for `virLockManagerNew`; valid while the plugin is referenced.
+ */
+struct virLockDriver *virLockManagerPluginGetDriver(struct virLockManagerPlugin *plugin);
+
+/**
+ * A lock context for one object of @type (`VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN`, with the
+ * domain params `uuid`, `name`, `id`, `pid`, `uri`), created by the driver's `drvNew`.
+ * @flags: `VIR_LOCK_MANAGER_NEW_STARTED`. The context keeps its plugin loaded until
+ * `virLockManagerFree`.
+ */
+struct virLockManager *virLockManagerNew(struct virLockDriver *driver,
+                                         unsigned int type,
+                                         size_t nparams,
+                                         struct virLockManagerParam *params,
+                                         unsigned int flags);
+
+/**
+ * Adds a resource to guard: a disk (@type `VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK`, @name
+ * its path) or a lease (`_LEASE`, params `path`, `lockspace`, `offset`). @flags:
+ * `VIR_LOCK_MANAGER_RESOURCE_READONLY`, `VIR_LOCK_MANAGER_RESOURCE_SHARED`.
+ */
+int virLockManagerAddResource(struct virLockManager *lock,
+                              unsigned int type,
+                              const char *name,
+                              size_t nparams,
+                              struct virLockManagerParam *params,
+                              unsigned int flags);
+
+/**
+ * Acquires the context's resources (from @state when migrating in, else NULL). @flags:
+ * `VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY`, `_RESTRICT`. @fd (may be NULL) receives a
+ * descriptor the driver keeps open for the owner's life, or -1.
+ */
+int virLockManagerAcquire(struct virLockManager *lock,
+                          const char *state,
+                          unsigned int flags,
+                          virDomainLockFailureAction action,
+                          int *fd);
+
+/**
+ * Releases the context's resources; @state (may be NULL) receives the driver's state
+ * string (free it with free()) or NULL. @flags must be 0.
+ */
+int virLockManagerRelease(struct virLockManager *lock, char **state, unsigned int flags);
+
+/**
+ * The driver's current lock state in @state (free it with free(); NULL when the driver
+ * has none). @flags must be 0.
+ */
+int virLockManagerInquire(struct virLockManager *lock, char **state, unsigned int flags);
+
+/**
+ * Frees the context (the driver's `drvFree`); NULL is accepted. Returns 0, or -1 when
+ * @lock is not a live context.
+ */
+int virLockManagerFree(struct virLockManager *lock);
 
 /**
  * Takes a reference on any library object and returns it; NULL (with an error) when
