@@ -304,7 +304,8 @@ pub fn read_generation(fd: RawFd, path: &Path) -> Result<u64> {
     let mut buf = [0u8; 16];
     let n = pread_full(fd, &mut buf, 0)
         .map_err(|e| Error::system(e, format!("cannot read lease file '{}'", path.display())))?;
-    if n == 0 {
+    // Empty, or only holder records written so far (the header is a hole of zeros).
+    if n == 0 || (n == 16 && buf == [0u8; 16]) {
         return Ok(0);
     }
     if n < 16 || &buf[..8] != HEADER_MAGIC {
