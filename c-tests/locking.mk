@@ -34,3 +34,18 @@ $(BIN)/test_lock_loader $(BIN)/test_lock_api: $(BIN)/test_lock_%: test_lock_%.c 
 $(BIN)/test_lock_lockd: test_lock_lockd.c lock_lockd_common.h testutil.h $(TOP)/include/virtcore.h
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(LOCK_TEST_CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS) $(LV_LIBS)
+
+# Lock benchmarks: the same source against virtcore and against Debian's libvirt.
+$(BIN)/bench_lock: bench_lock.c lock_lockd_common.h $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(LOCK_TEST_CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS) $(LV_LIBS)
+
+$(BIN)/bench_lock_libvirt: bench_lock.c lock_lockd_common.h $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(LOCK_TEST_CFLAGS) -DBENCH_LIBVIRT $(VC_CFLAGS) $< -o $@ $(LV_LIBS)
+
+.PHONY: bench-lock
+bench-lock: $(BIN)/bench_lock $(BIN)/bench_lock_libvirt
+	@bash $(TOP)/scripts/virtlockd-bench.sh $(BIN)/bench_lock_libvirt $(BIN)/bench_lock
+
+bench: bench-lock
