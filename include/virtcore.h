@@ -2040,6 +2040,88 @@ void virtcore_report_formatted(int domcode,
                                const char *message);
 
 /**
+ * Takes a guest's locks as its process starts (called in the guest's process, whose pid
+ * is `dom->pid`): all disks and leases, `RESTRICT`ed; when @paused only registers the
+ * process (`REGISTER_ONLY`), the locks come with `virDomainLockProcessResume`. @fd (may be
+ * NULL) receives the driver's descriptor, if any, or -1.
+ */
+int virDomainLockProcessStart(struct virLockManagerPlugin *plugin,
+                              const char *uri,
+                              struct virDomainObj *dom,
+                              bool paused,
+                              int *fd);
+
+/**
+ * Releases a guest's locks as it pauses; @state (may be NULL) receives the driver's lock
+ * state (free() it), to be handed to `virDomainLockProcessResume`.
+ */
+int virDomainLockProcessPause(struct virLockManagerPlugin *plugin,
+                              struct virDomainObj *dom,
+                              char **state);
+
+/**
+ * Re-takes a paused guest's locks, from @state (may be NULL) as returned by
+ * `virDomainLockProcessPause` or `virDomainLockProcessInquire`.
+ */
+int virDomainLockProcessResume(struct virLockManagerPlugin *plugin,
+                               const char *uri,
+                               struct virDomainObj *dom,
+                               const char *state);
+
+/**
+ * The guest's current lock state in @state (free() it; NULL when the driver has none),
+ * e.g. for migration.
+ */
+int virDomainLockProcessInquire(struct virLockManagerPlugin *plugin,
+                                struct virDomainObj *dom,
+                                char **state);
+
+/**
+ * Locks one more image (hot-plugged disk source @src) for a running guest.
+ */
+int virDomainLockImageAttach(struct virLockManagerPlugin *plugin,
+                             const char *uri,
+                             struct virDomainObj *dom,
+                             struct virStorageSource *src);
+
+/**
+ * Unlocks one image (@src of an unplugged disk) of a running guest.
+ */
+int virDomainLockImageDetach(struct virLockManagerPlugin *plugin,
+                             struct virDomainObj *dom,
+                             struct virStorageSource *src);
+
+/**
+ * `virDomainLockImageAttach` for @disk's source.
+ */
+int virDomainLockDiskAttach(struct virLockManagerPlugin *plugin,
+                            const char *uri,
+                            struct virDomainObj *dom,
+                            struct virDomainDiskDef *disk);
+
+/**
+ * `virDomainLockImageDetach` for @disk's source.
+ */
+int virDomainLockDiskDetach(struct virLockManagerPlugin *plugin,
+                            struct virDomainObj *dom,
+                            struct virDomainDiskDef *disk);
+
+/**
+ * Takes one more lease (@lease, hot-plugged) for a running guest.
+ */
+int virDomainLockLeaseAttach(struct virLockManagerPlugin *plugin,
+                             const char *uri,
+                             struct virDomainObj *dom,
+                             struct virDomainLeaseDef *lease);
+
+/**
+ * Releases one lease (@lease, unplugged) of a running guest.
+ */
+int virDomainLockLeaseDetach(struct virLockManagerPlugin *plugin,
+                             struct virDomainObj *dom,
+                             struct virDomainLeaseDef *lease);
+
+/**
  * Loads lock driver plugin @name (`LOCKDRIVERDIR/NAME.so`, or the built-in `nop`) for
  * the hypervisor driver @driverName and initializes it with the config file
  * `CONFIGDIR/DRIVERNAME-NAME.conf` (which need not exist). @flags must be 0.

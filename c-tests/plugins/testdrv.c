@@ -30,6 +30,25 @@ int testdrv_inits, testdrv_deinits, testdrv_news, testdrv_frees;
 int testdrv_resources, testdrv_acquires, testdrv_releases;
 char testdrv_owner[256];
 unsigned int testdrv_last_flags;
+/* Every call after drvInit, in order: "new(name,id,pid,uri,flags)", "add(type,name,flags[,params])",
+ * "acquire(flags,state)", "release", "inquire", "free", separated by ';'. */
+char testdrv_log[16384];
+
+static void LOG(const char *fmt, ...) __attribute__((format(printf, 1, 2), unused));
+#include <stdarg.h>
+static void LOG(const char *fmt, ...)
+{
+    va_list ap;
+    size_t len = strlen(testdrv_log);
+    va_start(ap, fmt);
+    vsnprintf(testdrv_log + len, sizeof(testdrv_log) - len, fmt, ap);
+    va_end(ap);
+    len = strlen(testdrv_log);
+    if (len + 1 < sizeof(testdrv_log)) {
+        testdrv_log[len] = ';';
+        testdrv_log[len + 1] = 0;
+    }
+}
 
 struct priv {
     int nres;
@@ -69,10 +88,19 @@ static __attribute__((unused)) int t_new(virLockManager *man, unsigned int type,
     struct priv *p = calloc(1, sizeof(*p));
     if (!p)
         return -1;
+    int id = -1, pid = -1;
+    const char *uri = "-";
     for (i = 0; i < nparams; i++) {
         if (strcmp(params[i].key, "name") == 0 && params[i].type == VIR_LOCK_MANAGER_PARAM_TYPE_STRING)
             snprintf(testdrv_owner, sizeof(testdrv_owner), "%s", params[i].value.str);
+        else if (strcmp(params[i].key, "id") == 0)
+            id = params[i].value.iv;
+        else if (strcmp(params[i].key, "pid") == 0)
+            pid = params[i].value.iv;
+        else if (strcmp(params[i].key, "uri") == 0 && params[i].value.cstr)
+            uri = params[i].value.cstr;
     }
+    LOG("new(%s,%d,%s,%s,%x)", testdrv_owner, id, pid == (int)getpid() ? "self" : "other", uri, flags);
     man->privateData = p;
     testdrv_news++;
     testdrv_last_flags = flags;
@@ -84,6 +112,7 @@ static __attribute__((unused)) void t_free(virLockManager *man)
 {
     free(man->privateData);
     man->privateData = NULL;
+    LOG("free");
     testdrv_frees++;
 }
 
@@ -91,7 +120,16 @@ static __attribute__((unused)) int t_add(virLockManager *man, unsigned int type,
                  virLockManagerParam *params, unsigned int flags)
 {
     struct priv *p = man->privateData;
-    (void)type; (void)nparams; (void)params; (void)flags;
+    size_t i;
+    char extra[1024] = "";
+    for (i = 0; i < nparams; i++) {
+        size_t len = strlen(extra);
+        if (params[i].type == VIR_LOCK_MANAGER_PARAM_TYPE_STRING)
+            snprintf(extra + len, sizeof(extra) - len, ",%s=%s", params[i].key, params[i].value.str);
+        else
+            snprintf(extra + len, sizeof(extra) - len, ",%s=%llu", params[i].key, params[i].value.ul);
+    }
+    LOG("add(%u,%s,%x%s)", type, name, flags, extra);
     if (strcmp(name, "fail-silent") == 0)
         return -1;
     if (strcmp(name, "fail-busy") == 0) {
@@ -109,6 +147,7 @@ static __attribute__((unused)) int t_acquire(virLockManager *man, const char *st
 {
     struct priv *p = man->privateData;
     (void)action;
+    LOG("acquire(%x,%s)", flags, state ? state : "-");
     if (state && strcmp(state, "bad-state") == 0)
         return -1;
     if (!(flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY))
@@ -132,6 +171,7 @@ static __attribute__((unused)) int t_release(virLockManager *man, char **state, 
     }
     p->held = 0;
     testdrv_releases++;
+    LOG("release");
     return 0;
 }
 
@@ -141,6 +181,7 @@ static __attribute__((unused)) int t_inquire(virLockManager *man, char **state, 
     struct priv *p = man->privateData;
     char buf[64];
     (void)flags;
+    LOG("inquire");
     snprintf(buf, sizeof(buf), "testdrv:%d", p->held);
     if (state)
         *state = strdup(buf);

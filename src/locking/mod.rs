@@ -11,6 +11,7 @@
 //! domain object); nothing here calls back into domain code while holding it.
 
 pub mod abi;
+mod domain_lock;
 mod error;
 mod ffi;
 pub mod manager;
