@@ -207,7 +207,10 @@ pub unsafe extern "C" fn virDomainLockProcessStart(
     fd: *mut c_int,
 ) -> c_int {
     call(DOM, "virDomainLockProcessStart", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} paused={paused} fd={fd:p}");
+        log_debug!(
+            "{}: plugin={plugin:p} dom={dom:p} paused={paused} fd={fd:p}",
+            cx.func
+        );
         let a = unsafe { args(&cx, plugin, dom) }?;
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, true, VIR_LOCK_MANAGER_NEW_STARTED) }?;
@@ -232,7 +235,7 @@ pub unsafe extern "C" fn virDomainLockProcessPause(
     state: *mut *mut c_char,
 ) -> c_int {
     call(DOM, "virDomainLockProcessPause", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} state={state:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} state={state:p}", cx.func);
         if !state.is_null() {
             unsafe { *state = std::ptr::null_mut() };
         }
@@ -253,7 +256,7 @@ pub unsafe extern "C" fn virDomainLockProcessResume(
     state: *const c_char,
 ) -> c_int {
     call(DOM, "virDomainLockProcessResume", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} state={state:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} state={state:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         unsafe { cx.opt_str_arg(state, "state") }?;
@@ -279,7 +282,7 @@ pub unsafe extern "C" fn virDomainLockProcessInquire(
     state: *mut *mut c_char,
 ) -> c_int {
     call(DOM, "virDomainLockProcessInquire", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} state={state:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} state={state:p}", cx.func);
         cx.non_null(state, "state")?;
         unsafe { *state = std::ptr::null_mut() };
         let a = unsafe { args(&cx, plugin, dom) }?;
@@ -298,7 +301,7 @@ pub unsafe extern "C" fn virDomainLockImageAttach(
     src: *mut virStorageSource,
 ) -> c_int {
     call(DOM, "virDomainLockImageAttach", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} src={src:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} src={src:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(src, "src")?;
         unsafe { cx.opt_str_arg(uri, "uri") }?;
@@ -324,7 +327,7 @@ pub unsafe extern "C" fn virDomainLockImageDetach(
     src: *mut virStorageSource,
 ) -> c_int {
     call(DOM, "virDomainLockImageDetach", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} src={src:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} src={src:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(src, "src")?;
         let mut ctx = unsafe { context(&cx, &a, std::ptr::null(), false, 0) }?;
@@ -378,7 +381,7 @@ pub unsafe extern "C" fn virDomainLockLeaseAttach(
     lease: *mut virDomainLeaseDef,
 ) -> c_int {
     call(DOM, "virDomainLockLeaseAttach", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} lease={lease:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} lease={lease:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(lease, "lease")?;
         unsafe { cx.opt_str_arg(uri, "uri") }?;
@@ -404,7 +407,7 @@ pub unsafe extern "C" fn virDomainLockLeaseDetach(
     lease: *mut virDomainLeaseDef,
 ) -> c_int {
     call(DOM, "virDomainLockLeaseDetach", |cx| {
-        log_debug!("plugin={plugin:p} dom={dom:p} lease={lease:p}");
+        log_debug!("{}: plugin={plugin:p} dom={dom:p} lease={lease:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(lease, "lease")?;
         let mut ctx = unsafe { context(&cx, &a, std::ptr::null(), false, 0) }?;

@@ -72,7 +72,10 @@ pub unsafe extern "C" fn virLockManagerPluginNew(
         let name = unsafe { cx.str_arg(name, "name") }?;
         let driver_name = unsafe { cx.str_arg(driverName, "driverName") }?;
         let config_dir = unsafe { cx.str_arg(configDir, "configDir") }?;
-        log_debug!("name={name} driverName={driver_name} configDir={config_dir} flags=0x{flags:x}");
+        log_debug!(
+            "{}: name={name} driverName={driver_name} configDir={config_dir} flags=0x{flags:x}",
+            cx.func
+        );
         cx.check_flags(flags, 0)?;
         if !plugin::valid_name(driver_name) {
             return Err(cx.invalid_arg(format!(
@@ -88,7 +91,7 @@ pub unsafe extern "C" fn virLockManagerPluginNew(
 #[no_mangle]
 pub unsafe extern "C" fn virLockManagerPluginRef(plugin: *mut virLockManagerPlugin) {
     call_void(DOM, "virLockManagerPluginRef", |cx| {
-        log_debug!("plugin={plugin:p}");
+        log_debug!("{}: plugin={plugin:p}", cx.func);
         let p = unsafe { plugin_arg(&cx, plugin) }?;
         std::mem::forget(unsafe { Strong::new_ref(p) });
         Ok(())
@@ -101,7 +104,7 @@ pub unsafe extern "C" fn virLockManagerPluginRef(plugin: *mut virLockManagerPlug
 #[no_mangle]
 pub unsafe extern "C" fn virLockManagerPluginUnref(plugin: *mut virLockManagerPlugin) {
     call_void(DOM, "virLockManagerPluginUnref", |cx| {
-        log_debug!("plugin={plugin:p}");
+        log_debug!("{}: plugin={plugin:p}", cx.func);
         if plugin.is_null() {
             return Ok(());
         }
@@ -117,7 +120,7 @@ pub unsafe extern "C" fn virLockManagerPluginGetName(
     plugin: *mut virLockManagerPlugin,
 ) -> *const c_char {
     call(DOM, "virLockManagerPluginGetName", |cx| {
-        log_debug!("plugin={plugin:p}");
+        log_debug!("{}: plugin={plugin:p}", cx.func);
         Ok(unsafe { plugin_arg(&cx, plugin) }?.name().as_ptr())
     })
 }
@@ -127,7 +130,7 @@ pub unsafe extern "C" fn virLockManagerPluginGetName(
 #[no_mangle]
 pub unsafe extern "C" fn virLockManagerPluginUsesState(plugin: *mut virLockManagerPlugin) -> bool {
     call(DOM, "virLockManagerPluginUsesState", |cx| {
-        log_debug!("plugin={plugin:p}");
+        log_debug!("{}: plugin={plugin:p}", cx.func);
         Ok(unsafe { plugin_arg(&cx, plugin) }?.uses_state())
     })
 }
@@ -138,7 +141,7 @@ pub unsafe extern "C" fn virLockManagerPluginGetDriver(
     plugin: *mut virLockManagerPlugin,
 ) -> *mut virLockDriver {
     call(DOM, "virLockManagerPluginGetDriver", |cx| {
-        log_debug!("plugin={plugin:p}");
+        log_debug!("{}: plugin={plugin:p}", cx.func);
         Ok(unsafe { plugin_arg(&cx, plugin) }?.driver())
     })
 }
@@ -157,7 +160,8 @@ pub unsafe extern "C" fn virLockManagerNew(
 ) -> *mut virLockManager {
     call(DOM, "virLockManagerNew", |cx| {
         log_debug!(
-            "driver={driver:p} type={} nparams={nparams} params=[{}] flags=0x{flags:x}",
+            "{}: driver={driver:p} type={} nparams={nparams} params=[{}] flags=0x{flags:x}",
+            cx.func,
             r#type,
             if params.is_null() {
                 "NULL".into()
@@ -190,8 +194,7 @@ pub unsafe extern "C" fn virLockManagerAddResource(
     call(DOM, "virLockManagerAddResource", |cx| {
         let m = unsafe { manager_arg(&cx, lock) }?;
         let rname = unsafe { cx.str_arg(name, "name") }?;
-        log_debug!(
-            "lock={lock:p} ({}) type={} name={rname} nparams={nparams} params=[{}] flags=0x{flags:x}",
+        log_debug!("{}: lock={lock:p} ({}) type={} name={rname} nparams={nparams} params=[{}] flags=0x{flags:x}", cx.func,
             m.label(),
             r#type,
             unsafe { describe_params(nparams, params) }
@@ -229,7 +232,8 @@ pub unsafe extern "C" fn virLockManagerAcquire(
         let m = unsafe { manager_arg(&cx, lock) }?;
         let st = unsafe { cx.opt_str_arg(state, "state") }?;
         log_debug!(
-            "lock={lock:p} ({}) state={} flags=0x{flags:x} action={action} fd={fd:p}",
+            "{}: lock={lock:p} ({}) state={} flags=0x{flags:x} action={action} fd={fd:p}",
+            cx.func,
             m.label(),
             st.unwrap_or("(null)")
         );
@@ -256,7 +260,8 @@ pub unsafe extern "C" fn virLockManagerRelease(
     call(DOM, "virLockManagerRelease", |cx| {
         let m = unsafe { manager_arg(&cx, lock) }?;
         log_debug!(
-            "lock={lock:p} ({}) state={state:p} flags=0x{flags:x}",
+            "{}: lock={lock:p} ({}) state={state:p} flags=0x{flags:x}",
+            cx.func,
             m.label()
         );
         if !state.is_null() {
@@ -279,7 +284,8 @@ pub unsafe extern "C" fn virLockManagerInquire(
     call(DOM, "virLockManagerInquire", |cx| {
         let m = unsafe { manager_arg(&cx, lock) }?;
         log_debug!(
-            "lock={lock:p} ({}) state={state:p} flags=0x{flags:x}",
+            "{}: lock={lock:p} ({}) state={state:p} flags=0x{flags:x}",
+            cx.func,
             m.label()
         );
         cx.non_null(state, "state")?;
@@ -295,7 +301,7 @@ pub unsafe extern "C" fn virLockManagerInquire(
 #[no_mangle]
 pub unsafe extern "C" fn virLockManagerFree(lock: *mut virLockManager) -> c_int {
     call(DOM, "virLockManagerFree", |cx| {
-        log_debug!("lock={lock:p}");
+        log_debug!("{}: lock={lock:p}", cx.func);
         if lock.is_null() {
             return Ok(0);
         }
