@@ -12,4 +12,6 @@ pub mod types;
 pub mod xml;
 
 #[cfg(test)]
+mod tests_list;
+#[cfg(test)]
 mod tests_xml;
