@@ -244,11 +244,22 @@ static void lifecycle(void)
  * held: drvInit and drvDeinit never overlap and their counts balance. */
 #define THREADS 4
 #define ROUNDS 100
+static virLockDriver *nop_driver;
 static void *worker(void *arg)
 {
     int i;
     (void)arg;
     for (i = 0; i < ROUNDS; i++) {
+        /* A context on the shared built-in table while other threads load and drop nop
+         * plugins: the context must find (and keep) a live one. */
+        virLockManagerParam param = { .type = VIR_LOCK_MANAGER_PARAM_TYPE_STRING, .key = "name" };
+        virLockManager *lock = virLockManagerNew(nop_driver, 0, 1, &param, 0);
+        if (!lock ||
+            virLockManagerAddResource(lock, VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK, "/d", 0, NULL, 0) < 0 ||
+            virLockManagerAcquire(lock, NULL, 0, 0, NULL) < 0 ||
+            virLockManagerRelease(lock, NULL, 0) < 0 ||
+            virLockManagerFree(lock) < 0)
+            return (void *)2;
         virLockManagerPlugin *p = virLockManagerPluginNew("testdrv", "qemu", CFGDIR, 0);
         virLockManagerPlugin *n = virLockManagerPluginNew("nop", "qemu", CFGDIR, 0);
         if (!p || !n)
@@ -272,6 +283,12 @@ static void threads(void)
     use_dir(TEST_PLUGIN_DIR, NULL);
     keep = virLockManagerPluginNew("testdrv", "qemu", CFGDIR, 0);
     CHECK(keep != NULL);
+    {
+        virLockManagerPlugin *nop = virLockManagerPluginNew("nop", "qemu", CFGDIR, 0);
+        CHECK(nop != NULL);
+        nop_driver = virLockManagerPluginGetDriver(nop);
+        virLockManagerPluginUnref(nop); /* the built-in table outlives its plugins */
+    }
     for (i = 0; i < THREADS; i++)
         CHECK(pthread_create(&t[i], NULL, worker, NULL) == 0);
     for (i = 0; i < THREADS; i++) {
