@@ -92,8 +92,6 @@ pub struct LockPlugin {
     path: Option<String>,
     driver: *mut virLockDriver,
     handle: *mut c_void,
-    /// `dlopen(RTLD_NOLOAD)` handle of libvirt.so.0 when the plugin pulled it in.
-    libvirt_handle: *mut c_void,
     hooks: Option<LibvirtHooks>,
 }
 
@@ -140,23 +138,20 @@ impl Drop for LockPlugin {
         let _guard = LOADER.lock();
         // SAFETY: the table is valid while the module is loaded, which it still is.
         let deinit = unsafe { (*self.driver).drvDeinit };
-        let what = self.label();
         let rc = match deinit {
             Some(f) => unsafe { f() },
             None => 0,
         };
         if rc < 0 {
-            log_warn!("lock manager {what} refused to deinitialize (drvDeinit returned {rc}); keeping it loaded");
+            log_warn!(
+                "lock manager {} refused to deinitialize (drvDeinit returned {rc}); keeping it loaded",
+                self.label()
+            );
             return;
         }
-        log_debug!("unloading lock manager {what}");
-        unsafe {
-            if !self.handle.is_null() {
-                libc::dlclose(self.handle);
-            }
-            if !self.libvirt_handle.is_null() {
-                libc::dlclose(self.libvirt_handle);
-            }
+        log_debug!("unloading lock manager {}", self.label());
+        if !self.handle.is_null() {
+            unsafe { libc::dlclose(self.handle) };
         }
     }
 }
@@ -233,13 +228,22 @@ fn dlerror_text() -> String {
     }
 }
 
-/// Finds `libvirt.so.0` if (and only if) it is already loaded; initializes its runtime.
-fn libvirt_hooks() -> (*mut c_void, Option<LibvirtHooks>) {
+/// libvirt.so.0's entry points, once a plugin pulled it in. Its handle is kept for good:
+/// libvirt (glib, thread-locals) is not safely unloadable, and it is looked up only once.
+static LIBVIRT: Mutex<Option<LibvirtHooks>> = Mutex::new(None);
+
+/// Finds `libvirt.so.0` if (and only if) it is already loaded, and initializes its runtime
+/// (`virInitialize`, idempotent) the first time.
+fn libvirt_hooks() -> Option<LibvirtHooks> {
+    let mut cached = LIBVIRT.lock();
+    if cached.is_some() {
+        return *cached;
+    }
     let handle =
         unsafe { libc::dlopen(c"libvirt.so.0".as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
     if handle.is_null() {
         unsafe { libc::dlerror() };
-        return (handle, None);
+        return None;
     }
     let sym =
         |name: &CStr, ver: &CStr| unsafe { libc::dlvsym(handle, name.as_ptr(), ver.as_ptr()) };
@@ -250,23 +254,24 @@ fn libvirt_hooks() -> (*mut c_void, Option<LibvirtHooks>) {
         log_warn!(
             "libvirt.so.0 is loaded but lacks virInitialize/virGetLastError/virResetLastError"
         );
-        return (handle, None);
+        unsafe { libc::dlclose(handle) };
+        return None;
     }
-    // SAFETY: libvirt's public, documented signatures; virInitialize is idempotent.
+    // SAFETY: libvirt's public, documented signatures.
     unsafe {
         let init: unsafe extern "C" fn() -> c_int = std::mem::transmute(init);
         if init() < 0 {
             log_warn!("libvirt's virInitialize failed in a process loading a libvirt lock plugin");
         }
-        let hooks = LibvirtHooks {
+        *cached = Some(LibvirtHooks {
             get_last_error: std::mem::transmute::<
                 *mut c_void,
                 unsafe extern "C" fn() -> *mut LibvirtError,
             >(get),
             reset_last_error: std::mem::transmute::<*mut c_void, unsafe extern "C" fn()>(reset),
-        };
-        (handle, Some(hooks))
+        });
     }
+    *cached
 }
 
 /// Callbacks without which a plugin is refused at load time (`drvInquire` is optional:
@@ -317,7 +322,6 @@ pub fn load(
             path: None,
             driver,
             handle: std::ptr::null_mut(),
-            libvirt_handle: std::ptr::null_mut(),
             hooks: None,
         });
         register(&p);
@@ -382,7 +386,7 @@ pub fn load(
     if let Some(callback) = missing_mandatory(table) {
         return Err(close(LockError::MissingMandatory { path, callback }));
     }
-    let (libvirt_handle, hooks) = libvirt_hooks();
+    let hooks = libvirt_hooks();
     let before = crate::error::last_error();
     crate::error::reset_last_error();
     if let Some(h) = &hooks {
@@ -394,12 +398,7 @@ pub fn load(
     if rc < 0 {
         let reported = crate::error::last_error().or_else(|| hooks.and_then(|h| h.last()));
         let e = init_refused(format!("plugin {path}"), config, reported.map(|r| r.2));
-        unsafe {
-            libc::dlclose(handle);
-            if !libvirt_handle.is_null() {
-                libc::dlclose(libvirt_handle);
-            }
-        }
+        unsafe { libc::dlclose(handle) };
         return Err(e);
     }
     if crate::error::last_error().is_none() {
@@ -414,7 +413,6 @@ pub fn load(
         path: Some(path),
         driver,
         handle,
-        libvirt_handle,
         hooks,
     });
     register(&p);
