@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #define LOCKD_DIR "/usr/lib/x86_64-linux-gnu/libvirt/lock-driver"
@@ -35,6 +37,14 @@ static const char *lockd_start(void)
         return "lockd.so talks to the root virtlockd: needs root";
     if (access(LOCKD_DIR "/lockd.so", R_OK) != 0)
         return "Debian's lockd.so (libvirt-daemon) is not installed";
+    /* One program at a time uses "our" virtlockd (several worktrees may run make check
+     * at once): otherwise one could stop the daemon another is using. Held until exit;
+     * close-on-exec so the daemon started below does not inherit it. */
+    {
+        int lk = open("/run/virtcore-virtlockd.lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (lk < 0 || flock(lk, LOCK_EX) < 0)
+            return "cannot take /run/virtcore-virtlockd.lock";
+    }
     snprintf(lockd_state, sizeof(lockd_state), "/run/virtcore-virtlockd.%d", (int)getpid());
     snprintf(cmd, sizeof(cmd), "%s/scripts/virtlockd-start.sh %s", TOP_DIR, lockd_state);
     if (system(cmd) != 0) {
