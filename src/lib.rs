@@ -21,11 +21,11 @@ macro_rules! export_symbols {
 
 #[macro_use]
 pub mod log;
+pub mod domain;
 pub mod error;
 pub mod ffi;
-pub mod object;
-pub mod domain;
 pub mod locking;
+pub mod object;
 pub mod state;
 
 #[cfg(test)]
