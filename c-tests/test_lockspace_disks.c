@@ -160,7 +160,7 @@ int main(void)
     ls_agent_stop(s1, SIGKILL);
     CHECK(drv->drvAcquire(b, NULL, 0, 0, NULL) == -1);
     CHECK_ERROR(LS_ERR_RESOURCE_BUSY, "vmS2");
-    CHECK(strstr(virGetLastErrorMessage(), "vmS1") == NULL); /* a dead holder is stale */
+    CHECK(strstr(virGetLastErrorMessage(), "guest 'vmS1'") == NULL); /* dead: stale */
     ls_agent_stop(s2, 0);
     CHECK(drv->drvAcquire(b, NULL, 0, 0, NULL) == 0);
     /* Now exclusive: a shared request is refused. */

@@ -217,7 +217,7 @@ static inline const char *ls_uuid_text(unsigned char b)
 /* ---- agents: forked processes running lock commands sent over a pipe. ----
  * Commands (one line each): "new NAME UUIDBYTE", "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
- * "inquire", "free", "exec" (exec sleep, keeping what survives exec).
+ * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "quit".
  * Replies: "ok [STATE]" or "err CODE MESSAGE". */
 typedef struct {
     pid_t pid;
@@ -296,6 +296,8 @@ static inline void ls_agent_main(int in, int out)
             ls_free(m);
             m = NULL;
             ls_agent_result(out, 0, NULL);
+        } else if (strcmp(line, "quit") == 0) {
+            _exit(0);
         } else if (strcmp(line, "exec") == 0) {
             ls_agent_result(out, 0, NULL);
             execl("/bin/sleep", "sleep", "300", (char *)NULL);
@@ -370,12 +372,15 @@ static inline const char *ls_agent_cmd(ls_agent *ag, const char *fmt, ...)
         r_ + o_;                                                                     \
     })
 
-/* Ends an agent: closes its pipe (it exits) or, with `sig`, kills it; reaps it. */
+/* Ends an agent: tells it to quit or, with `sig`, kills it; reaps it. (Closing the pipe
+ * is not enough: agents forked later hold copies of its write end.) */
 static inline void ls_agent_stop(ls_agent *ag, int sig)
 {
     int status;
     if (sig)
         kill(ag->pid, sig);
+    else if (write(ag->to, "quit\n", 5) != 5)
+        kill(ag->pid, SIGKILL);
     close(ag->to);
     close(ag->from);
     CHECK(waitpid(ag->pid, &status, 0) == ag->pid);

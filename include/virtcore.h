@@ -1667,6 +1667,86 @@ typedef struct virLockDriver {
   virLockDriverInquire drvInquire;
 } virLockDriver;
 
+/**
+ * Result of a driver's `stateInitialize` (libvirt's `virDrvStateInitResult`): one of
+ * `VIR_DRV_STATE_INIT_ERROR`, `VIR_DRV_STATE_INIT_SKIPPED`, `VIR_DRV_STATE_INIT_COMPLETE`.
+ */
+typedef int virDrvStateInitResult;
+
+/**
+ * Called by a driver to ask the daemon not to exit while it has work (`inhibit` true) or to
+ * allow it again; passed through to every `stateInitialize` unchanged.
+ */
+typedef void (*virStateInhibitCallback)(bool inhibit, void *opaque);
+
+typedef virDrvStateInitResult (*virDrvStateInitialize)(bool privileged,
+                                                       const char *root,
+                                                       bool monolithic,
+                                                       virStateInhibitCallback callback,
+                                                       void *opaque);
+
+typedef int (*virDrvStateCleanup)(void);
+
+typedef int (*virDrvStateReload)(void);
+
+typedef int (*virDrvStateStop)(void);
+
+typedef int (*virDrvStateShutdownPrepare)(void);
+
+typedef int (*virDrvStateShutdownWait)(void);
+
+/**
+ * Starts what the driver's configuration marks for autostart. Runs once per boot.
+ */
+typedef void (*virDrvStateAutoStart)(void);
+
+/**
+ * A driver's tier (`stateType`): lower tiers are initialized and autostarted first.
+ */
+typedef int virDrvStateType;
+
+/**
+ * A state driver: libvirt 9's fields in libvirt's order, then the tiered additions.
+ *
+ * The struct is owned by the caller (usually `static`) and must stay valid while
+ * registered; the library writes only `initialized`. Functions: `virRegisterStateDriver`,
+ * `virStateInitialize`, `virStateCleanup`, `virStateReload`, `virStateStop`,
+ * `virStateShutdownPrepare`, `virStateShutdownWait`, `virtcoreStateSetParallel`,
+ * `virtcoreStateSetRunDir`.
+ *
+ * Hooks run on the thread calling `virState*` (or, for `stateInitialize` in parallel mode,
+ * on a worker thread) and must not call `virState*` functions themselves (refused).
+ */
+typedef struct virStateDriver {
+  /**
+   * Unique name ([^/], at most 128 bytes); names the autostart marker.
+   */
+  const char *name;
+  /**
+   * Maintained by the library: true while the driver is initialized.
+   */
+  bool initialized;
+  virDrvStateInitialize stateInitialize;
+  virDrvStateCleanup stateCleanup;
+  virDrvStateReload stateReload;
+  virDrvStateStop stateStop;
+  virDrvStateShutdownPrepare stateShutdownPrepare;
+  virDrvStateShutdownWait stateShutdownWait;
+  /**
+   * Tiered addition: run after every driver of the tier initialized, once per boot.
+   */
+  virDrvStateAutoStart stateAutoStart;
+  /**
+   * Tiered addition: the tier (`VIR_DRV_STATE_DRV_LIBVIRT`, `_HYPERVISOR`, 2, …).
+   */
+  virDrvStateType stateType;
+  /**
+   * Tiered addition: NULL-terminated names of drivers this one needs (each must be in a
+   * lower tier), or NULL.
+   */
+  const char *const *stateNeeds;
+} virStateDriver;
+
 #define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
 
 #define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
@@ -1681,6 +1761,33 @@ typedef struct virLockDriver {
  * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
  */
 #define VIR_DOMAIN_LOCK_FAILURE_LAST 5
+
+
+
+/**
+ * Failed; the driver should have reported an error.
+ */
+#define VIR_DRV_STATE_INIT_ERROR -1
+
+/**
+ * Not applicable here (e.g. unprivileged); neither autostarted nor cleaned up.
+ */
+#define VIR_DRV_STATE_INIT_SKIPPED 0
+
+/**
+ * Initialized.
+ */
+#define VIR_DRV_STATE_INIT_COMPLETE 1
+
+/**
+ * Tier 0: secret, storage, network, nwfilter, … drivers.
+ */
+#define VIR_DRV_STATE_DRV_LIBVIRT 0
+
+/**
+ * Tier 1: hypervisor drivers (QEMU, LXC, …). Any higher number is a further tier.
+ */
+#define VIR_DRV_STATE_DRV_HYPERVISOR 1
 
 #ifdef __cplusplus
 extern "C" {
@@ -2028,18 +2135,6 @@ void virSetErrorFunc(void *userData, virErrorFunc handler);
 void virDefaultErrorFunc(virErrorPtr err);
 
 /**
- * Called by `virReportErrorHelper` with the already formatted message (may be NULL).
- * Out-of-range codes and domains are kept out of the enums: they become an internal
- * error that says what was passed, rather than undefined behaviour.
- */
-void virtcore_report_formatted(int domcode,
-                               int errorcode,
-                               const char *filename,
-                               const char *funcname,
-                               size_t linenr,
-                               const char *message);
-
-/**
  * Takes a guest's locks as its process starts (called in the guest's process, whose pid
  * is `dom->pid`): all disks and leases, `RESTRICT`ed; when @paused only registers the
  * process (`REGISTER_ONLY`), the locks come with `virDomainLockProcessResume`. @fd (may be
@@ -2236,6 +2331,74 @@ void virObjectLock(void *obj);
  * locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
  */
 void virObjectUnlock(void *obj);
+
+/**
+ * Registers a state driver. Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for
+ * NULL, a missing/invalid name or a duplicate name, `VIR_ERR_OPERATION_INVALID` while
+ * drivers are initialized. There is no fixed limit on the number of drivers.
+ */
+int virRegisterStateDriver(struct virStateDriver *driver);
+
+/**
+ * Initializes all registered drivers, tier by tier (libvirt 9's signature). Per tier:
+ * `stateInitialize` of each driver in registration order, then `stateAutoStart` of each
+ * that completed (once per boot), then the next tier. With `mandatory`, a skipped driver
+ * is an error. On failure the drivers already initialized are cleaned up in reverse order
+ * and the error is `Initialization of NAME state driver failed: MESSAGE`. Declared needs
+ * are checked before anything runs. Returns 0 or -1.
+ */
+int virStateInitialize(bool privileged,
+                       bool mandatory,
+                       const char *root,
+                       bool monolithic,
+                       virStateInhibitCallback callback,
+                       void *opaque);
+
+/**
+ * Cleans up every initialized driver in reverse order of initialization; afterwards
+ * drivers may be registered and initialized again. Returns -1 if any cleanup failed, with
+ * the first failing driver's error ("Cleanup of NAME state driver failed: MESSAGE").
+ */
+int virStateCleanup(void);
+
+/**
+ * Calls `stateReload` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
+ */
+int virStateReload(void);
+
+/**
+ * Calls `stateStop` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
+ */
+int virStateStop(void);
+
+/**
+ * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
+ */
+int virStateShutdownPrepare(void);
+
+/**
+ * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
+ * failed, with the first failing driver's error.
+ */
+int virStateShutdownWait(void);
+
+/**
+ * Sets how many threads initialize the drivers of one tier at the next
+ * `virStateInitialize` (0 or 1: sequential, the default; at most 64). Results, autostart
+ * order and errors are the same as sequential; drivers' `stateInitialize` must then be
+ * safe to run concurrently with the other drivers' of the same tier. Returns 0 or -1.
+ */
+int virtcoreStateSetParallel(unsigned int nthreads);
+
+/**
+ * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`);
+ * NULL restores the default (`ROOT/run/virtcore`, `/run/virtcore` when privileged, else
+ * `$XDG_RUNTIME_DIR/virtcore`). It should be on tmpfs. Returns 0 or -1.
+ */
+int virtcoreStateSetRunDir(const char *dir);
 
 #ifdef __cplusplus
 }  // extern "C"

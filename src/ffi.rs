@@ -169,6 +169,11 @@ pub fn call_void(
     call::<()>(domain, func, body)
 }
 
+/// How an optional C string argument appears in debug logs: its text or `(null)`.
+pub fn show(arg: Option<&str>) -> &str {
+    arg.unwrap_or("(null)")
+}
+
 /// `secure_getenv(3)`: the variable, unless the process runs set-uid/set-gid.
 pub fn secure_getenv(name: &str) -> Option<String> {
     let key = CString::new(name).ok()?;

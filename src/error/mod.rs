@@ -8,7 +8,7 @@
 mod codes;
 mod ffi;
 mod last;
-mod report;
+pub(crate) mod report;
 
 pub use codes::{virErrorDomain, virErrorLevel, virErrorNumber};
 pub use ffi::{
@@ -16,6 +16,7 @@ pub use ffi::{
     virNetwork, virNetworkPtr,
 };
 pub use last::{last_error, reset_last_error};
+pub use report::error_from_raw;
 
 use virErrorNumber::*;
 
@@ -27,6 +28,9 @@ pub struct Error {
     pub code: virErrorNumber,
     pub level: virErrorLevel,
     pub message: String,
+    /// False when `message` is already complete and must not get the code's text around it
+    /// (e.g. an error wrapped around another error's full message).
+    pub decorate: bool,
 }
 
 impl Error {
@@ -36,12 +40,25 @@ impl Error {
             code,
             level: virErrorLevel::VIR_ERR_ERROR,
             message: message.into(),
+            decorate: true,
+        }
+    }
+
+    /// An error whose message is used exactly as given (no code text added).
+    pub fn verbatim(
+        domain: virErrorDomain,
+        code: virErrorNumber,
+        message: impl Into<String>,
+    ) -> Self {
+        Error {
+            decorate: false,
+            ..Error::new(domain, code, message)
         }
     }
 
     /// The message as libvirt shows it: the code's standard text around the detail.
     pub fn full_message(&self) -> String {
-        let Some((bare, with_info)) = code_text(self.code) else {
+        let Some((bare, with_info)) = code_text(self.code).filter(|_| self.decorate) else {
             return self.message.clone();
         };
         if self.message.is_empty() {

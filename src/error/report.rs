@@ -20,6 +20,17 @@ fn code_from_raw(v: c_int) -> Option<virErrorNumber> {
         .then(|| unsafe { std::mem::transmute::<c_int, virErrorNumber>(v) })
 }
 
+/// Rebuilds an [`Error`] from raw C values with a complete message (e.g. a thread's last
+/// error carried to another thread). Unknown values become `VIR_ERR_INTERNAL_ERROR` /
+/// `VIR_FROM_NONE`.
+pub fn error_from_raw(domcode: c_int, errorcode: c_int, full_message: String) -> Error {
+    Error::verbatim(
+        domain_from_raw(domcode).unwrap_or(virErrorDomain::VIR_FROM_NONE),
+        code_from_raw(errorcode).unwrap_or(virErrorNumber::VIR_ERR_INTERNAL_ERROR),
+        full_message,
+    )
+}
+
 /// Called by `virReportErrorHelper` with the already formatted message (may be NULL).
 /// Out-of-range codes and domains are kept out of the enums: they become an internal
 /// error that says what was passed, rather than undefined behaviour.

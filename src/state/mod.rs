@@ -1,1 +1,367 @@
-//! Tiered state drivers (written next).
+//! Tiered state drivers (DESIGN.md §1).
+//!
+//! Drivers register once; `initialize` runs them tier by tier (ascending), and inside a tier
+//! in registration order: first every driver's `initialize`, then the `autostart` of every
+//! driver that completed, then the next tier. So a hypervisor driver (tier 1) reconnecting
+//! to its guests finds the storage pools, networks and secrets of tier 0 already started —
+//! the start-up race of flat loading cannot happen.
+//!
+//! This module knows nothing about C: drivers are [`StateDriver`] trait objects (the C
+//! vtable adapter lives in `ffi.rs`).
+//!
+//! Concurrency: `LIFECYCLE` (an RwLock) serializes initialize/cleanup (write) against the
+//! per-driver hooks reload/stop/shutdown (read, may run concurrently). `REGISTRY` (a mutex)
+//! guards the driver list and is only held briefly, never while a hook runs. Order:
+//! LIFECYCLE before REGISTRY. Hooks must not call back into this module; that is detected
+//! (per-thread flag) and refused instead of deadlocking.
+
+mod init;
+mod marker;
+
+pub mod ffi;
+
+use std::cell::Cell;
+use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
+
+use crate::error::{virErrorDomain, virErrorNumber, Error};
+
+pub use init::InitOptions;
+
+/// What a driver's initialize hook reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InitOutcome {
+    /// Failed; carries the driver's own error (or a generic one if it reported none).
+    Error,
+    Skipped,
+    Complete,
+}
+
+/// Arguments passed through to every driver's initialize hook unchanged.
+#[derive(Clone, Debug, Default)]
+pub struct InitArgs {
+    pub privileged: bool,
+    pub root: Option<String>,
+    pub monolithic: bool,
+    /// The inhibit callback and its opaque pointer, as words: this module never calls them.
+    pub inhibit: usize,
+    pub opaque: usize,
+}
+
+/// One registered driver.
+pub trait StateDriver: Send + Sync {
+    fn name(&self) -> &str;
+    /// The tier (0 = libvirt services, 1 = hypervisors, higher = further tiers).
+    fn tier(&self) -> i32;
+    /// Names of drivers this one needs; they must be registered in a lower tier.
+    fn needs(&self) -> Vec<String>;
+    fn initialize(&self, args: &InitArgs) -> InitOutcome;
+    fn has_autostart(&self) -> bool;
+    fn autostart(&self);
+    /// The lifecycle hooks: `None` when the driver has no such hook, else success.
+    fn cleanup(&self) -> Option<bool>;
+    fn reload(&self) -> Option<bool>;
+    fn stop(&self) -> Option<bool>;
+    fn shutdown_prepare(&self) -> Option<bool>;
+    fn shutdown_wait(&self) -> Option<bool>;
+    /// Mirrors the library's view into the driver (the C struct's `initialized` field).
+    fn set_initialized(&self, initialized: bool);
+}
+
+/// Errors of this subsystem, with the libvirt code each maps to.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("{0}")]
+    InvalidArg(String),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Config(String),
+    #[error("{0}")]
+    Internal(String),
+    /// A driver failed; the message is complete (it embeds the driver's own error).
+    #[error("{message}")]
+    DriverFailed {
+        code: i32,
+        domain: i32,
+        message: String,
+    },
+}
+
+impl From<StateError> for Error {
+    fn from(e: StateError) -> Self {
+        use virErrorNumber::*;
+        let d = virErrorDomain::VIR_FROM_NONE;
+        match e {
+            StateError::InvalidArg(m) => Error::new(d, VIR_ERR_INVALID_ARG, m),
+            StateError::Invalid(m) => Error::new(d, VIR_ERR_OPERATION_INVALID, m),
+            StateError::Config(m) => Error::new(d, VIR_ERR_CONFIG_UNSUPPORTED, m),
+            StateError::Internal(m) => Error::new(d, VIR_ERR_INTERNAL_ERROR, m),
+            StateError::DriverFailed {
+                code,
+                domain,
+                message,
+            } => crate::error::error_from_raw(domain, code, message),
+        }
+    }
+}
+
+/// Longest driver name accepted (it names a marker file).
+const MAX_NAME: usize = 128;
+
+#[derive(Default)]
+struct Registry {
+    drivers: Vec<Arc<dyn StateDriver>>,
+    /// Indices into `drivers`, in the order they were initialized (cleanup runs backwards).
+    initialized: Vec<usize>,
+    /// True from the start of `initialize` until `cleanup` (or a failed initialize).
+    active: bool,
+    options: InitOptions,
+}
+
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    drivers: Vec::new(),
+    initialized: Vec::new(),
+    active: false,
+    options: InitOptions::DEFAULT,
+});
+static LIFECYCLE: RwLock<()> = RwLock::new(());
+
+thread_local! {
+    /// Set while this thread runs a driver hook, to refuse re-entry instead of deadlocking.
+    static IN_HOOK: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs a driver hook with the re-entry flag set.
+fn in_hook<R>(f: impl FnOnce() -> R) -> R {
+    struct Reset(bool);
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            IN_HOOK.with(|h| h.set(self.0));
+        }
+    }
+    let _reset = Reset(IN_HOOK.with(|h| h.replace(true)));
+    f()
+}
+
+fn refuse_reentry(what: &str) -> Result<(), StateError> {
+    if IN_HOOK.with(|h| h.get()) {
+        return Err(StateError::Invalid(format!(
+            "{what} called from inside a state driver hook"
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a name for registration: non-empty, printable, no '/', bounded.
+fn validate_name(name: &str) -> Result<(), StateError> {
+    if name.is_empty() {
+        return Err(StateError::InvalidArg(
+            "state driver name must not be empty".into(),
+        ));
+    }
+    if name.len() > MAX_NAME
+        || name.contains('/')
+        || name.chars().any(char::is_control)
+        || name == "."
+        || name == ".."
+    {
+        return Err(StateError::InvalidArg(format!(
+            "state driver name '{}' is not valid (at most {MAX_NAME} printable characters, no '/')",
+            name.escape_default()
+        )));
+    }
+    Ok(())
+}
+
+/// Adds a driver; returns its index. Refused while drivers are initialized.
+pub fn register(driver: Arc<dyn StateDriver>) -> Result<usize, StateError> {
+    refuse_reentry("virRegisterStateDriver")?;
+    validate_name(driver.name())?;
+    let mut reg = REGISTRY.lock();
+    if reg.active {
+        return Err(StateError::Invalid(format!(
+            "cannot register state driver '{}' while state drivers are initialized",
+            driver.name()
+        )));
+    }
+    if reg.drivers.iter().any(|d| d.name() == driver.name()) {
+        return Err(StateError::InvalidArg(format!(
+            "state driver '{}' is already registered",
+            driver.name()
+        )));
+    }
+    log_debug!(
+        "registering state driver '{}' as #{}",
+        driver.name(),
+        reg.drivers.len()
+    );
+    reg.drivers.push(driver);
+    Ok(reg.drivers.len() - 1)
+}
+
+/// Sets options for the next `initialize` (parallelism, marker directory).
+pub fn set_options(update: impl FnOnce(&mut InitOptions)) -> Result<(), StateError> {
+    refuse_reentry("virtcoreStateSet*")?;
+    update(&mut REGISTRY.lock().options);
+    Ok(())
+}
+
+/// Initializes every registered driver, tier by tier; see the module docs and `init.rs`.
+pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
+    refuse_reentry("virStateInitialize")?;
+    let _life = LIFECYCLE.write();
+    let (drivers, options) = {
+        let mut reg = REGISTRY.lock();
+        if reg.active {
+            return Err(StateError::Invalid(
+                "state drivers are already initialized".into(),
+            ));
+        }
+        reg.active = true;
+        (reg.drivers.clone(), reg.options.clone())
+    };
+    // A panicking driver hook must not leave the registry marked active forever.
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        init::run(&drivers, args, mandatory, &options)
+    }))
+    .unwrap_or_else(|_| {
+        Err(StateError::Internal(
+            "a state driver hook panicked during initialization".into(),
+        ))
+    });
+    let mut reg = REGISTRY.lock();
+    match result {
+        Ok(order) => {
+            reg.initialized = order;
+            Ok(())
+        }
+        Err(e) => {
+            reg.active = false;
+            reg.initialized.clear();
+            Err(e)
+        }
+    }
+}
+
+/// Cleans up initialized drivers in reverse order of initialization. Every driver is
+/// cleaned up even if one fails; the first failure is returned.
+pub fn cleanup() -> Result<(), StateError> {
+    refuse_reentry("virStateCleanup")?;
+    let _life = LIFECYCLE.write();
+    let (drivers, order) = {
+        let reg = REGISTRY.lock();
+        (reg.drivers.clone(), reg.initialized.clone())
+    };
+    let result = call_each(
+        order.iter().rev().map(|&i| drivers[i].as_ref()),
+        Hook::Cleanup,
+    );
+    let mut reg = REGISTRY.lock();
+    reg.initialized.clear();
+    reg.active = false;
+    result
+}
+
+/// A per-driver lifecycle hook.
+#[derive(Clone, Copy, Debug)]
+pub enum Hook {
+    Cleanup,
+    Reload,
+    Stop,
+    ShutdownPrepare,
+    ShutdownWait,
+}
+
+impl Hook {
+    fn call(self, d: &dyn StateDriver) -> Option<bool> {
+        match self {
+            Hook::Cleanup => d.cleanup(),
+            Hook::Reload => d.reload(),
+            Hook::Stop => d.stop(),
+            Hook::ShutdownPrepare => d.shutdown_prepare(),
+            Hook::ShutdownWait => d.shutdown_wait(),
+        }
+    }
+
+    /// How messages name the step: "Reload of NAME state driver failed: …".
+    fn label(self) -> &'static str {
+        match self {
+            Hook::Cleanup => "Cleanup",
+            Hook::Reload => "Reload",
+            Hook::Stop => "Stop",
+            Hook::ShutdownPrepare => "Shutdown preparation",
+            Hook::ShutdownWait => "Shutdown wait",
+        }
+    }
+}
+
+/// The error for a driver whose hook failed: the driver's own error (code, domain and
+/// message, as it reported it) with the step and the driver named in front, like libvirt's
+/// "Initialization of NAME state driver failed: MESSAGE".
+pub(crate) fn driver_failure(
+    name: &str,
+    step: &str,
+    reported: Option<(i32, i32, String)>,
+) -> StateError {
+    let (code, domain, msg) = reported.unwrap_or((
+        virErrorNumber::VIR_ERR_OPERATION_FAILED as i32,
+        virErrorDomain::VIR_FROM_NONE as i32,
+        "no error was reported by the driver".into(),
+    ));
+    StateError::DriverFailed {
+        code,
+        domain,
+        message: format!("{step} of {name} state driver failed: {msg}"),
+    }
+}
+
+/// Calls `hook` on each driver in turn, all of them even after a failure, and returns the
+/// first failure. Cleanup also marks each driver uninitialized.
+fn call_each<'a>(
+    drivers: impl Iterator<Item = &'a dyn StateDriver>,
+    hook: Hook,
+) -> Result<(), StateError> {
+    let mut first = None;
+    for d in drivers {
+        log_debug!("{} of state driver '{}'", hook.label(), d.name());
+        crate::error::reset_last_error();
+        if in_hook(|| hook.call(d)) == Some(false) {
+            let err = driver_failure(d.name(), hook.label(), crate::error::last_error());
+            log_warn!("{err}");
+            first.get_or_insert(err);
+        }
+        if let Hook::Cleanup = hook {
+            d.set_initialized(false);
+        }
+    }
+    first.map_or(Ok(()), Err)
+}
+
+/// Calls `hook` on every initialized driver, in initialization order; see [`call_each`].
+/// Several threads may do this at once.
+pub fn each_initialized(hook: Hook) -> Result<(), StateError> {
+    refuse_reentry("virState* hooks")?;
+    let _life = LIFECYCLE.read();
+    let drivers: Vec<Arc<dyn StateDriver>> = {
+        let reg = REGISTRY.lock();
+        reg.initialized
+            .iter()
+            .map(|&i| reg.drivers[i].clone())
+            .collect()
+    };
+    call_each(drivers.iter().map(|d| d.as_ref()), hook)
+}
+
+/// Rolls back: cleans up the drivers of `order` backwards (failures are logged only; the
+/// error that caused the rollback is the one that counts).
+pub(crate) fn roll_back(drivers: &[Arc<dyn StateDriver>], order: &[usize]) {
+    let _ = call_each(
+        order.iter().rev().map(|&i| drivers[i].as_ref()),
+        Hook::Cleanup,
+    );
+}
+
+#[cfg(test)]
+mod tests;
