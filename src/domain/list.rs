@@ -16,7 +16,9 @@ use std::ffi::{c_int, CStr};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use parking_lot::lock_api::{RawRwLock as _, RawRwLockRecursive as _};
+use parking_lot::lock_api::{
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
+};
 use parking_lot::RawRwLock;
 
 use super::obj::{assign_def, is_active, virDomainObj};
@@ -29,12 +31,20 @@ pub const VIR_DOMAIN_OBJ_LIST_ADD_LIVE: std::ffi::c_uint = 1 << 0;
 /// Refuse to add over a domain that is active or being started.
 pub const VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE: std::ffi::c_uint = 1 << 1;
 
-/// FxHash-style hasher: keys are UUIDs, names and IDs chosen by the host, not attackers.
+/// A fast hasher (multiply-rotate, fmix64 finish): keys are UUIDs, names and IDs chosen by
+/// the host, not attackers, so SipHash's DoS resistance is not needed.
 #[derive(Default)]
 pub struct FastHasher(u64);
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's fmix64: the table index uses the low bits, which the multiply-rotate
+        // steps alone leave poorly mixed for keys that differ only in their last bytes.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -268,22 +278,33 @@ impl virDomainObjList {
                 .map(|e| e.obj.clone())
                 .collect()
         };
+        // An object this thread itself holds locked (a caller looking up another domain by
+        // ID while working on one) would deadlock a blocking lock: wait a bounded time and
+        // leave that object's entry as it is.
         let mut seen = Vec::with_capacity(all.len());
         for o in &all {
-            o.lock();
-            let id = unsafe { def_id(o.as_ptr()) };
-            unsafe { o.unlock() };
-            seen.push(id);
+            let m = &o.lockable_header().lock;
+            if m.try_lock() || m.try_lock_for(std::time::Duration::from_millis(50)) {
+                let id = unsafe { def_id(o.as_ptr()) };
+                unsafe { m.unlock() };
+                seen.push(Some(id));
+            } else {
+                log_debug!(
+                    "ID index repair: domain object {:p} busy, skipped",
+                    o.as_ptr()
+                );
+                seen.push(None);
+            }
         }
         let g = self.write();
         let maps = unsafe { self.maps(&g) };
         for (o, id) in all.iter().zip(seen) {
             let p = o.as_ptr();
             unsafe {
-                if !(*p).link.listed || (*p).link.id == id {
-                    continue;
+                match id {
+                    Some(id) if (*p).link.listed && (*p).link.id != id => set_id_index(maps, p, id),
+                    _ => {}
                 }
-                set_id_index(maps, p, id);
             }
         }
         log_debug!("domain ID index repaired ({} domains)", all.len());
@@ -485,7 +506,10 @@ impl virDomainObjList {
             return Ok(());
         }
         let new_s = new_name.to_string_lossy().into_owned();
-        super::xml::check_name(&new_s)?;
+        super::xml::check_name(&new_s).map_err(|e| Error {
+            code: virErrorNumber::VIR_ERR_INVALID_ARG,
+            ..e
+        })?;
         let keep = Strong::new_ref(dom);
         let writer = self.is_writer();
         if !writer {

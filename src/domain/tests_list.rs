@@ -165,7 +165,10 @@ fn find_by_id_follows_c_writes_to_def_id() {
         let vm = virDomainObjListFindByName(l, c"d7".as_ptr());
         (*(*vm).def).id = 77;
         end(vm);
+        // Looked up while this thread holds another domain locked: no self-deadlock.
+        let held = virDomainObjListFindByName(l, c"d1".as_ptr());
         let f = virDomainObjListFindByID(l, 77);
+        end(held);
         assert_eq!(name_of(f), "d7");
         // ...and stops it again, and gives the ID to another domain.
         (*(*f).def).id = -1;
