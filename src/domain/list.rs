@@ -21,9 +21,10 @@ use parking_lot::lock_api::{
 };
 use parking_lot::RawRwLock;
 
+use super::error::{arg_err, failed, internal, invalid};
 use super::obj::{assign_def, is_active, virDomainObj};
 use super::types::{def_free, uuid_format, virDomainDef, VIR_UUID_BUFLEN};
-use crate::error::{virErrorDomain, virErrorNumber, Error};
+use crate::error::{virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
 
 /// Adding a running domain: the definition is the live one (libvirt's flag values).
@@ -126,10 +127,6 @@ impl Drop for virDomainObjList {
 thread_local!(static TOKEN: u8 = const { 0 });
 fn me() -> usize {
     TOKEN.with(|t| t as *const u8 as usize)
-}
-
-fn dom_err(code: virErrorNumber, msg: impl Into<String>) -> Error {
-    Error::new(virErrorDomain::VIR_FROM_DOMAIN, code, msg)
 }
 
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
@@ -334,10 +331,7 @@ impl virDomainObjList {
         let d = *def;
         let name = name_bytes(d);
         if name.is_empty() {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_INVALID_ARG,
-                "domain definition has no name",
-            ));
+            return Err(arg_err("domain definition has no name"));
         }
         let name_s = String::from_utf8_lossy(name).into_owned();
         let mut old_def = old_def;
@@ -351,37 +345,29 @@ impl virDomainObjList {
             vm.lock();
             let p = vm.as_ptr();
             let cur_name = String::from_utf8_lossy(name_bytes((*p).def)).into_owned();
-            let fail = |code, msg: String| -> Result<Strong<virDomainObj>, Error> {
+            let fail = |e: Error| -> Result<Strong<virDomainObj>, Error> {
                 vm.unlock();
-                Err(dom_err(code, msg))
+                Err(e)
             };
             if (*p).removing {
-                return fail(
-                    virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                    format!("domain '{cur_name}' is already being removed"),
-                );
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already being removed"
+                )));
             }
             if cur_name.as_bytes() != name {
-                return fail(
-                    virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                    format!(
-                        "domain '{cur_name}' is already defined with uuid {}",
-                        uuid_format(&(*d).uuid)
-                    ),
-                );
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already defined with uuid {}",
+                    uuid_format(&(*d).uuid)
+                )));
             }
             if flags & VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE != 0 {
                 if is_active(p) {
-                    return fail(
-                        virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                        format!("domain '{cur_name}' is already active"),
-                    );
+                    return fail(invalid(format!("domain '{cur_name}' is already active")));
                 }
                 if !(*p).persistent {
-                    return fail(
-                        virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                        format!("domain '{cur_name}' is already being started"),
-                    );
+                    return fail(invalid(format!(
+                        "domain '{cur_name}' is already being started"
+                    )));
                 }
             }
             assign_def(p, d, flags & VIR_DOMAIN_OBJ_LIST_ADD_LIVE != 0, old_def);
@@ -398,13 +384,10 @@ impl virDomainObjList {
                 (*(*other).def).uuid
             };
             (*other).unlock();
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                format!(
-                    "domain '{name_s}' already exists with uuid {}",
-                    uuid_format(&other_uuid)
-                ),
-            ));
+            return Err(failed(format!(
+                "domain '{name_s}' already exists with uuid {}",
+                uuid_format(&other_uuid)
+            )));
         }
         let vm = Strong::new(virDomainObj::new());
         vm.lock();
@@ -521,31 +504,24 @@ impl virDomainObjList {
         }
         let maps = self.maps(&g);
         if maps.by_name.contains_key(new_name.to_bytes()) {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!("domain with name '{new_s}' already exists"),
-            ));
+            return Err(invalid(format!(
+                "domain with name '{new_s}' already exists"
+            )));
         }
         if !(*dom).link.listed {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!(
-                    "domain '{}' is not in this list",
-                    String::from_utf8_lossy(&old)
-                ),
-            ));
+            return Err(invalid(format!(
+                "domain '{}' is not in this list",
+                String::from_utf8_lossy(&old)
+            )));
         }
         let new_key: Box<[u8]> = new_name.to_bytes().into();
         maps.by_name.insert(new_key.clone(), dom);
         if callback() < 0 {
             maps.by_name.remove(&new_key);
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                format!(
-                    "renaming domain '{}' to '{new_s}' failed in the callback",
-                    String::from_utf8_lossy(&old)
-                ),
-            ));
+            return Err(failed(format!(
+                "renaming domain '{}' to '{new_s}' failed in the callback",
+                String::from_utf8_lossy(&old)
+            )));
         }
         if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
             if maps.by_name.get(&e.name).copied() == Some(dom) {
@@ -610,10 +586,9 @@ impl virDomainObjList {
         let d = (*vm.as_ptr()).def;
         let name = String::from_utf8_lossy(name_bytes(d)).into_owned();
         if maps.by_uuid.contains_key(&(*d).uuid) || maps.by_name.contains_key(name.as_bytes()) {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_INTERNAL_ERROR,
-                format!("unexpected domain '{name}' already exists"),
-            ));
+            return Err(internal(format!(
+                "unexpected domain '{name}' already exists"
+            )));
         }
         self.insert_locked(maps, vm);
         Ok(())
