@@ -15,9 +15,10 @@ use std::collections::HashMap;
 use std::ffi::{c_int, CStr};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
 use parking_lot::lock_api::{
-    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _,
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _,
 };
 use parking_lot::RawRwLock;
 
@@ -198,6 +199,19 @@ impl virDomainObjList {
         Guard { l, kind: 1 }
     }
 
+    /// The write lock if it can be had within `timeout`.
+    pub fn try_write(&self, timeout: Duration) -> Option<Guard<'_>> {
+        let l = self.p();
+        if self.is_writer() {
+            return Some(Guard { l, kind: 0 });
+        }
+        if !l.lock.try_lock_exclusive_for(timeout) {
+            return None;
+        }
+        l.writer.store(me(), Ordering::Relaxed);
+        Some(Guard { l, kind: 2 })
+    }
+
     pub fn write(&self) -> Guard<'_> {
         let l = self.p();
         if self.is_writer() {
@@ -265,8 +279,9 @@ impl virDomainObjList {
         Err(())
     }
 
-    /// Brings the ID index up to date with every object's current `def->id`.
-    fn repair_ids(&self) {
+    /// Scans every domain for the one whose current `def->id` is `want`, and brings the ID
+    /// index up to date with what it saw. Returns the match, referenced but unlocked.
+    fn scan_ids(&self, want: c_int) -> Option<Strong<virDomainObj>> {
         let all: Vec<Strong<virDomainObj>> = {
             let g = self.read();
             unsafe { self.maps(&g) }
@@ -277,34 +292,41 @@ impl virDomainObjList {
         };
         // An object this thread itself holds locked (a caller looking up another domain by
         // ID while working on one) would deadlock a blocking lock: wait a bounded time and
-        // leave that object's entry as it is.
+        // leave that object out.
         let mut seen = Vec::with_capacity(all.len());
+        let mut found = None;
         for o in &all {
             let m = &o.lockable_header().lock;
-            if m.try_lock() || m.try_lock_for(std::time::Duration::from_millis(50)) {
+            if m.try_lock() || m.try_lock_for(Duration::from_millis(50)) {
                 let id = unsafe { def_id(o.as_ptr()) };
                 unsafe { m.unlock() };
+                if id == want && found.is_none() {
+                    found = Some(o.clone());
+                }
                 seen.push(Some(id));
             } else {
-                log_debug!(
-                    "ID index repair: domain object {:p} busy, skipped",
-                    o.as_ptr()
-                );
+                log_debug!("ID scan: domain object {:p} busy, skipped", o.as_ptr());
                 seen.push(None);
             }
         }
-        let g = self.write();
-        let maps = unsafe { self.maps(&g) };
-        for (o, id) in all.iter().zip(seen) {
-            let p = o.as_ptr();
-            unsafe {
-                match id {
-                    Some(id) if (*p).link.listed && (*p).link.id != id => set_id_index(maps, p, id),
-                    _ => {}
+        // Repairing needs the write lock, which this thread cannot get while it holds the
+        // read lock (a ForEach callback): then the index stays as it is this time.
+        if let Some(g) = self.try_write(Duration::from_millis(10)) {
+            let maps = unsafe { self.maps(&g) };
+            for (o, id) in all.iter().zip(seen) {
+                let p = o.as_ptr();
+                unsafe {
+                    match id {
+                        Some(id) if (*p).link.listed && (*p).link.id != id => {
+                            set_id_index(maps, p, id)
+                        }
+                        _ => {}
+                    }
                 }
             }
+            log_debug!("domain ID index repaired ({} domains)", all.len());
         }
-        log_debug!("domain ID index repaired ({} domains)", all.len());
+        found
     }
 
     pub fn find_by_id(&self, id: c_int) -> Option<Strong<virDomainObj>> {
@@ -314,8 +336,14 @@ impl virDomainObjList {
         if let Ok(o) = self.find_id_indexed(id) {
             return o;
         }
-        self.repair_ids();
-        self.find_id_indexed(id).ok().flatten()
+        let o = self.scan_ids(id)?;
+        o.lock();
+        // Re-checked under the object's lock: it may have changed since the scan.
+        if unsafe { def_id(o.as_ptr()) } == id && !o.removing {
+            return Some(o);
+        }
+        unsafe { o.unlock() };
+        None
     }
 
     /// libvirt's `virDomainObjListAdd`; returns the object locked and referenced.
