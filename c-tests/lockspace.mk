@@ -1,0 +1,18 @@
+# lockspace driver (plugins/lockspace): its C tests load build/lock-driver/lockspace.so
+# with dlopen, as a plugin loader does. `make bench` runs bench_lockspace.
+LOCKSPACE_SO := $(TOP)/build/lock-driver/lockspace.so
+LOCKSPACE_TESTS := $(patsubst %.c,$(BIN)/%,$(wildcard test_lockspace_*.c))
+
+$(LOCKSPACE_TESTS): $(BIN)/%: %.c test_lockspace_util.h testutil.h $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) -DLOCKSPACE_SO='"$(LOCKSPACE_SO)"' $< -o $@ $(VC_LIBS)
+
+$(BIN)/bench_lockspace: bench_lockspace.c test_lockspace_util.h testutil.h $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) -DLOCKSPACE_SO='"$(LOCKSPACE_SO)"' $< -o $@ $(VC_LIBS)
+
+.PHONY: bench-lockspace
+bench-lockspace: $(BIN)/bench_lockspace
+	$(BIN)/bench_lockspace
+
+bench: bench-lockspace

@@ -1,0 +1,400 @@
+/* test_lockspace_util.h: shared by the test_lockspace_*.c programs. Loads the lockspace
+ * plugin with dlopen() exactly as a loader does (dlsym "virLockDriverImpl", call the
+ * vtable), declares libvirt's plugin ABI under private names (so the test checks the
+ * layout independently of any header), and runs "agents": forked processes that take
+ * lock commands over a pipe, so a test can play several guests at once. */
+#ifndef TEST_LOCKSPACE_UTIL_H
+#define TEST_LOCKSPACE_UTIL_H
+
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "testutil.h"
+
+#ifndef LOCKSPACE_SO
+#error "LOCKSPACE_SO (path of lockspace.so) must be defined by the Makefile"
+#endif
+
+/* libvirt's lock_driver.h, under test-private names. */
+typedef struct {
+    int type;
+    const char *key;
+    union {
+        int iv;
+        long long l;
+        unsigned int ui;
+        unsigned long long ul;
+        double d;
+        char *str;
+        const char *cstr;
+        unsigned char uuid[16];
+    } value;
+} ls_param;
+typedef struct ls_driver ls_driver;
+typedef struct {
+    ls_driver *driver;
+    void *privateData;
+} ls_manager;
+struct ls_driver {
+    unsigned int version;
+    unsigned int flags;
+    int (*drvInit)(unsigned int version, const char *configFile, unsigned int flags);
+    int (*drvDeinit)(void);
+    int (*drvNew)(ls_manager *man, unsigned int type, size_t nparams, ls_param *params,
+                  unsigned int flags);
+    void (*drvFree)(ls_manager *man);
+    int (*drvAddResource)(ls_manager *man, unsigned int type, const char *name,
+                          size_t nparams, ls_param *params, unsigned int flags);
+    int (*drvAcquire)(ls_manager *man, const char *state, unsigned int flags, int action,
+                      int *fd);
+    int (*drvRelease)(ls_manager *man, char **state, unsigned int flags);
+    int (*drvInquire)(ls_manager *man, char **state, unsigned int flags);
+};
+_Static_assert(sizeof(ls_driver) == 72, "virLockDriver size");
+_Static_assert(offsetof(ls_driver, drvInit) == 8, "drvInit offset");
+_Static_assert(offsetof(ls_driver, drvInquire) == 64, "drvInquire offset");
+_Static_assert(sizeof(ls_manager) == 16, "virLockManager size");
+_Static_assert(sizeof(ls_param) == 32, "virLockManagerParam size");
+_Static_assert(offsetof(ls_param, value) == 16, "virLockManagerParam value offset");
+
+enum {
+    LS_PARAM_STRING, LS_PARAM_CSTRING, LS_PARAM_INT, LS_PARAM_LONG,
+    LS_PARAM_UINT, LS_PARAM_ULONG, LS_PARAM_DOUBLE, LS_PARAM_UUID,
+};
+#define LS_VERSION 1000000u
+#define LS_USES_STATE 1u
+#define LS_RES_DISK 0u
+#define LS_RES_LEASE 1u
+#define LS_READONLY 1u
+#define LS_SHARED 2u
+#define LS_REGISTER_ONLY 1u
+#define LS_RESTRICT 2u
+#define LS_NEW_STARTED 1u
+
+/* libvirt's virterror.h values. */
+#define LS_ERR_INTERNAL 1
+#define LS_ERR_INVALID_ARG 8
+#define LS_ERR_CONF_SYNTAX 33
+#define LS_ERR_SYSTEM 38
+#define LS_ERR_OPERATION_INVALID 55
+#define LS_ERR_CONFIG_UNSUPPORTED 67
+#define LS_ERR_RESOURCE_BUSY 87
+#define LS_FROM_LOCKING 42
+
+static ls_driver *drv;
+static char ls_root[64];         /* temporary tree of this test */
+static char ls_leases[PATH_MAX]; /* the lockspace directory */
+static char ls_conf[PATH_MAX];   /* the driver's config file */
+
+static inline void ls_cleanup(void)
+{
+    char cmd[PATH_MAX + 16];
+    if (ls_root[0] && getenv("LOCKSPACE_TEST_KEEP") == NULL) {
+        snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ls_root);
+        if (system(cmd) != 0)
+            fprintf(stderr, "could not remove %s\n", ls_root);
+    }
+}
+
+static inline void ls_write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    fputs(text, f);
+    CHECK(fclose(f) == 0);
+}
+
+/* Loads the plugin (no drvInit) and makes the temporary tree. */
+static inline void ls_load(void)
+{
+    void *h = dlopen(LOCKSPACE_SO, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        fprintf(stderr, "dlopen %s: %s\n", LOCKSPACE_SO, dlerror());
+        exit(1);
+    }
+    drv = dlsym(h, "virLockDriverImpl");
+    CHECK(drv != NULL);
+    snprintf(ls_root, sizeof(ls_root), "/tmp/lockspace-test-XXXXXX");
+    CHECK(mkdtemp(ls_root) != NULL);
+    CHECK(chmod(ls_root, 0755) == 0);
+    atexit(ls_cleanup);
+    CHECK(snprintf(ls_leases, sizeof(ls_leases), "%s/leases", ls_root) < PATH_MAX);
+    CHECK(mkdir(ls_leases, 0755) == 0);
+    CHECK(snprintf(ls_conf, sizeof(ls_conf), "%s/lockspace.conf", ls_root) < PATH_MAX);
+    char text[PATH_MAX + 64];
+    snprintf(text, sizeof(text), "# test config\nlockspace_dir = \"%s\"\n", ls_leases);
+    ls_write_file(ls_conf, text);
+}
+
+/* Loads and initializes the driver with the test's lockspace directory. */
+static inline void ls_setup(void)
+{
+    ls_load();
+    CHECK(drv->drvInit(LS_VERSION, ls_conf, 0) == 0);
+}
+
+/* A path under the test tree (static buffer rotation: up to 8 live results). */
+static inline const char *ls_path(const char *name)
+{
+    static char bufs[8][PATH_MAX];
+    static int next;
+    char *b = bufs[next++ % 8];
+    CHECK(snprintf(b, PATH_MAX, "%s/%s", ls_root, name) < PATH_MAX);
+    return b;
+}
+
+/* An empty file (a disk image) under the test tree. */
+static inline const char *ls_disk_file(const char *name)
+{
+    const char *p = ls_path(name);
+    ls_write_file(p, "");
+    return p;
+}
+
+/* A manager for guest `name` whose UUID is 16 times `uuid_byte`. */
+static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
+{
+    ls_param p[5];
+    memset(p, 0, sizeof(p));
+    p[0].type = LS_PARAM_UUID; p[0].key = "uuid"; memset(p[0].value.uuid, uuid_byte, 16);
+    p[1].type = LS_PARAM_STRING; p[1].key = "name"; p[1].value.cstr = name;
+    p[2].type = LS_PARAM_UINT; p[2].key = "id"; p[2].value.ui = 7;
+    p[3].type = LS_PARAM_UINT; p[3].key = "pid"; p[3].value.ui = (unsigned)getpid();
+    p[4].type = LS_PARAM_CSTRING; p[4].key = "uri"; p[4].value.cstr = "test:///default";
+    ls_manager *m = calloc(1, sizeof(*m));
+    CHECK(m != NULL);
+    m->driver = drv;
+    if (drv->drvNew(m, 0, 5, p, 0) < 0) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static inline void ls_free(ls_manager *m)
+{
+    drv->drvFree(m);
+    free(m);
+}
+
+static inline int ls_add_disk(ls_manager *m, const char *path, unsigned int flags)
+{
+    return drv->drvAddResource(m, LS_RES_DISK, path, 0, NULL, flags);
+}
+
+/* A LEASE resource: `path` may be NULL (then it lives in the lockspace directory). */
+static inline int ls_add_lease(ls_manager *m, const char *key, const char *lockspace,
+                        const char *path, unsigned long long offset, unsigned int flags)
+{
+    ls_param p[3];
+    size_t n = 0;
+    memset(p, 0, sizeof(p));
+    p[n].type = LS_PARAM_STRING; p[n].key = "path"; p[n].value.cstr = path; n++;
+    p[n].type = LS_PARAM_ULONG; p[n].key = "offset"; p[n].value.ul = offset; n++;
+    if (lockspace) {
+        p[n].type = LS_PARAM_STRING; p[n].key = "lockspace"; p[n].value.cstr = lockspace; n++;
+    }
+    return drv->drvAddResource(m, LS_RES_LEASE, key, n, p, flags);
+}
+
+/* "UUID" text of a 16-byte UUID filled with `b`. */
+static inline const char *ls_uuid_text(unsigned char b)
+{
+    static char s[37];
+    snprintf(s, sizeof(s), "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+             b, b, b, b, b, b, b, b, b, b, b, b, b, b, b, b);
+    return s;
+}
+
+/* ---- agents: forked processes running lock commands sent over a pipe. ----
+ * Commands (one line each): "new NAME UUIDBYTE", "disk PATH FLAGS",
+ * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
+ * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "quit".
+ * Replies: "ok [STATE]" or "err CODE MESSAGE". */
+typedef struct {
+    pid_t pid;
+    int to, from;
+    char reply[4096];
+} ls_agent;
+
+static inline void ls_agent_reply(int fd, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0 || n > (int)sizeof(buf) - 2)
+        n = sizeof(buf) - 2;
+    buf[n++] = '\n';
+    if (write(fd, buf, n) != n)
+        _exit(3);
+}
+
+static inline int ls_read_line(int fd, char *buf, size_t len)
+{
+    size_t i = 0;
+    while (i + 1 < len) {
+        char c;
+        ssize_t r = read(fd, &c, 1);
+        if (r <= 0)
+            return -1;
+        if (c == '\n')
+            break;
+        buf[i++] = c;
+    }
+    buf[i] = '\0';
+    return 0;
+}
+
+static inline void ls_agent_result(int out, int rc, const char *state)
+{
+    if (rc < 0)
+        ls_agent_reply(out, "err %d %s", virGetLastErrorCode(), virGetLastErrorMessage());
+    else
+        ls_agent_reply(out, "ok%s%s", state ? " " : "", state ? state : "");
+}
+
+static inline void ls_agent_main(int in, int out)
+{
+    ls_manager *m = NULL;
+    char line[4096];
+    while (ls_read_line(in, line, sizeof(line)) == 0) {
+        char a[2048] = "", b[1024] = "", c[1024] = "";
+        unsigned long long off = 0;
+        unsigned int flags = 0;
+        char *state = NULL;
+        int rc;
+        virResetLastError();
+        if (sscanf(line, "new %1023s %u", b, &flags) == 2) {
+            m = ls_new(b, (unsigned char)flags);
+            ls_agent_result(out, m ? 0 : -1, NULL);
+        } else if (sscanf(line, "disk %2047s %u", a, &flags) == 2) {
+            ls_agent_result(out, ls_add_disk(m, a, flags), NULL);
+        } else if (sscanf(line, "lease %2047s %1023s %1023s %llu %u", a, b, c, &off, &flags) == 5) {
+            rc = ls_add_lease(m, a, strcmp(b, "-") ? b : NULL, strcmp(c, "-") ? c : NULL, off, flags);
+            ls_agent_result(out, rc, NULL);
+        } else if (sscanf(line, "acquire %u %2047s", &flags, a) >= 1) {
+            ls_agent_result(out, drv->drvAcquire(m, a[0] ? a : NULL, flags, 0, NULL), NULL);
+        } else if (strcmp(line, "release") == 0) {
+            rc = drv->drvRelease(m, &state, 0);
+            ls_agent_result(out, rc, state);
+            free(state);
+        } else if (strcmp(line, "inquire") == 0) {
+            rc = drv->drvInquire(m, &state, 0);
+            ls_agent_result(out, rc, state);
+            free(state);
+        } else if (strcmp(line, "free") == 0) {
+            ls_free(m);
+            m = NULL;
+            ls_agent_result(out, 0, NULL);
+        } else if (strcmp(line, "quit") == 0) {
+            _exit(0);
+        } else if (strcmp(line, "exec") == 0) {
+            ls_agent_result(out, 0, NULL);
+            execl("/bin/sleep", "sleep", "300", (char *)NULL);
+            _exit(4);
+        } else {
+            ls_agent_reply(out, "err 0 unknown command '%s'", line);
+        }
+    }
+    _exit(0);
+}
+
+static inline ls_agent *ls_agent_start(void)
+{
+    int down[2], up[2];
+    CHECK(pipe2(down, O_CLOEXEC) == 0 && pipe2(up, O_CLOEXEC) == 0);
+    ls_agent *ag = calloc(1, sizeof(*ag));
+    CHECK(ag != NULL);
+    fflush(NULL);
+    ag->pid = fork();
+    CHECK(ag->pid >= 0);
+    if (ag->pid == 0) {
+        close(down[1]);
+        close(up[0]);
+        ls_agent_main(down[0], up[1]);
+    }
+    close(down[0]);
+    close(up[1]);
+    ag->to = down[1];
+    ag->from = up[0];
+    return ag;
+}
+
+/* Sends one command; returns the reply ("ok …" / "err …"). */
+static inline const char *ls_agent_cmd(ls_agent *ag, const char *fmt, ...)
+{
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+    va_end(ap);
+    buf[n++] = '\n';
+    CHECK(write(ag->to, buf, n) == n);
+    if (ls_read_line(ag->from, ag->reply, sizeof(ag->reply)) < 0)
+        snprintf(ag->reply, sizeof(ag->reply), "dead");
+    return ag->reply;
+}
+
+/* The command must succeed; returns what follows "ok" (state or ""). */
+#define AGENT_OK(ag, ...)                                                            \
+    ({                                                                               \
+        const char *r_ = ls_agent_cmd((ag), __VA_ARGS__);                            \
+        if (strncmp(r_, "ok", 2) != 0) {                                             \
+            fprintf(stderr, "%s:%d: agent command failed: %s\n", __FILE__, __LINE__, \
+                    r_);                                                             \
+            exit(1);                                                                 \
+        }                                                                            \
+        testutil_checks++;                                                           \
+        r_[2] ? r_ + 3 : r_ + 2;                                                     \
+    })
+
+/* The command must fail with `code`; returns the message. */
+#define AGENT_ERR(ag, code, ...)                                                     \
+    ({                                                                               \
+        const char *r_ = ls_agent_cmd((ag), __VA_ARGS__);                            \
+        int c_ = -1, o_ = 0;                                                         \
+        if (sscanf(r_, "err %d %n", &c_, &o_) < 1 || c_ != (code)) {                 \
+            fprintf(stderr, "%s:%d: expected error %d, got: %s\n", __FILE__,         \
+                    __LINE__, (code), r_);                                           \
+            exit(1);                                                                 \
+        }                                                                            \
+        testutil_checks++;                                                           \
+        r_ + o_;                                                                     \
+    })
+
+/* Ends an agent: tells it to quit or, with `sig`, kills it; reaps it. (Closing the pipe
+ * is not enough: agents forked later hold copies of its write end.) */
+static inline void ls_agent_stop(ls_agent *ag, int sig)
+{
+    int status;
+    if (sig)
+        kill(ag->pid, sig);
+    else if (write(ag->to, "quit\n", 5) != 5)
+        kill(ag->pid, SIGKILL);
+    close(ag->to);
+    close(ag->from);
+    CHECK(waitpid(ag->pid, &status, 0) == ag->pid);
+    free(ag);
+}
+
+#define CHECK_CONTAINS(hay, needle)                                                  \
+    do {                                                                             \
+        testutil_checks++;                                                           \
+        if (strstr((hay), (needle)) == NULL) {                                       \
+            fprintf(stderr, "%s:%d: \"%s\" lacks \"%s\"\n", __FILE__, __LINE__,      \
+                    (hay), (needle));                                                \
+            exit(1);                                                                 \
+        }                                                                            \
+    } while (0)
+
+#endif

@@ -1,0 +1,310 @@
+//! The driver's configuration file in libvirt's conf syntax: `name = value` entries,
+//! where a value is a quoted string ("…" or '…'), an integer or a list `[v, …]`;
+//! `#` starts a comment; entries are separated by new lines or `;`.
+//! Known key: `lockspace_dir` (a string). Unknown keys are ignored, as libvirt does.
+
+use std::path::{Path, PathBuf};
+
+use crate::abi::err::*;
+use crate::error::{Error, Result};
+
+pub const DEFAULT_LOCKSPACE_DIR: &str = "/var/lib/virtcore/lockspace";
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Str(String),
+    Int(i64),
+    List(Vec<Value>),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub lockspace_dir: PathBuf,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            lockspace_dir: PathBuf::from(DEFAULT_LOCKSPACE_DIR),
+        }
+    }
+}
+
+struct Parser<'a> {
+    src: &'a [u8],
+    pos: usize,
+    line: usize,
+    file: &'a str,
+}
+
+impl Parser<'_> {
+    fn err(&self, what: &str) -> Error {
+        Error::new(
+            VIR_ERR_CONF_SYNTAX,
+            format!("config file '{}' line {}: {what}", self.file, self.line),
+        )
+    }
+
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    /// Skips blanks and comments; with `newlines`, new lines too.
+    fn skip(&mut self, newlines: bool) {
+        while let Some(c) = self.peek() {
+            match c {
+                b' ' | b'\t' | b'\r' => self.pos += 1,
+                b'\n' if newlines => {
+                    self.line += 1;
+                    self.pos += 1
+                }
+                b'#' => {
+                    while self.peek().is_some_and(|c| c != b'\n') {
+                        self.pos += 1;
+                    }
+                }
+                _ => break,
+            }
+        }
+    }
+
+    fn name(&mut self) -> Result<String> {
+        let start = self.pos;
+        while self
+            .peek()
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == b'_' || c == b'.')
+        {
+            self.pos += 1;
+        }
+        if start == self.pos || !self.src[start].is_ascii_alphabetic() {
+            return Err(self.err("expected a setting name"));
+        }
+        Ok(String::from_utf8_lossy(&self.src[start..self.pos]).into_owned())
+    }
+
+    fn value(&mut self) -> Result<Value> {
+        match self.peek() {
+            Some(q @ (b'"' | b'\'')) => {
+                self.pos += 1;
+                let start = self.pos;
+                while self.peek().is_some_and(|c| c != q && c != b'\n') {
+                    self.pos += 1;
+                }
+                if self.peek() != Some(q) {
+                    return Err(self.err("unterminated string"));
+                }
+                let s = String::from_utf8(self.src[start..self.pos].to_vec())
+                    .map_err(|_| self.err("string is not valid UTF-8"))?;
+                self.pos += 1;
+                Ok(Value::Str(s))
+            }
+            Some(b'[') => {
+                self.pos += 1;
+                let mut items = Vec::new();
+                loop {
+                    self.skip(true);
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        return Ok(Value::List(items));
+                    }
+                    items.push(self.value()?);
+                    self.skip(true);
+                    match self.peek() {
+                        Some(b',') => self.pos += 1,
+                        Some(b']') => {}
+                        _ => return Err(self.err("expected ',' or ']' in list")),
+                    }
+                }
+            }
+            Some(c) if c.is_ascii_digit() || c == b'-' || c == b'+' => {
+                let start = self.pos;
+                self.pos += 1;
+                while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+                    self.pos += 1;
+                }
+                let text = std::str::from_utf8(&self.src[start..self.pos]).unwrap_or("");
+                text.parse::<i64>()
+                    .map(Value::Int)
+                    .map_err(|_| self.err("invalid integer"))
+            }
+            _ => Err(self.err("expected a value (string, integer or list)")),
+        }
+    }
+}
+
+/// Parses conf text into its entries, in order. `file` names the file in errors.
+pub fn parse(text: &str, file: &str) -> Result<Vec<(String, Value)>> {
+    let mut p = Parser {
+        src: text.as_bytes(),
+        pos: 0,
+        line: 1,
+        file,
+    };
+    let mut out = Vec::new();
+    loop {
+        p.skip(true);
+        while p.peek() == Some(b';') {
+            p.pos += 1;
+            p.skip(true);
+        }
+        if p.peek().is_none() {
+            return Ok(out);
+        }
+        let name = p.name()?;
+        p.skip(false);
+        if p.peek() != Some(b'=') {
+            return Err(p.err(&format!("expected '=' after '{name}'")));
+        }
+        p.pos += 1;
+        p.skip(false);
+        let value = p.value()?;
+        p.skip(false);
+        match p.peek() {
+            None | Some(b'\n') | Some(b';') => {}
+            _ => return Err(p.err(&format!("unexpected text after the value of '{name}'"))),
+        }
+        out.push((name, value));
+    }
+}
+
+/// The configuration from conf text.
+pub fn from_text(text: &str, file: &str) -> Result<Config> {
+    let mut cfg = Config::default();
+    for (name, value) in parse(text, file)? {
+        if name == "lockspace_dir" {
+            match value {
+                Value::Str(s) if s.starts_with('/') => cfg.lockspace_dir = PathBuf::from(s),
+                Value::Str(s) => {
+                    return Err(Error::new(
+                        VIR_ERR_CONFIG_UNSUPPORTED,
+                        format!(
+                            "config file '{file}': lockspace_dir '{s}' is not an absolute path"
+                        ),
+                    ))
+                }
+                _ => {
+                    return Err(Error::new(
+                        VIR_ERR_CONF_SYNTAX,
+                        format!("config file '{file}': expected a string for 'lockspace_dir'"),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(cfg)
+}
+
+/// Reads the configuration: a NULL or missing file gives the defaults; an unreadable or
+/// malformed one is an error naming it.
+pub fn load(file: Option<&Path>) -> Result<Config> {
+    let Some(path) = file else {
+        return Ok(Config::default());
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::new(
+                    VIR_ERR_CONF_SYNTAX,
+                    format!("config file '{}' is not valid UTF-8", path.display()),
+                )
+            })?;
+            from_text(&text, &path.display().to_string())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
+        Err(e) => Err(Error::system(
+            e,
+            format!("cannot read config file '{}'", path.display()),
+        )),
+    }
+}
+
+/// A usable lockspace directory: exists, is a directory, and this process may create
+/// files in it (checked with the effective ids, as the open will be).
+pub fn check_lockspace_dir(dir: &Path) -> Result<()> {
+    let meta = std::fs::metadata(dir)
+        .map_err(|e| Error::system(e, format!("lockspace directory '{}'", dir.display())))?;
+    if !meta.is_dir() {
+        return Err(Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!("lockspace directory '{}' is not a directory", dir.display()),
+        ));
+    }
+    let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg("lockspace directory contains a NUL byte"))?;
+    // SAFETY: valid C string; faccessat has no other preconditions.
+    let rc = unsafe {
+        libc::faccessat(
+            libc::AT_FDCWD,
+            c.as_ptr(),
+            libc::W_OK | libc::X_OK,
+            libc::AT_EACCESS,
+        )
+    };
+    if rc != 0 {
+        return Err(Error::last_os(format!(
+            "lockspace directory '{}' is not writable",
+            dir.display()
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_libvirt_syntax() {
+        let text = "# comment\nlockspace_dir = \"/srv/locks\" # trailing\n\
+                    other = 12; list = [ \"a\",\n 'b', ]\n\n";
+        let entries = parse(text, "t.conf").unwrap();
+        assert_eq!(entries.len(), 3);
+        assert_eq!(entries[1], ("other".into(), Value::Int(12)));
+        assert_eq!(
+            entries[2].1,
+            Value::List(vec![Value::Str("a".into()), Value::Str("b".into())])
+        );
+        let cfg = from_text(text, "t.conf").unwrap();
+        assert_eq!(cfg.lockspace_dir, PathBuf::from("/srv/locks"));
+    }
+
+    #[test]
+    fn defaults_and_empty() {
+        assert_eq!(from_text("", "x").unwrap(), Config::default());
+        assert_eq!(load(None).unwrap(), Config::default());
+        assert_eq!(
+            load(Some(Path::new("/nonexistent/dir/x.conf"))).unwrap(),
+            Config::default()
+        );
+    }
+
+    #[test]
+    fn syntax_errors_name_file_and_line() {
+        let e = from_text("a = 1\nlockspace_dir = \"/x\n", "bad.conf").unwrap_err();
+        assert_eq!(e.code, VIR_ERR_CONF_SYNTAX);
+        assert!(
+            e.message.contains("bad.conf") && e.message.contains("line 2"),
+            "{e}"
+        );
+        for bad in ["= 3", "x 3", "x = ", "x = [1 2]", "x = 1 2", "x = @"] {
+            assert!(from_text(bad, "f").is_err(), "{bad}");
+        }
+        let e = from_text("lockspace_dir = 3", "f").unwrap_err();
+        assert!(e.message.contains("expected a string"), "{e}");
+        let e = from_text("lockspace_dir = \"rel\"", "f").unwrap_err();
+        assert_eq!(e.code, VIR_ERR_CONFIG_UNSUPPORTED);
+    }
+
+    #[test]
+    fn lockspace_dir_checks() {
+        let dir = tempfile::tempdir().unwrap();
+        check_lockspace_dir(dir.path()).unwrap();
+        let missing = dir.path().join("missing");
+        let e = check_lockspace_dir(&missing).unwrap_err();
+        assert!(e.message.contains(missing.to_str().unwrap()), "{e}");
+        let file = dir.path().join("f");
+        std::fs::write(&file, b"").unwrap();
+        let e = check_lockspace_dir(&file).unwrap_err();
+        assert!(e.message.contains("not a directory"), "{e}");
+    }
+}

@@ -1,0 +1,75 @@
+//! Errors: a code plus a preformatted message, reported through the host's
+//! `virReportErrorHelper` (virtcore's or libvirt's, found at run time) so that the caller
+//! sees them as its thread's last error. Without a host, the message goes to stderr.
+
+use std::ffi::{c_char, c_int, CString};
+use std::fmt;
+
+use crate::abi::err::*;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Error {
+    pub code: i32,
+    pub message: String,
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+impl Error {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Error {
+            code,
+            message: message.into(),
+        }
+    }
+    pub fn invalid_arg(message: impl Into<String>) -> Self {
+        Self::new(VIR_ERR_INVALID_ARG, message)
+    }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(VIR_ERR_INTERNAL_ERROR, message)
+    }
+    /// A failed system call: the message ends with the `strerror` text, like libvirt's
+    /// `virReportSystemError`.
+    pub fn system(err: std::io::Error, what: impl fmt::Display) -> Self {
+        Self::new(VIR_ERR_SYSTEM_ERROR, format!("{what}: {err}"))
+    }
+    /// The last OS error (`errno`) as a system error.
+    pub fn last_os(what: impl fmt::Display) -> Self {
+        Self::system(std::io::Error::last_os_error(), what)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+type ReportHelper =
+    unsafe extern "C" fn(c_int, c_int, *const c_char, *const c_char, usize, *const c_char, ...);
+
+/// Hands the error to the host library as `VIR_FROM_LOCKING` / `err.code`.
+pub fn report(func: &str, err: &Error) {
+    let msg = CString::new(err.message.replace('\0', "?")).unwrap_or_default();
+    let func_c = CString::new(func).unwrap_or_default();
+    // SAFETY: dlsym with a NUL-terminated name; the result is either NULL or the address
+    // of a function with libvirt's virReportErrorHelper signature (virtcore's or libvirt's).
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"virReportErrorHelper".as_ptr()) };
+    if sym.is_null() {
+        eprintln!("lockspace: {func}: {}", err.message);
+        return;
+    }
+    // SAFETY: see above; fmt "%s" consumes exactly the one string argument passed.
+    unsafe {
+        let helper: ReportHelper = std::mem::transmute::<*mut libc::c_void, ReportHelper>(sym);
+        helper(
+            VIR_FROM_LOCKING,
+            err.code,
+            c"lockspace".as_ptr(),
+            func_c.as_ptr(),
+            0,
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        );
+    }
+}

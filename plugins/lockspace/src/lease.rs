@@ -1,0 +1,432 @@
+//! Lease files and their locks: everything that touches the file system.
+//!
+//! A lease file (in the lockspace directory, or a record file next to a user's lease) is
+//! laid out as
+//!
+//! | bytes | use |
+//! |---|---|
+//! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
+//! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
+//! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner |
+//! | 4096 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
+//!
+//! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
+//! so they last until it is closed, i.e. until the holder releases or dies. A record
+//! whose slot lock is not held is stale and never reported; no clean-up is needed after
+//! a crash.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::abi::err::*;
+use crate::error::{Error, Result};
+
+pub const RESOURCE_LOCK: u64 = 0;
+const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
+const SLOT_LOCK_BASE: u64 = 1024;
+pub const MAX_SLOTS: u64 = 64;
+const RECORD_BASE: u64 = 4096;
+const RECORD_SIZE: usize = 512;
+const RECORD_MAGIC: &[u8; 8] = b"VCLSREC1";
+const TEXT_FIELD: usize = 240;
+
+pub const MODE_EXCLUSIVE: u32 = 1;
+pub const MODE_SHARED: u32 = 2;
+pub const MODE_REGISTERED: u32 = 3;
+
+/// Lower-case hex SHA-256 of `data`: lease file names.
+pub fn sha256_hex(data: &[u8]) -> String {
+    let digest = Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in digest.iter() {
+        s.push(char::from_digit((b >> 4) as u32, 16).unwrap());
+        s.push(char::from_digit((b & 15) as u32, 16).unwrap());
+    }
+    s
+}
+
+/// The canonical form of a disk path: `realpath` when the file exists, otherwise the
+/// absolute path as given (a disk that does not exist yet still gets a stable lease).
+pub fn canonical_disk_path(path: &str) -> Result<String> {
+    if !path.starts_with('/') {
+        return Err(Error::invalid_arg(format!(
+            "disk path '{path}' is not absolute"
+        )));
+    }
+    match std::fs::canonicalize(path) {
+        Ok(p) => p
+            .into_os_string()
+            .into_string()
+            .map_err(|_| Error::invalid_arg(format!("disk path '{path}' is not UTF-8"))),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path.to_string()),
+        Err(e) => Err(Error::system(
+            e,
+            format!("cannot resolve disk path '{path}'"),
+        )),
+    }
+}
+
+/// Opens a lease file read-write with `O_CLOEXEC | O_NOFOLLOW` (a symlink is refused),
+/// creating it mode 0600 when `create`; anything but a regular file is refused.
+pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let mut flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    if create {
+        flags |= libc::O_CREAT;
+    }
+    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
+    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
+    if fd < 0 {
+        return Err(Error::last_os(format!(
+            "cannot open lease file '{}'",
+            path.display()
+        )));
+    }
+    // SAFETY: fd was just returned by open and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fstat into a zeroed stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+        return Err(Error::last_os(format!(
+            "cannot stat lease file '{}'",
+            path.display()
+        )));
+    }
+    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+        return Err(Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!("lease file '{}' is not a regular file", path.display()),
+        ));
+    }
+    Ok(fd)
+}
+
+fn flock(kind: i32, start: u64) -> libc::flock {
+    // SAFETY: flock is plain data; zero is a valid value (and l_pid must be 0 for OFD).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = kind as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = start as libc::off_t;
+    fl.l_len = 1;
+    fl
+}
+
+/// Tries to take (or, with `F_UNLCK`, drop) a one-byte OFD lock without waiting.
+/// `Ok(false)` means someone else holds a conflicting lock.
+pub fn try_lock(fd: RawFd, kind: i32, start: u64) -> io::Result<bool> {
+    let fl = flock(kind, start);
+    // SAFETY: F_OFD_SETLK with a valid flock.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) } == 0 {
+        return Ok(true);
+    }
+    let e = io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EAGAIN) | Some(libc::EACCES) => Ok(false),
+        _ => Err(e),
+    }
+}
+
+/// The first byte in `start..start+len` on which another open file holds a lock that
+/// conflicts with a write lock.
+fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
+    let mut fl = flock(libc::F_WRLCK, start);
+    fl.l_len = len as libc::off_t;
+    // SAFETY: F_OFD_GETLK with a valid flock.
+    if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if fl.l_type == libc::F_UNLCK as libc::c_short {
+        Ok(None)
+    } else {
+        Ok(Some((fl.l_start as u64).max(start)))
+    }
+}
+
+/// Claims a free holder slot (its lock byte) for this open file.
+pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
+    for slot in 0..MAX_SLOTS {
+        match try_lock(fd, libc::F_WRLCK, SLOT_LOCK_BASE + slot) {
+            Ok(true) => return Ok(slot),
+            Ok(false) => continue,
+            Err(e) => {
+                return Err(Error::system(
+                    e,
+                    format!("cannot lock a holder slot in '{}'", path.display()),
+                ))
+            }
+        }
+    }
+    Err(Error::new(
+        VIR_ERR_RESOURCE_BUSY,
+        format!(
+            "lease file '{}' has no free holder slot ({MAX_SLOTS} holders)",
+            path.display()
+        ),
+    ))
+}
+
+pub fn release_slot(fd: RawFd, slot: u64) {
+    let _ = try_lock(fd, libc::F_UNLCK, SLOT_LOCK_BASE + slot);
+}
+
+/// Who holds a lease, as recorded in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Holder {
+    pub mode: u32,
+    pub pid: u32,
+    pub uuid: [u8; 16],
+    pub name: String,
+    pub host: String,
+}
+
+fn put_text(buf: &mut [u8], s: &str) {
+    let mut n = s.len().min(buf.len() - 1);
+    while !s.is_char_boundary(n) {
+        n -= 1;
+    }
+    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
+}
+
+fn get_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
+}
+
+impl Holder {
+    pub fn encode(&self) -> [u8; RECORD_SIZE] {
+        let mut b = [0u8; RECORD_SIZE];
+        b[..8].copy_from_slice(RECORD_MAGIC);
+        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
+        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
+        b[16..32].copy_from_slice(&self.uuid);
+        put_text(&mut b[32..32 + TEXT_FIELD], &self.name);
+        put_text(&mut b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD], &self.host);
+        b
+    }
+
+    pub fn decode(b: &[u8]) -> Option<Holder> {
+        if b.len() < RECORD_SIZE || &b[..8] != RECORD_MAGIC {
+            return None;
+        }
+        Some(Holder {
+            mode: u32::from_le_bytes(b[8..12].try_into().ok()?),
+            pid: u32::from_le_bytes(b[12..16].try_into().ok()?),
+            uuid: b[16..32].try_into().ok()?,
+            name: get_text(&b[32..32 + TEXT_FIELD]),
+            host: get_text(&b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD]),
+        })
+    }
+
+    pub fn describe(&self) -> String {
+        format!(
+            "guest '{}' (uuid {}, pid {}, host {})",
+            self.name,
+            format_uuid(&self.uuid),
+            self.pid,
+            self.host
+        )
+    }
+}
+
+pub fn format_uuid(u: &[u8; 16]) -> String {
+    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
+    format!(
+        "{}-{}-{}-{}-{}",
+        h[0..4].concat(),
+        h[4..6].concat(),
+        h[6..8].concat(),
+        h[8..10].concat(),
+        h[10..16].concat()
+    )
+}
+
+fn pwrite_all(fd: RawFd, buf: &[u8], off: u64) -> io::Result<()> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::pwrite(fd, buf.as_ptr().cast(), buf.len(), off as libc::off_t) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else if n as usize != buf.len() {
+        Err(io::Error::new(io::ErrorKind::WriteZero, "short write"))
+    } else {
+        Ok(())
+    }
+}
+
+fn pread_full(fd: RawFd, buf: &mut [u8], off: u64) -> io::Result<usize> {
+    // SAFETY: buf is valid for buf.len() bytes.
+    let n = unsafe { libc::pread(fd, buf.as_mut_ptr().cast(), buf.len(), off as libc::off_t) };
+    if n < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(n as usize)
+    }
+}
+
+pub fn write_record(fd: RawFd, slot: u64, h: &Holder, path: &Path) -> Result<()> {
+    pwrite_all(fd, &h.encode(), RECORD_BASE + slot * RECORD_SIZE as u64).map_err(|e| {
+        Error::system(
+            e,
+            format!("cannot write holder record to '{}'", path.display()),
+        )
+    })
+}
+
+/// The live holders of a lease (records whose slot lock is held by another open file)
+/// that actually hold the lock (exclusive or shared, not merely registered).
+pub fn holders(fd: RawFd) -> Vec<Holder> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    while next < MAX_SLOTS {
+        let Ok(Some(byte)) = first_locked(fd, SLOT_LOCK_BASE + next, MAX_SLOTS - next) else {
+            break;
+        };
+        let slot = byte - SLOT_LOCK_BASE;
+        let mut buf = [0u8; RECORD_SIZE];
+        if let Ok(RECORD_SIZE) = pread_full(fd, &mut buf, RECORD_BASE + slot * RECORD_SIZE as u64) {
+            if let Some(h) = Holder::decode(&buf) {
+                if h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED {
+                    out.push(h);
+                }
+            }
+        }
+        next = slot + 1;
+    }
+    out
+}
+
+/// The lease's generation (0 for a new, empty file).
+pub fn read_generation(fd: RawFd, path: &Path) -> Result<u64> {
+    let mut buf = [0u8; 16];
+    let n = pread_full(fd, &mut buf, 0)
+        .map_err(|e| Error::system(e, format!("cannot read lease file '{}'", path.display())))?;
+    // Empty, or only holder records written so far (the header is a hole of zeros).
+    if n == 0 || (n == 16 && buf == [0u8; 16]) {
+        return Ok(0);
+    }
+    if n < 16 || &buf[..8] != HEADER_MAGIC {
+        return Err(Error::new(
+            VIR_ERR_INTERNAL_ERROR,
+            format!("lease file '{}' has no valid header", path.display()),
+        ));
+    }
+    Ok(u64::from_le_bytes(buf[8..16].try_into().unwrap()))
+}
+
+pub fn write_generation(fd: RawFd, gen: u64, path: &Path) -> Result<()> {
+    let mut buf = [0u8; 16];
+    buf[..8].copy_from_slice(HEADER_MAGIC);
+    buf[8..].copy_from_slice(&gen.to_le_bytes());
+    pwrite_all(fd, &buf, 0)
+        .map_err(|e| Error::system(e, format!("cannot write lease file '{}'", path.display())))
+}
+
+/// Keeps (`false`) or drops (`true`) the descriptor across `exec`.
+pub fn set_cloexec(fd: RawFd, on: bool) -> io::Result<()> {
+    // SAFETY: F_GETFD/F_SETFD on a descriptor we own.
+    unsafe {
+        let cur = libc::fcntl(fd, libc::F_GETFD);
+        if cur < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let new = if on {
+            cur | libc::FD_CLOEXEC
+        } else {
+            cur & !libc::FD_CLOEXEC
+        };
+        if libc::fcntl(fd, libc::F_SETFD, new) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashing() {
+        assert_eq!(
+            sha256_hex(b"abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(sha256_hex(b"").len(), 64);
+    }
+
+    #[test]
+    fn canonical_paths() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("disk.img");
+        std::fs::write(&real, b"").unwrap();
+        let link = dir.path().join("link.img");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        let canon = std::fs::canonicalize(&real).unwrap();
+        assert_eq!(
+            canonical_disk_path(link.to_str().unwrap()).unwrap(),
+            canon.to_str().unwrap()
+        );
+        assert_eq!(
+            canonical_disk_path("/no/such/disk.img").unwrap(),
+            "/no/such/disk.img"
+        );
+        assert!(canonical_disk_path("rel/disk.img").is_err());
+    }
+
+    #[test]
+    fn records_round_trip() {
+        let h = Holder {
+            mode: MODE_SHARED,
+            pid: 4242,
+            uuid: *b"0123456789abcdef",
+            name: "é".repeat(200),
+            host: "host-a".into(),
+        };
+        let back = Holder::decode(&h.encode()).unwrap();
+        assert_eq!(back.pid, 4242);
+        assert!(back.name.len() < TEXT_FIELD && back.name.chars().all(|c| c == 'é'));
+        assert_eq!(back.host, "host-a");
+        assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
+        assert_eq!(
+            format_uuid(&[0x12; 16]),
+            "12121212-1212-1212-1212-121212121212"
+        );
+    }
+
+    #[test]
+    fn locks_records_and_generation() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lease");
+        let a = open(&p, true).unwrap();
+        let b = open(&p, false).unwrap();
+        assert_eq!(read_generation(a.as_raw_fd(), &p).unwrap(), 0);
+        assert!(try_lock(a.as_raw_fd(), libc::F_WRLCK, RESOURCE_LOCK).unwrap());
+        assert!(!try_lock(b.as_raw_fd(), libc::F_RDLCK, RESOURCE_LOCK).unwrap());
+        let slot = claim_slot(a.as_raw_fd(), &p).unwrap();
+        let h = Holder {
+            mode: MODE_EXCLUSIVE,
+            pid: 1,
+            uuid: [7; 16],
+            name: "vm".into(),
+            host: "h".into(),
+        };
+        write_record(a.as_raw_fd(), slot, &h, &p).unwrap();
+        write_generation(a.as_raw_fd(), 5, &p).unwrap();
+        assert_eq!(holders(b.as_raw_fd()), vec![h]);
+        assert_eq!(read_generation(b.as_raw_fd(), &p).unwrap(), 5);
+        drop(a);
+        assert!(
+            holders(b.as_raw_fd()).is_empty(),
+            "a closed holder's record is stale"
+        );
+        assert!(try_lock(b.as_raw_fd(), libc::F_WRLCK, RESOURCE_LOCK).unwrap());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&p, &link).unwrap();
+        let e = open(&link, true).unwrap_err();
+        assert!(e.message.contains("link"), "{e}");
+    }
+}

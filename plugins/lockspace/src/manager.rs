@@ -1,0 +1,750 @@
+//! The driver proper: configuration, lock managers, and the process-wide table of the
+//! locks this process holds.
+//!
+//! Locks belong to the process (its open lease files), not to a manager object: libvirt
+//! acquires through one manager, frees it, and later releases through another one for
+//! the same guest (`domain_lock.c`). So held locks live in [`HELD`], keyed by the guest's
+//! UUID and the resource, and a manager only describes a guest and its resources.
+
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use crate::abi::err::*;
+use crate::abi::*;
+use crate::conf::{self, Config};
+use crate::error::{Error, Result};
+use crate::lease::{self, Holder};
+use crate::state::{self, Entry, Target};
+
+struct DriverState {
+    config: Option<Arc<Config>>,
+    inits: usize,
+}
+
+static DRIVER: Mutex<DriverState> = Mutex::new(DriverState {
+    config: None,
+    inits: 0,
+});
+static HOSTNAME: OnceLock<String> = OnceLock::new();
+/// The pid that acquired with `RESTRICT` (0: none). A pid, not a flag, so that a child
+/// forked afterwards is not restricted.
+static RESTRICTED: AtomicI32 = AtomicI32::new(0);
+static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// This process's pid, cached (glibc no longer caches getpid, and every lock call needs
+/// it several times); a fork handler clears the cache in the child.
+static PID: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn forget_pid() {
+    PID.store(0, Ordering::Relaxed);
+}
+
+fn pid() -> i32 {
+    let cached = PID.load(Ordering::Relaxed);
+    if cached != 0 {
+        return cached;
+    }
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only stores to an atomic.
+        unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) };
+    });
+    // SAFETY: getpid has no preconditions.
+    let p = unsafe { libc::getpid() };
+    PID.store(p, Ordering::Relaxed);
+    p
+}
+
+fn hostname() -> &'static str {
+    HOSTNAME.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its length.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+            return "unknown".into();
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        String::from_utf8_lossy(&buf[..end]).into_owned()
+    })
+}
+
+pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> {
+    if flags != 0 {
+        return Err(Error::invalid_arg(format!(
+            "lockspace drvInit: unsupported flags (0x{flags:x})"
+        )));
+    }
+    if version / 1_000_000 != VIR_LOCK_MANAGER_VERSION / 1_000_000 {
+        return Err(Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!(
+                "lockspace driver implements plugin ABI 1.x, caller asked for version {version}"
+            ),
+        ));
+    }
+    let cfg = conf::load(config_file)?;
+    conf::check_lockspace_dir(&cfg.lockspace_dir)?;
+    hostname();
+    let mut d = lock(&DRIVER);
+    d.config = Some(Arc::new(cfg));
+    d.inits += 1;
+    Ok(())
+}
+
+pub fn deinit() {
+    let mut d = lock(&DRIVER);
+    d.inits = d.inits.saturating_sub(1);
+    if d.inits == 0 {
+        d.config = None;
+    }
+}
+
+fn check_restrict(what: &str) -> Result<()> {
+    if RESTRICTED.load(Ordering::Relaxed) == pid() {
+        return Err(Error::new(
+            VIR_ERR_OPERATION_INVALID,
+            format!("{what} refused: this process acquired its locks with RESTRICT"),
+        ));
+    }
+    Ok(())
+}
+
+/// The guest a manager acts for.
+pub struct Owner {
+    pub uuid: [u8; 16],
+    pub name: String,
+}
+
+/// A resource as the manager knows it: what it is, how it is locked, and where.
+#[derive(Clone)]
+struct Resource {
+    target: Target,
+    shared: bool,
+    /// File carrying the resource lock, and the byte locked.
+    lock_path: PathBuf,
+    lock_offset: u64,
+    /// File carrying the header and holder records when it is not `lock_path` (leases
+    /// in a user's file keep their records in the lockspace directory).
+    record_path: Option<PathBuf>,
+}
+
+pub struct Manager {
+    config: Arc<Config>,
+    owner: Owner,
+    resources: Vec<Resource>,
+}
+
+/// One lock this process holds (or has registered, see `REGISTER_ONLY`).
+struct Held {
+    pid: i32,
+    uuid: [u8; 16],
+    res: Resource,
+    locked: bool,
+    lock_fd: OwnedFd,
+    record_fd: Option<OwnedFd>,
+    slot: u64,
+    generation: u64,
+}
+
+impl Held {
+    fn record_fd(&self) -> i32 {
+        self.record_fd.as_ref().unwrap_or(&self.lock_fd).as_raw_fd()
+    }
+    fn record_path(&self) -> &Path {
+        self.res
+            .record_path
+            .as_deref()
+            .unwrap_or(&self.res.lock_path)
+    }
+    fn entry(&self) -> Entry {
+        Entry {
+            target: self.res.target.clone(),
+            shared: self.res.shared,
+            generation: self.generation,
+        }
+    }
+    /// Drops the locks explicitly (a forked child may share the open file).
+    fn unlock(&self) {
+        if self.locked {
+            let _ = lease::try_lock(
+                self.lock_fd.as_raw_fd(),
+                libc::F_UNLCK,
+                self.res.lock_offset,
+            );
+        }
+        lease::release_slot(self.record_fd(), self.slot);
+    }
+}
+
+fn lease_path(config: &Config, material: &[u8]) -> PathBuf {
+    config.lockspace_dir.join(lease::sha256_hex(material))
+}
+
+fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
+    match &target {
+        Target::Disk { path } => Resource {
+            lock_path: lease_path(config, path.as_bytes()),
+            lock_offset: lease::RESOURCE_LOCK,
+            record_path: None,
+            target,
+            shared,
+        },
+        Target::Lease {
+            key,
+            lockspace,
+            path: Some(p),
+            offset,
+        } => Resource {
+            record_path: Some(lease_path(
+                config,
+                format!(
+                    "lease\0{}\0{key}\0{p}\0{offset}",
+                    lockspace.as_deref().unwrap_or("")
+                )
+                .as_bytes(),
+            )),
+            lock_path: PathBuf::from(p),
+            lock_offset: *offset,
+            target,
+            shared,
+        },
+        Target::Lease {
+            key,
+            lockspace,
+            path: None,
+            ..
+        } => Resource {
+            lock_path: lease_path(
+                config,
+                format!("lease\0{}\0{key}", lockspace.as_deref().unwrap_or("")).as_bytes(),
+            ),
+            lock_offset: lease::RESOURCE_LOCK,
+            record_path: None,
+            target,
+            shared,
+        },
+    }
+}
+
+/// A C string parameter's value (STRING or CSTRING), `None` when NULL.
+///
+/// # Safety
+/// `p` is a parameter handed in by C; its string pointer, if any, is a C string.
+unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>> {
+    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
+        && p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
+    {
+        return Err(Error::invalid_arg(format!(
+            "parameter '{key}' must be a string (type {})",
+            p.type_
+        )));
+    }
+    let s = p.value.cstr;
+    if s.is_null() {
+        return Ok(None);
+    }
+    std::ffi::CStr::from_ptr(s)
+        .to_str()
+        .map(|s| Some(s.to_string()))
+        .map_err(|_| Error::invalid_arg(format!("parameter '{key}' is not UTF-8")))
+}
+
+fn param_uint(p: &virLockManagerParam, key: &str) -> Result<u64> {
+    // SAFETY: reading the union member that the type tag says is set.
+    unsafe {
+        match p.type_ {
+            VIR_LOCK_MANAGER_PARAM_TYPE_UINT => Ok(p.value.ui as u64),
+            VIR_LOCK_MANAGER_PARAM_TYPE_ULONG => Ok(p.value.ul),
+            VIR_LOCK_MANAGER_PARAM_TYPE_INT if p.value.iv >= 0 => Ok(p.value.iv as u64),
+            VIR_LOCK_MANAGER_PARAM_TYPE_LONG if p.value.l >= 0 => Ok(p.value.l as u64),
+            t => Err(Error::invalid_arg(format!(
+                "parameter '{key}' must be a non-negative integer (type {t})"
+            ))),
+        }
+    }
+}
+
+/// The parameters as (key, param) pairs, each key and type checked.
+///
+/// # Safety
+/// `params` points to `nparams` parameters (or is NULL with `nparams` 0).
+unsafe fn params<'a>(
+    nparams: usize,
+    params: *const virLockManagerParam,
+) -> Result<Vec<(String, &'a virLockManagerParam)>> {
+    if nparams == 0 {
+        return Ok(Vec::new());
+    }
+    if params.is_null() {
+        return Err(Error::invalid_arg(format!(
+            "params is NULL but nparams is {nparams}"
+        )));
+    }
+    let slice = std::slice::from_raw_parts(params, nparams);
+    let mut out = Vec::with_capacity(nparams);
+    for (i, p) in slice.iter().enumerate() {
+        if p.key.is_null() {
+            return Err(Error::invalid_arg(format!("parameter {i} has a NULL key")));
+        }
+        let key = std::ffi::CStr::from_ptr(p.key)
+            .to_string_lossy()
+            .into_owned();
+        if !(VIR_LOCK_MANAGER_PARAM_TYPE_STRING..=VIR_LOCK_MANAGER_PARAM_TYPE_UUID)
+            .contains(&p.type_)
+        {
+            return Err(Error::invalid_arg(format!(
+                "parameter '{key}' has unknown type {}",
+                p.type_
+            )));
+        }
+        out.push((key, p));
+    }
+    Ok(out)
+}
+
+impl Manager {
+    /// `drvNew`: a manager for one domain, from its `uuid`, `name`, `id`, `pid`, `uri`.
+    ///
+    /// # Safety
+    /// As for [`params`].
+    pub unsafe fn new(
+        obj_type: u32,
+        nparams: usize,
+        raw: *const virLockManagerParam,
+        flags: u32,
+    ) -> Result<Manager> {
+        if flags & !VIR_LOCK_MANAGER_NEW_STARTED != 0 {
+            return Err(Error::invalid_arg(format!(
+                "lockspace drvNew: unsupported flags (0x{:x})",
+                flags & !VIR_LOCK_MANAGER_NEW_STARTED
+            )));
+        }
+        if obj_type != VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN {
+            return Err(Error::invalid_arg(format!(
+                "unknown lock manager object type {obj_type}"
+            )));
+        }
+        let config = lock(&DRIVER).config.clone().ok_or_else(|| {
+            Error::new(
+                VIR_ERR_OPERATION_INVALID,
+                "lockspace driver is not initialized (drvInit was not called)",
+            )
+        })?;
+        let mut uuid = None;
+        let mut name = None;
+        for (key, p) in params(nparams, raw)? {
+            match key.as_str() {
+                "uuid" => {
+                    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
+                        return Err(Error::invalid_arg(format!(
+                            "parameter 'uuid' must be a UUID (type {})",
+                            p.type_
+                        )));
+                    }
+                    uuid = Some(p.value.uuid);
+                }
+                "name" => name = param_str(p, "name")?,
+                "id" | "pid" => {
+                    param_uint(p, &key)?;
+                }
+                "uri" => {
+                    param_str(p, "uri")?;
+                }
+                other => {
+                    return Err(Error::invalid_arg(format!(
+                        "unexpected parameter '{other}' for domain object"
+                    )))
+                }
+            }
+        }
+        let name = name
+            .filter(|n| !n.is_empty())
+            .ok_or_else(|| Error::invalid_arg("missing 'name' parameter for domain object"))?;
+        let uuid = uuid.filter(|u| u.iter().any(|&b| b != 0)).ok_or_else(|| {
+            Error::invalid_arg(format!(
+                "missing or all-zero 'uuid' parameter for domain '{name}'"
+            ))
+        })?;
+        Ok(Manager {
+            config,
+            owner: Owner { uuid, name },
+            resources: Vec::new(),
+        })
+    }
+
+    fn domain(&self) -> String {
+        format!("domain '{}'", self.owner.name)
+    }
+
+    /// `drvAddResource`.
+    ///
+    /// # Safety
+    /// As for [`params`].
+    pub unsafe fn add_resource(
+        &mut self,
+        res_type: u32,
+        name: &str,
+        nparams: usize,
+        raw: *const virLockManagerParam,
+        flags: u32,
+    ) -> Result<()> {
+        let known = VIR_LOCK_MANAGER_RESOURCE_READONLY | VIR_LOCK_MANAGER_RESOURCE_SHARED;
+        if flags & !known != 0 {
+            return Err(Error::invalid_arg(format!(
+                "lockspace drvAddResource: unsupported flags (0x{:x})",
+                flags & !known
+            )));
+        }
+        check_restrict(&format!("adding resource '{name}' to {}", self.domain()))?;
+        let params = params(nparams, raw)?;
+        let target = match res_type {
+            VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK => {
+                if let Some((key, _)) = params.first() {
+                    return Err(Error::invalid_arg(format!(
+                        "unexpected parameter '{key}' for disk '{name}'"
+                    )));
+                }
+                Target::Disk {
+                    path: lease::canonical_disk_path(name)?,
+                }
+            }
+            VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE => {
+                let (mut key, mut lockspace, mut path, mut offset) = (None, None, None, 0);
+                for (k, p) in &params {
+                    match k.as_str() {
+                        "path" => path = param_str(p, k)?,
+                        "lockspace" => lockspace = param_str(p, k)?,
+                        "key" => key = param_str(p, k)?,
+                        "offset" => offset = param_uint(p, k)?,
+                        other => {
+                            return Err(Error::invalid_arg(format!(
+                                "unexpected parameter '{other}' for lease '{name}'"
+                            )))
+                        }
+                    }
+                }
+                if let Some(p) = &path {
+                    if !p.starts_with('/') {
+                        return Err(Error::invalid_arg(format!(
+                            "lease '{name}': path '{p}' is not absolute"
+                        )));
+                    }
+                }
+                if offset > i64::MAX as u64 {
+                    return Err(Error::invalid_arg(format!(
+                        "lease '{name}': offset {offset} is too large"
+                    )));
+                }
+                Target::Lease {
+                    key: key.unwrap_or_else(|| name.to_string()),
+                    lockspace: lockspace.filter(|s| !s.is_empty()),
+                    path: path.filter(|s| !s.is_empty()),
+                    offset,
+                }
+            }
+            t => {
+                return Err(Error::invalid_arg(format!(
+                    "unknown resource type {t} for '{name}'"
+                )))
+            }
+        };
+        // Read-only use takes no lock at all, as in libvirt's lockd.
+        if flags & VIR_LOCK_MANAGER_RESOURCE_READONLY != 0 {
+            return Ok(());
+        }
+        let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
+        if let Some(r) = self.resources.iter_mut().find(|r| r.target == target) {
+            // The same resource twice: exclusive wins.
+            r.shared &= shared;
+            return Ok(());
+        }
+        self.resources
+            .push(resource_for(&self.config, target, shared));
+        Ok(())
+    }
+
+    fn holder(&self, mode: u32) -> Holder {
+        Holder {
+            mode,
+            pid: pid() as u32,
+            uuid: self.owner.uuid,
+            name: self.owner.name.clone(),
+            host: hostname().to_string(),
+        }
+    }
+
+    fn find_held(held: &[Held], uuid: &[u8; 16], target: &Target) -> Option<usize> {
+        let me = pid();
+        held.iter()
+            .position(|h| h.pid == me && &h.uuid == uuid && &h.res.target == target)
+    }
+
+    /// Opens a resource's files and claims a holder slot, recorded as merely registered
+    /// until the resource lock is taken (so nobody is named as holder too early).
+    fn open_resource(&self, res: &Resource) -> Result<Held> {
+        let user_file = res.record_path.is_some();
+        let lock_fd = lease::open(&res.lock_path, !user_file)?;
+        let record_fd = match &res.record_path {
+            Some(p) => Some(lease::open(p, true)?),
+            None => None,
+        };
+        let mut held = Held {
+            pid: pid(),
+            uuid: self.owner.uuid,
+            res: res.clone(),
+            locked: false,
+            lock_fd,
+            record_fd,
+            slot: 0,
+            generation: 0,
+        };
+        held.slot = lease::claim_slot(held.record_fd(), held.record_path())?;
+        lease::write_record(
+            held.record_fd(),
+            held.slot,
+            &self.holder(lease::MODE_REGISTERED),
+            held.record_path(),
+        )?;
+        Ok(held)
+    }
+
+    /// Takes the resource lock of `held` (already open, slot claimed).
+    fn lock_resource(&self, held: &mut Held, expected: Option<u64>) -> Result<()> {
+        let kind = if held.res.shared {
+            libc::F_RDLCK
+        } else {
+            libc::F_WRLCK
+        };
+        let fd = held.lock_fd.as_raw_fd();
+        match lease::try_lock(fd, kind, held.res.lock_offset) {
+            Ok(true) => {}
+            Ok(false) => {
+                let holders = lease::holders(held.record_fd());
+                let who = if holders.is_empty() {
+                    "another holder (no holder record)".to_string()
+                } else {
+                    holders
+                        .iter()
+                        .map(Holder::describe)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                return Err(Error::new(
+                    VIR_ERR_RESOURCE_BUSY,
+                    format!(
+                        "{} for {} is locked by {who}",
+                        held.res.target.describe(),
+                        self.domain()
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(Error::system(
+                    e,
+                    format!("cannot lock '{}'", held.res.lock_path.display()),
+                ))
+            }
+        }
+        held.locked = true;
+        let result = (|| {
+            let rec_fd = held.record_fd();
+            let path = held.record_path().to_path_buf();
+            let gen = lease::read_generation(rec_fd, &path)?;
+            if let Some(want) = expected {
+                if want != gen {
+                    return Err(Error::new(
+                        VIR_ERR_OPERATION_INVALID,
+                        format!(
+                            "stale lock state for {}: generation {want} in the state, {gen} in lease file '{}' (someone took it since)",
+                            held.res.target.describe(),
+                            path.display()
+                        ),
+                    ));
+                }
+            }
+            held.generation = if held.res.shared {
+                gen
+            } else {
+                lease::write_generation(rec_fd, gen + 1, &path)?;
+                gen + 1
+            };
+            let mode = if held.res.shared {
+                lease::MODE_SHARED
+            } else {
+                lease::MODE_EXCLUSIVE
+            };
+            lease::write_record(rec_fd, held.slot, &self.holder(mode), &path)
+        })();
+        if result.is_err() {
+            let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
+            held.locked = false;
+        }
+        result
+    }
+
+    /// `drvAcquire`: locks every resource (all or nothing), or with `REGISTER_ONLY`
+    /// opens them and records the owner without locking. With a state, the state's
+    /// resources are taken too and their generations must still match.
+    pub fn acquire(&mut self, state: Option<&str>, flags: u32) -> Result<()> {
+        let known = VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY | VIR_LOCK_MANAGER_ACQUIRE_RESTRICT;
+        if flags & !known != 0 {
+            return Err(Error::invalid_arg(format!(
+                "lockspace drvAcquire: unsupported flags (0x{:x})",
+                flags & !known
+            )));
+        }
+        check_restrict(&format!("acquiring locks for {}", self.domain()))?;
+        let mut wanted: Vec<(Resource, Option<u64>)> =
+            self.resources.iter().map(|r| (r.clone(), None)).collect();
+        if let Some(s) = state.filter(|s| !s.is_empty()) {
+            for e in state::decode(s)? {
+                match wanted.iter_mut().find(|(r, _)| r.target == e.target) {
+                    Some(w) => w.1 = Some(e.generation),
+                    None => wanted.push((
+                        resource_for(&self.config, e.target, e.shared),
+                        Some(e.generation),
+                    )),
+                }
+            }
+        }
+        let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
+        let mut table = lock(&HELD);
+        let mut fresh: Vec<Held> = Vec::new();
+        let mut upgraded: Vec<usize> = Vec::new();
+        let mut result = Ok(());
+        for (res, expected) in &wanted {
+            let existing = Self::find_held(&table, &self.owner.uuid, &res.target);
+            let step = match existing {
+                Some(_) if register_only => Ok(()),
+                Some(i) if table[i].locked => Ok(()),
+                Some(i) => {
+                    let r = self.lock_resource(&mut table[i], *expected);
+                    if r.is_ok() {
+                        upgraded.push(i);
+                    }
+                    r
+                }
+                None => self.open_resource(res).and_then(|mut h| {
+                    if !register_only {
+                        self.lock_resource(&mut h, *expected)?;
+                    }
+                    fresh.push(h);
+                    Ok(())
+                }),
+            };
+            if let Err(e) = step {
+                result = Err(e);
+                break;
+            }
+        }
+        if let Err(e) = result {
+            // All or nothing: undo what this call took.
+            for h in &fresh {
+                h.unlock();
+            }
+            for i in upgraded {
+                let h = &mut table[i];
+                let _ = lease::try_lock(h.lock_fd.as_raw_fd(), libc::F_UNLCK, h.res.lock_offset);
+                h.locked = false;
+                let _ = lease::write_record(
+                    h.record_fd(),
+                    h.slot,
+                    &self.holder(lease::MODE_REGISTERED),
+                    h.record_path(),
+                );
+            }
+            return Err(e);
+        }
+        table.extend(fresh);
+        if flags & VIR_LOCK_MANAGER_ACQUIRE_RESTRICT != 0 {
+            // libvirt restricts right before exec'ing the guest: the lease files must
+            // survive that exec so the guest program itself holds the locks.
+            let me = pid();
+            for h in table
+                .iter()
+                .filter(|h| h.pid == me && h.uuid == self.owner.uuid)
+            {
+                for fd in [Some(&h.lock_fd), h.record_fd.as_ref()]
+                    .into_iter()
+                    .flatten()
+                {
+                    lease::set_cloexec(fd.as_raw_fd(), false).map_err(|e| {
+                        Error::system(
+                            e,
+                            format!(
+                                "cannot keep lease '{}' across exec",
+                                h.res.lock_path.display()
+                            ),
+                        )
+                    })?;
+                }
+            }
+            RESTRICTED.store(me, Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// Indices of the held entries this manager speaks for: its resources, or every
+    /// lock of its guest in this process when it has none.
+    fn mine(&self, table: &[Held]) -> Vec<usize> {
+        let me = pid();
+        (0..table.len())
+            .filter(|&i| {
+                let h = &table[i];
+                h.pid == me
+                    && h.uuid == self.owner.uuid
+                    && (self.resources.is_empty()
+                        || self.resources.iter().any(|r| r.target == h.res.target))
+            })
+            .collect()
+    }
+
+    fn state_of(entries: &[Entry]) -> Option<String> {
+        (!entries.is_empty()).then(|| state::encode(entries))
+    }
+
+    /// `drvRelease`: drops this guest's locks on the manager's resources (all of the
+    /// guest's locks when it has none) held by this process; returns their state.
+    pub fn release(&mut self, flags: u32) -> Result<Option<String>> {
+        if flags != 0 {
+            return Err(Error::invalid_arg(format!(
+                "lockspace drvRelease: unsupported flags (0x{flags:x})"
+            )));
+        }
+        check_restrict(&format!("releasing locks of {}", self.domain()))?;
+        let mut table = lock(&HELD);
+        let mine = self.mine(&table);
+        let mut entries = Vec::new();
+        for &i in mine.iter().rev() {
+            let h = table.remove(i);
+            h.unlock();
+            if h.locked {
+                entries.push(h.entry());
+            }
+        }
+        entries.reverse();
+        Ok(Self::state_of(&entries))
+    }
+
+    /// `drvInquire`: the state of the locks this guest holds in this process.
+    pub fn inquire(&self, flags: u32) -> Result<Option<String>> {
+        if flags != 0 {
+            return Err(Error::invalid_arg(format!(
+                "lockspace drvInquire: unsupported flags (0x{flags:x})"
+            )));
+        }
+        let table = lock(&HELD);
+        let entries: Vec<Entry> = self
+            .mine(&table)
+            .into_iter()
+            .filter(|&i| table[i].locked)
+            .map(|i| table[i].entry())
+            .collect();
+        Ok(Self::state_of(&entries))
+    }
+}
