@@ -1,7 +1,8 @@
 /* test_state_skipped.c: a driver whose stateInitialize returns VIR_DRV_STATE_INIT_SKIPPED
  * is neither autostarted, nor cleaned up, nor called by the lifecycle hooks; with
  * `mandatory` it is an error (libvirt 9's "Initialization of mandatory NAME state driver
- * skipped"), sequential and parallel alike. */
+ * skipped"), sequential and parallel alike. A driver without stateInitialize is ignored
+ * like libvirt does. */
 #include "test_state_util.h"
 
 static void setup(void)
@@ -77,6 +78,22 @@ static int mandatory_parallel(void)
     return 0;
 }
 
+/* libvirt: a driver without stateInitialize is never initialized, so it is neither
+ * autostarted nor cleaned up, and it does not count against `mandatory`. */
+static int no_init_hook(void)
+{
+    setup();
+    tds[1].drv.stateInitialize = NULL;
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK_TRACE("init:a init:c auto:a auto:c init:d auto:d");
+    CHECK(!tds[1].drv.initialized);
+    trace_reset();
+    CHECK(virStateReload() == 0);
+    CHECK(virStateCleanup() == 0);
+    CHECK_TRACE("reload:a reload:c reload:d cleanup:d cleanup:c cleanup:a");
+    return 0;
+}
+
 int main(void)
 {
     CHECK(make_tmpdir(td_base, sizeof(td_base)));
@@ -84,6 +101,7 @@ int main(void)
     CHECK_FORKED(not_mandatory_parallel);
     CHECK_FORKED(mandatory);
     CHECK_FORKED(mandatory_parallel);
+    CHECK_FORKED(no_init_hook);
     rm_tree(td_base);
     TEST_DONE();
 }

@@ -123,10 +123,13 @@ impl StateDriver for CDriver {
         out
     }
 
+    fn has_initialize(&self) -> bool {
+        self.drv().stateInitialize.is_some()
+    }
+
     fn initialize(&self, args: &InitArgs) -> InitOutcome {
         let Some(init) = self.drv().stateInitialize else {
-            // libvirt treats a driver without the hook as having nothing to start.
-            return InitOutcome::Complete;
+            return InitOutcome::NoHook;
         };
         let root = args
             .root

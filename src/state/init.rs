@@ -125,6 +125,18 @@ fn plan(drivers: &Drivers) -> Result<Vec<Vec<usize>>, StateError> {
 }
 
 fn init_one(d: &dyn StateDriver, args: &InitArgs) -> Outcome {
+    if !d.has_initialize() {
+        // libvirt: a driver without the hook is never initialized, autostarted or cleaned up,
+        // and does not count against `mandatory`.
+        log_debug!(
+            "state driver '{}' has no stateInitialize; nothing to do",
+            d.name()
+        );
+        return Outcome {
+            outcome: InitOutcome::NoHook,
+            error: None,
+        };
+    }
     log_debug!(
         "initializing state driver '{}' (tier {})",
         d.name(),
@@ -169,19 +181,49 @@ fn init_parallel(
 ) -> Vec<Outcome> {
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Outcome>>> = tier.iter().map(|_| Mutex::new(None)).collect();
+    let stack = worker_stack_size();
+    let work = || loop {
+        let k = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&i) = tier.get(k) else { break };
+        *slots[k].lock() = Some(init_one(drivers[i].as_ref(), args));
+    };
     std::thread::scope(|s| {
-        for _ in 0..threads.min(tier.len()) {
-            s.spawn(|| loop {
-                let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&i) = tier.get(k) else { break };
-                *slots[k].lock() = Some(init_one(drivers[i].as_ref(), args));
-            });
+        // threads - 1 workers: the calling thread is the last one, so the tier completes
+        // even if no worker could be started.
+        for _ in 1..threads.min(tier.len()) {
+            let worker = std::thread::Builder::new()
+                .name("virtcore-state-init".into())
+                .stack_size(stack);
+            if let Err(e) = worker.spawn_scoped(s, work) {
+                log_warn!("cannot start a state-driver initialization thread: {e}");
+            }
         }
+        work();
     });
     slots
         .into_iter()
         .map(|m| m.into_inner().expect("every driver of the tier ran"))
         .collect()
+}
+
+/// Stack for initialization workers: what the main thread gets (RLIMIT_STACK, at least
+/// 8 MiB), so a driver that works sequentially on the main thread works in a worker too.
+fn worker_stack_size() -> usize {
+    const MIN: usize = 8 << 20;
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain getrlimit into a local struct.
+    let cur = if unsafe { libc::getrlimit(libc::RLIMIT_STACK, &mut lim) } == 0 {
+        lim.rlim_cur
+    } else {
+        0
+    };
+    if cur == libc::RLIM_INFINITY {
+        return 64 << 20;
+    }
+    usize::try_from(cur).unwrap_or(MIN).clamp(MIN, 1 << 30)
 }
 
 /// The error sequential mode would stop at: the first failure in registration order.

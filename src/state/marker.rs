@@ -17,7 +17,8 @@ use std::sync::OnceLock;
 use super::InitArgs;
 
 pub(super) struct Markers {
-    dir: Option<PathBuf>,
+    /// `<run dir>/autostart`, created when the first marker is written.
+    dir: PathBuf,
 }
 
 /// The kernel's id of the current boot ("unknown" if /proc is not mounted).
@@ -47,28 +48,23 @@ pub(super) fn default_run_dir(args: &InitArgs) -> PathBuf {
 impl Markers {
     pub(super) fn resolve(explicit: Option<&Path>, args: &InitArgs) -> Markers {
         let base = explicit.map_or_else(|| default_run_dir(args), Path::to_path_buf);
-        let dir = base.join("autostart");
-        match fs::create_dir_all(&dir) {
-            Ok(()) => Markers { dir: Some(dir) },
-            Err(e) => {
-                log_warn!("cannot create autostart marker directory '{}': {e}; autostart runs on every start", dir.display());
-                Markers { dir: None }
-            }
+        Markers {
+            dir: base.join("autostart"),
         }
     }
 
     /// True if `name` already autostarted during this boot.
     pub(super) fn done(&self, name: &str) -> bool {
-        let Some(dir) = &self.dir else { return false };
-        fs::read_to_string(dir.join(name)).is_ok_and(|id| id.trim() == boot_id())
+        fs::read_to_string(self.dir.join(name)).is_ok_and(|id| id.trim() == boot_id())
     }
 
     /// Records that `name` autostarted; written to a temporary file and renamed, so a
     /// killed process leaves either no marker or a whole one.
     pub(super) fn record(&self, name: &str) {
-        let Some(dir) = &self.dir else { return };
+        let dir = &self.dir;
         let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let result = fs::File::create(&tmp)
+        let result = fs::create_dir_all(dir)
+            .and_then(|()| fs::File::create(&tmp))
             .and_then(|mut f| f.write_all(format!("{}\n", boot_id()).as_bytes()))
             .and_then(|()| fs::rename(&tmp, dir.join(name)));
         if let Err(e) = result {

@@ -36,6 +36,8 @@ pub enum InitOutcome {
     Error,
     Skipped,
     Complete,
+    /// The driver has no initialize hook: ignored, like libvirt does.
+    NoHook,
 }
 
 /// Arguments passed through to every driver's initialize hook unchanged.
@@ -56,6 +58,7 @@ pub trait StateDriver: Send + Sync {
     fn tier(&self) -> i32;
     /// Names of drivers this one needs; they must be registered in a lower tier.
     fn needs(&self) -> Vec<String>;
+    fn has_initialize(&self) -> bool;
     fn initialize(&self, args: &InitArgs) -> InitOutcome;
     fn has_autostart(&self) -> bool;
     fn autostart(&self);

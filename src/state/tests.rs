@@ -29,6 +29,9 @@ impl StateDriver for TestDriver {
     fn needs(&self) -> Vec<String> {
         self.needs.clone()
     }
+    fn has_initialize(&self) -> bool {
+        self.outcome != InitOutcome::NoHook
+    }
     fn initialize(&self, _: &InitArgs) -> InitOutcome {
         // Give parallel workers a chance to interleave.
         std::thread::sleep(std::time::Duration::from_millis(2));
@@ -253,6 +256,46 @@ fn autostart_runs_once_per_boot() {
     .unwrap();
     run(&d, &InitArgs::default(), false, &o).unwrap();
     assert_eq!(trace.lock().last().unwrap(), "auto storage");
+}
+
+#[test]
+fn a_driver_without_initialize_is_ignored_even_when_mandatory() {
+    let trace = Trace::default();
+    let (dir, o) = options(0);
+    let d = drivers(
+        &trace,
+        &[("hookless", 0, NoHook, &[]), ("a", 0, Complete, &[])],
+    );
+    let order = run(&d, &InitArgs::default(), true, &o).unwrap();
+    assert_eq!(order, vec![1]);
+    assert_eq!(*trace.lock(), ["init a", "auto a"]);
+    drop(dir);
+}
+
+#[test]
+fn markers_need_no_directory_until_an_autostart_ran() {
+    let trace = Trace::default();
+    let dir = tempfile::tempdir().unwrap();
+    let o = InitOptions {
+        parallel: 0,
+        run_dir: Some(dir.path().join("run")),
+    };
+    run(
+        &drivers(&trace, &[("a", 0, Skipped, &[])]),
+        &InitArgs::default(),
+        false,
+        &o,
+    )
+    .unwrap();
+    assert!(!dir.path().join("run").exists());
+    run(
+        &drivers(&trace, &[("a", 0, Complete, &[])]),
+        &InitArgs::default(),
+        false,
+        &o,
+    )
+    .unwrap();
+    assert!(dir.path().join("run/autostart/a").exists());
 }
 
 #[test]
