@@ -99,10 +99,17 @@ unsafe extern "C" fn drv_init(version: c_uint, config_file: *const c_char, flags
 }
 
 unsafe extern "C" fn drv_deinit() -> c_int {
-    guard("virLockManagerLockspaceDeinit", || {
-        manager::deinit();
+    let mut refused = false;
+    let rc = guard("virLockManagerLockspaceDeinit", || {
+        refused = !manager::deinit();
         Ok(())
-    })
+    });
+    // A refusal is not an error: it asks the loader to keep the plugin in memory.
+    if refused {
+        -1
+    } else {
+        rc
+    }
 }
 
 unsafe extern "C" fn drv_new(

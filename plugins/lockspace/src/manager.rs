@@ -96,12 +96,21 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
     Ok(())
 }
 
-pub fn deinit() {
+/// `drvDeinit`. Returns false (refuse: the loader keeps the plugin loaded) when this is
+/// the last deinit while this process still holds locks: unloading the code would lose
+/// track of them, and a later load must be able to release them.
+pub fn deinit() -> bool {
+    let me = pid();
+    let holding = lock(&HELD).iter().any(|h| h.pid == me);
     let mut d = lock(&DRIVER);
+    if d.inits <= 1 && holding {
+        return false;
+    }
     d.inits = d.inits.saturating_sub(1);
     if d.inits == 0 {
         d.config = None;
     }
+    true
 }
 
 fn check_restrict(what: &str) -> Result<()> {
