@@ -576,18 +576,15 @@ impl Manager {
                     ));
                 }
             }
-            held.generation = if held.res.shared {
-                gen
+            if held.res.shared {
+                held.generation = gen;
+                lease::write_record(rec_fd, held.slot, &self.holder(lease::MODE_SHARED), &path)
             } else {
-                lease::write_generation(rec_fd, gen + 1, &path)?;
-                gen + 1
-            };
-            let mode = if held.res.shared {
-                lease::MODE_SHARED
-            } else {
-                lease::MODE_EXCLUSIVE
-            };
-            lease::write_record(rec_fd, held.slot, &self.holder(mode), &path)
+                // Only exclusive holders move the generation (under their write lock).
+                held.generation = gen + 1;
+                let h = self.holder(lease::MODE_EXCLUSIVE);
+                lease::write_generation_and_record(rec_fd, gen + 1, held.slot, &h, &path)
+            }
         })();
         if result.is_err() {
             let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
