@@ -35,6 +35,387 @@
  */
 #define VIRTCORE_LOG_OFF 5
 
+#define VIR_DOMAIN_NOSTATE 0
+
+#define VIR_DOMAIN_RUNNING 1
+
+#define VIR_DOMAIN_BLOCKED 2
+
+#define VIR_DOMAIN_PAUSED 3
+
+#define VIR_DOMAIN_SHUTDOWN 4
+
+#define VIR_DOMAIN_SHUTOFF 5
+
+#define VIR_DOMAIN_CRASHED 6
+
+#define VIR_DOMAIN_PMSUSPENDED 7
+
+#define VIR_DOMAIN_NOSTATE_UNKNOWN 0
+
+#define VIR_DOMAIN_RUNNING_UNKNOWN 0
+
+#define VIR_DOMAIN_RUNNING_BOOTED 1
+
+#define VIR_DOMAIN_RUNNING_MIGRATED 2
+
+#define VIR_DOMAIN_RUNNING_RESTORED 3
+
+#define VIR_DOMAIN_RUNNING_FROM_SNAPSHOT 4
+
+#define VIR_DOMAIN_RUNNING_UNPAUSED 5
+
+#define VIR_DOMAIN_RUNNING_MIGRATION_CANCELED 6
+
+#define VIR_DOMAIN_RUNNING_SAVE_CANCELED 7
+
+#define VIR_DOMAIN_RUNNING_WAKEUP 8
+
+#define VIR_DOMAIN_RUNNING_CRASHED 9
+
+#define VIR_DOMAIN_RUNNING_POSTCOPY 10
+
+#define VIR_DOMAIN_RUNNING_POSTCOPY_FAILED 11
+
+#define VIR_DOMAIN_BLOCKED_UNKNOWN 0
+
+#define VIR_DOMAIN_PAUSED_UNKNOWN 0
+
+#define VIR_DOMAIN_PAUSED_USER 1
+
+#define VIR_DOMAIN_PAUSED_MIGRATION 2
+
+#define VIR_DOMAIN_PAUSED_SAVE 3
+
+#define VIR_DOMAIN_PAUSED_DUMP 4
+
+#define VIR_DOMAIN_PAUSED_IOERROR 5
+
+#define VIR_DOMAIN_PAUSED_WATCHDOG 6
+
+#define VIR_DOMAIN_PAUSED_FROM_SNAPSHOT 7
+
+#define VIR_DOMAIN_PAUSED_SHUTTING_DOWN 8
+
+#define VIR_DOMAIN_PAUSED_SNAPSHOT 9
+
+#define VIR_DOMAIN_PAUSED_CRASHED 10
+
+#define VIR_DOMAIN_PAUSED_STARTING_UP 11
+
+#define VIR_DOMAIN_PAUSED_POSTCOPY 12
+
+#define VIR_DOMAIN_PAUSED_POSTCOPY_FAILED 13
+
+#define VIR_DOMAIN_SHUTDOWN_UNKNOWN 0
+
+#define VIR_DOMAIN_SHUTDOWN_USER 1
+
+#define VIR_DOMAIN_SHUTOFF_UNKNOWN 0
+
+#define VIR_DOMAIN_SHUTOFF_SHUTDOWN 1
+
+#define VIR_DOMAIN_SHUTOFF_DESTROYED 2
+
+#define VIR_DOMAIN_SHUTOFF_CRASHED 3
+
+#define VIR_DOMAIN_SHUTOFF_MIGRATED 4
+
+#define VIR_DOMAIN_SHUTOFF_SAVED 5
+
+#define VIR_DOMAIN_SHUTOFF_FAILED 6
+
+#define VIR_DOMAIN_SHUTOFF_FROM_SNAPSHOT 7
+
+#define VIR_DOMAIN_SHUTOFF_DAEMON 8
+
+#define VIR_DOMAIN_CRASHED_UNKNOWN 0
+
+#define VIR_DOMAIN_CRASHED_PANICKED 1
+
+#define VIR_DOMAIN_PMSUSPENDED_UNKNOWN 0
+
+#define VIR_CONNECT_LIST_DOMAINS_ACTIVE (1 << 0)
+
+#define VIR_CONNECT_LIST_DOMAINS_INACTIVE (1 << 1)
+
+#define VIR_CONNECT_LIST_DOMAINS_PERSISTENT (1 << 2)
+
+#define VIR_CONNECT_LIST_DOMAINS_TRANSIENT (1 << 3)
+
+#define VIR_CONNECT_LIST_DOMAINS_RUNNING (1 << 4)
+
+#define VIR_CONNECT_LIST_DOMAINS_PAUSED (1 << 5)
+
+#define VIR_CONNECT_LIST_DOMAINS_SHUTOFF (1 << 6)
+
+#define VIR_CONNECT_LIST_DOMAINS_OTHER (1 << 7)
+
+#define VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE (1 << 8)
+
+#define VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE (1 << 9)
+
+#define VIR_CONNECT_LIST_DOMAINS_AUTOSTART (1 << 10)
+
+#define VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART (1 << 11)
+
+#define VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT (1 << 12)
+
+#define VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT (1 << 13)
+
+#define VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT (1 << 14)
+
+#define VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (1 << 15)
+
+/**
+ * Adding a running domain: the definition is the live one (libvirt's flag values).
+ */
+#define VIR_DOMAIN_OBJ_LIST_ADD_LIVE (1 << 0)
+
+/**
+ * Refuse to add over a domain that is active or being started.
+ */
+#define VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE (1 << 1)
+
+/**
+ * `VIR_UUID_BUFLEN`: a UUID in raw form.
+ */
+#define VIR_UUID_BUFLEN 16
+
+/**
+ * `VIR_UUID_STRING_BUFLEN`: a UUID as text, with its NUL.
+ */
+#define VIR_UUID_STRING_BUFLEN 37
+
+/**
+ * Hypervisor types (libvirt's `virDomainVirtType`, the `<domain type=...>` attribute).
+ */
+#define VIR_DOMAIN_VIRT_NONE 0
+
+#define VIR_DOMAIN_VIRT_QEMU 1
+
+#define VIR_DOMAIN_VIRT_KQEMU 2
+
+#define VIR_DOMAIN_VIRT_KVM 3
+
+#define VIR_DOMAIN_VIRT_XEN 4
+
+#define VIR_DOMAIN_VIRT_LXC 5
+
+#define VIR_DOMAIN_VIRT_UML 6
+
+#define VIR_DOMAIN_VIRT_OPENVZ 7
+
+#define VIR_DOMAIN_VIRT_TEST 8
+
+#define VIR_DOMAIN_VIRT_VMWARE 9
+
+#define VIR_DOMAIN_VIRT_HYPERV 10
+
+#define VIR_DOMAIN_VIRT_VBOX 11
+
+#define VIR_DOMAIN_VIRT_PHYP 12
+
+#define VIR_DOMAIN_VIRT_PARALLELS 13
+
+#define VIR_DOMAIN_VIRT_BHYVE 14
+
+#define VIR_DOMAIN_VIRT_VZ 15
+
+#define VIR_DOMAIN_VIRT_HVF 16
+
+/**
+ * Disk front-ends (libvirt's `virDomainDiskDevice`, `<disk device=...>`).
+ */
+#define VIR_DOMAIN_DISK_DEVICE_DISK 0
+
+#define VIR_DOMAIN_DISK_DEVICE_CDROM 1
+
+#define VIR_DOMAIN_DISK_DEVICE_FLOPPY 2
+
+#define VIR_DOMAIN_DISK_DEVICE_LUN 3
+
+/**
+ * Disk buses (libvirt's `virDomainDiskBus`, `<target bus=...>`).
+ */
+#define VIR_DOMAIN_DISK_BUS_NONE 0
+
+#define VIR_DOMAIN_DISK_BUS_IDE 1
+
+#define VIR_DOMAIN_DISK_BUS_FDC 2
+
+#define VIR_DOMAIN_DISK_BUS_SCSI 3
+
+#define VIR_DOMAIN_DISK_BUS_VIRTIO 4
+
+#define VIR_DOMAIN_DISK_BUS_XEN 5
+
+#define VIR_DOMAIN_DISK_BUS_USB 6
+
+#define VIR_DOMAIN_DISK_BUS_UML 7
+
+#define VIR_DOMAIN_DISK_BUS_SATA 8
+
+#define VIR_DOMAIN_DISK_BUS_SD 9
+
+/**
+ * Storage source types (libvirt 9.0's `virStorageType`, `<disk type=...>`).
+ */
+#define VIR_STORAGE_TYPE_NONE 0
+
+#define VIR_STORAGE_TYPE_FILE 1
+
+#define VIR_STORAGE_TYPE_BLOCK 2
+
+#define VIR_STORAGE_TYPE_DIR 3
+
+#define VIR_STORAGE_TYPE_NETWORK 4
+
+#define VIR_STORAGE_TYPE_VOLUME 5
+
+#define VIR_STORAGE_TYPE_NVME 6
+
+#define VIR_STORAGE_TYPE_VHOST_USER 7
+
+#define VIR_STORAGE_TYPE_VHOST_VDPA 8
+
+/**
+ * Parse internal status information (libvirt's `virDomainDefParseFlags`).
+ */
+#define VIR_DOMAIN_DEF_PARSE_STATUS (1 << 0)
+
+/**
+ * Parse as an inactive definition: the `id` attribute is ignored (id stays -1).
+ */
+#define VIR_DOMAIN_DEF_PARSE_INACTIVE (1 << 1)
+
+#define VIR_DOMAIN_DEF_PARSE_ACTUAL_NET (1 << 2)
+
+#define VIR_DOMAIN_DEF_PARSE_PCI_ORIG_STATES (1 << 3)
+
+#define VIR_DOMAIN_DEF_PARSE_ALLOW_ROM (1 << 4)
+
+#define VIR_DOMAIN_DEF_PARSE_ALLOW_BOOT (1 << 5)
+
+#define VIR_DOMAIN_DEF_PARSE_VALIDATE_SCHEMA (1 << 6)
+
+#define VIR_DOMAIN_DEF_PARSE_ABI_UPDATE (1 << 7)
+
+#define VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE (1 << 8)
+
+#define VIR_DOMAIN_DEF_PARSE_SKIP_SECLABEL (1 << 9)
+
+#define VIR_DOMAIN_DEF_PARSE_ABI_UPDATE_MIGRATION (1 << 10)
+
+#define VIR_DOMAIN_DEF_PARSE_ALLOW_POST_PARSE_FAIL (1 << 11)
+
+/**
+ * libvirt's `virDomainDefFormatFlags`.
+ */
+#define VIR_DOMAIN_DEF_FORMAT_SECURE (1 << 0)
+
+/**
+ * Format the inactive definition: no `id` attribute.
+ */
+#define VIR_DOMAIN_DEF_FORMAT_INACTIVE (1 << 1)
+
+#define VIR_DOMAIN_DEF_FORMAT_MIGRATABLE (1 << 2)
+
+#define VIR_DOMAIN_DEF_FORMAT_STATUS (1 << 3)
+
+#define VIR_DOMAIN_DEF_FORMAT_ACTUAL_NET (1 << 4)
+
+#define VIR_DOMAIN_DEF_FORMAT_PCI_ORIG_STATES (1 << 5)
+
+#define VIR_DOMAIN_DEF_FORMAT_ALLOW_ROM (1 << 6)
+
+#define VIR_DOMAIN_DEF_FORMAT_ALLOW_BOOT (1 << 7)
+
+#define VIR_DOMAIN_DEF_FORMAT_CLOCK_ADJUST (1 << 8)
+
+/**
+ * Longest accepted domain name in bytes, so that `NAME.xml` fits in a file name.
+ */
+#define VIRTCORE_DOMAIN_NAME_MAX 251
+
+/**
+ * Plugin ABI major version this library speaks (a plugin's `version / 1000000`).
+ */
+#define VIR_LOCK_MANAGER_VERSION_MAJOR 1
+
+#define VIR_LOCK_MANAGER_VERSION_MINOR 0
+
+#define VIR_LOCK_MANAGER_VERSION_MICRO 0
+
+/**
+ * major × 1,000,000 + minor × 1,000 + micro, passed to every plugin's `drvInit`.
+ */
+#define VIR_LOCK_MANAGER_VERSION 1000000
+
+/**
+ * `virLockManagerFlags` (in `virLockDriver.flags`): the driver passes lock state strings.
+ */
+#define VIR_LOCK_MANAGER_USES_STATE 1
+
+/**
+ * `virLockManagerObjectType`: the managed object is a guest domain.
+ */
+#define VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN 0
+
+/**
+ * `virLockManagerResourceType`: a disk (name = its path).
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK 0
+
+/**
+ * `virLockManagerResourceType`: a lease (params `path`, `lockspace`, `offset`).
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE 1
+
+/**
+ * `virLockManagerResourceFlags`: read-only use.
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_READONLY 1
+
+/**
+ * `virLockManagerResourceFlags`: shared, writable use.
+ */
+#define VIR_LOCK_MANAGER_RESOURCE_SHARED 2
+
+/**
+ * `virLockManagerAcquireFlags`: only register the owner pid, take no locks.
+ */
+#define VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY 1
+
+/**
+ * `virLockManagerAcquireFlags`: forbid further lock calls from this process.
+ */
+#define VIR_LOCK_MANAGER_ACQUIRE_RESTRICT 2
+
+/**
+ * `virLockManagerNewFlags`: the domain was just started.
+ */
+#define VIR_LOCK_MANAGER_NEW_STARTED 1
+
+/**
+ * `virLockManagerParam.type` values.
+ */
+#define VIR_LOCK_MANAGER_PARAM_TYPE_STRING 0
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING 1
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_INT 2
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_LONG 3
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_UINT 4
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_ULONG 5
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_DOUBLE 6
+
+#define VIR_LOCK_MANAGER_PARAM_TYPE_UUID 7
+
 /**
  * How serious an error is (libvirt `virErrorLevel`).
  */
@@ -802,6 +1183,17 @@ typedef enum virErrorNumber {
 } virErrorNumber;
 
 /**
+ * What every object of one kind shares: its name (for messages), its magic number,
+ * whether it carries a lock, and how it is freed.
+ */
+typedef struct virClass virClass;
+
+/**
+ * Opaque libvirt capabilities (legacy argument of `virDomainSaveConfig`); not used.
+ */
+typedef struct virCaps virCaps;
+
+/**
  * Opaque libvirt connection; virtcore passes it through untouched.
  */
 typedef struct virConnect virConnect;
@@ -812,9 +1204,50 @@ typedef struct virConnect virConnect;
 typedef struct virDomain virDomain;
 
 /**
+ * Opaque libvirt ABI-stability callbacks; stored, not used.
+ */
+typedef struct virDomainABIStability virDomainABIStability;
+
+/**
+ * Opaque libvirt parser configuration; virtcore stores the pointer and never reads it.
+ */
+typedef struct virDomainDefParserConfig virDomainDefParserConfig;
+
+/**
+ * Opaque libvirt job configuration; stored, not used.
+ */
+typedef struct virDomainJobObjConfig virDomainJobObjConfig;
+
+/**
+ * The list's state (opaque to C).
+ */
+typedef struct virDomainObjListPrivate virDomainObjListPrivate;
+
+/**
+ * Opaque libvirt private-data callbacks; stored, not called.
+ */
+typedef struct virDomainXMLPrivateDataCallbacks virDomainXMLPrivateDataCallbacks;
+
+/**
+ * A loaded lock-manager plugin: an opaque, reference-counted library object
+ * (`virLockManagerPluginRef` / `Unref`, or `virObjectRef` / `virObjectUnref`).
+ */
+typedef struct virLockManagerPlugin virLockManagerPlugin;
+
+/**
  * Opaque libvirt network handle; passed through untouched.
  */
 typedef struct virNetwork virNetwork;
+
+/**
+ * Opaque libvirt save-cookie callbacks; stored, not used.
+ */
+typedef struct virSaveCookieCallbacks virSaveCookieCallbacks;
+
+/**
+ * Opaque libvirt XML namespace description; stored, not used.
+ */
+typedef struct virXMLNamespace virXMLNamespace;
 
 /**
  * A C log sink: `priority` is a `VIR_LOG_*` value, `source` the Rust module or C function
@@ -822,7 +1255,231 @@ typedef struct virNetwork virNetwork;
  */
 typedef void (*virtcoreLogFunc)(int priority, const char *source, const char *message, void *opaque);
 
+/**
+ * libvirt's object header: magic and refcount, then the class. Do not touch from C.
+ */
+typedef struct virObject {
+  unsigned int magic;
+  int refs;
+  const struct virClass *klass;
+} virObject;
+
+/**
+ * Options for parsing and formatting (libvirt's `virDomainXMLOption`). virtcore keeps the
+ * six pointers given to `virDomainXMLOptionNew` for the caller; it does not call them.
+ */
+typedef struct virDomainXMLOption {
+  struct virObject parent;
+  struct virDomainDefParserConfig *config;
+  struct virDomainXMLPrivateDataCallbacks *privateData;
+  struct virXMLNamespace *ns;
+  struct virDomainABIStability *abi;
+  struct virSaveCookieCallbacks *saveCookie;
+  struct virDomainJobObjConfig *jobObjConfig;
+} virDomainXMLOption;
+
+/**
+ * Where a disk's data lives (the part of libvirt's `virStorageSource` virtcore models).
+ *
+ */
+typedef struct virStorageSource {
+  /**
+   * A `VIR_STORAGE_TYPE_*` value.
+   */
+  int type;
+  /**
+   * Local path: `<source file=|dev=|dir=>`; NULL for network, volume, nvme sources.
+   */
+  char *path;
+  /**
+   * `<readonly/>`
+   */
+  bool readonly;
+  /**
+   * `<shareable/>`
+   */
+  bool shared;
+} virStorageSource;
+
+/**
+ * One `<disk>` (libvirt's `virDomainDiskDef`, the fields virtcore models).
+ */
+typedef struct virDomainDiskDef {
+  /**
+   * Never NULL for disks made by virtcore.
+   */
+  struct virStorageSource *src;
+  /**
+   * A `VIR_DOMAIN_DISK_DEVICE_*` value.
+   */
+  int device;
+  /**
+   * A `VIR_DOMAIN_DISK_BUS_*` value.
+   */
+  int bus;
+  /**
+   * Target device name (`<target dev=...>`), e.g. "vda".
+   */
+  char *dst;
+} virDomainDiskDef;
+
+/**
+ * One `<lease>` (libvirt's `virDomainLeaseDef`).
+ */
+typedef struct virDomainLeaseDef {
+  char *lockspace;
+  char *key;
+  char *path;
+  unsigned long long offset;
+} virDomainLeaseDef;
+
+/**
+ * A domain definition (libvirt's `virDomainDef`, the fields virtcore models).
+ *
+ * The rest of the document (memory, vCPUs, every other device) is kept verbatim in the
+ * private part and written back unchanged by `virDomainDefFormat`.
+ */
+typedef struct virDomainDef {
+  /**
+   * A `VIR_DOMAIN_VIRT_*` value.
+   */
+  int virtType;
+  /**
+   * -1 when the domain is not running.
+   */
+  int id;
+  unsigned char uuid[VIR_UUID_BUFLEN];
+  char *name;
+  size_t ndisks;
+  struct virDomainDiskDef **disks;
+  size_t nleases;
+  struct virDomainLeaseDef **leases;
+  /**
+   * Internal to virtcore (the original document); do not touch.
+   */
+  void *virtcorePrivate;
+} virDomainDef;
+
+/**
+ * An object header with a mutex (libvirt's `virObjectLockable`).
+ */
+typedef struct virObjectLockable {
+  struct virObject parent;
+  unsigned char lock;
+} virObjectLockable;
+
+/**
+ * A state and the reason for it (libvirt's `virDomainStateReason`).
+ */
+typedef struct virDomainStateReason {
+  /**
+   * A `VIR_DOMAIN_*` state (`virDomainState`).
+   */
+  int state;
+  /**
+   * A reason of that state (`VIR_DOMAIN_RUNNING_BOOTED`, ...).
+   */
+  int reason;
+} virDomainStateReason;
+
+/**
+ * Free function for `privateData` (libvirt's `virFreeCallback`).
+ */
+typedef void (*virFreeCallback)(void *data);
+
+/**
+ * Where an object sits in a list's indexes. Internal to virtcore: read and written only
+ * under the list's lock; C code must not touch it.
+ */
+typedef struct virDomainObjListLink {
+  /**
+   * The UUID the object is indexed under.
+   */
+  uint8_t uuid[VIR_UUID_BUFLEN];
+  /**
+   * The ID the object is indexed under (-1: none).
+   */
+  int id;
+  /**
+   * The object is in a list.
+   */
+  bool listed;
+} virDomainObjListLink;
+
+/**
+ * A domain (libvirt's `virDomainObj`): lockable and reference counted.
+ *
+ * Lock the object (`virObjectLock`) before reading or writing its fields; objects from
+ * `virDomainObjListFind*` and `virDomainObjListAdd` come locked and referenced and are
+ * released with `virDomainObjEndAPI`.
+ */
+typedef struct virDomainObj {
+  struct virObjectLockable parent;
+  pid_t pid;
+  struct virDomainStateReason state;
+  bool autostart;
+  bool persistent;
+  bool updated;
+  bool removing;
+  /**
+   * The current definition (the live one while the domain runs).
+   */
+  struct virDomainDef *def;
+  /**
+   * The persistent definition to restore when a running domain stops (or NULL).
+   */
+  struct virDomainDef *newDef;
+  void *privateData;
+  virFreeCallback privateDataFreeFunc;
+  /**
+   * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
+   */
+  bool hasManagedSave;
+  /**
+   * Internal to virtcore.
+   */
+  struct virDomainObjListLink link;
+} virDomainObj;
+
+/**
+ * A domain's state (libvirt's `virDomainState`; an `int` so C may store any value).
+ */
+typedef int virDomainState;
+
+/**
+ * The registry of domains (libvirt's `virDomainObjList`). Opaque: use the functions.
+ */
+typedef struct virDomainObjList {
+  struct virObject parent;
+  struct virDomainObjListPrivate *inner;
+} virDomainObjList;
+
+/**
+ * libvirt's `virDomainObjListRenameCallback` (called with list and object locked); it
+ * must set `dom->def->name` to `new_name` and return 0, or return -1.
+ */
+typedef int (*virDomainObjListRenameCallback)(struct virDomainObj *dom,
+                                              const char *new_name,
+                                              unsigned int flags,
+                                              void *opaque);
+
+/**
+ * libvirt's `virDomainObjListIterator` (called with the object unlocked).
+ */
+typedef int (*virDomainObjListIterator)(struct virDomainObj *dom, void *opaque);
+
 typedef struct virConnect *virConnectPtr;
+
+/**
+ * libvirt's `virDomainObjListACLFilter`: return false to hide a domain from `conn`.
+ */
+typedef bool (*virDomainObjListACLFilter)(virConnectPtr conn, struct virDomainDef *def);
+
+/**
+ * libvirt's `virDomainLoadConfigNotify`: called for each loaded domain (locked);
+ * `newDomain` is 1 when the domain was not in the list before.
+ */
+typedef void (*virDomainLoadConfigNotify)(struct virDomainObj *dom, int newDomain, void *opaque);
 
 typedef struct virDomain *virDomainPtr;
 
@@ -893,6 +1550,122 @@ typedef struct virError *virErrorPtr;
  * A function called with every error raised (libvirt's `virErrorFunc`).
  */
 typedef void (*virErrorFunc)(void *userData, virErrorPtr error);
+
+/**
+ * `drvInit(version, configFile, flags)`: -1 refuses the requested version or flags.
+ */
+typedef int (*virLockDriverInit)(unsigned int version, const char *configFile, unsigned int flags);
+
+/**
+ * `drvDeinit()`: -1 keeps the plugin loaded.
+ */
+typedef int (*virLockDriverDeinit)(void);
+
+/**
+ * One lock context (one guest), shared between the library and the plugin: the plugin
+ * keeps its own state in `privateData` (set by its `drvNew`, freed by its `drvFree`).
+ */
+typedef struct virLockManager {
+  struct virLockDriver *driver;
+  void *privateData;
+} virLockManager;
+
+/**
+ * The value of a [`virLockManagerParam`], selected by its `type`.
+ */
+typedef union virLockManagerParamValue {
+  int iv;
+  long long l;
+  unsigned int ui;
+  unsigned long long ul;
+  double d;
+  char *str;
+  const char *cstr;
+  unsigned char uuid[16];
+} virLockManagerParamValue;
+
+/**
+ * A typed key/value passed to `drvNew` and `drvAddResource` (libvirt's layout: 32 bytes).
+ */
+typedef struct virLockManagerParam {
+  /**
+   * One of `VIR_LOCK_MANAGER_PARAM_TYPE_*`.
+   */
+  int type;
+  const char *key;
+  union virLockManagerParamValue value;
+} virLockManagerParam;
+
+/**
+ * `drvNew(man, type, nparams, params, flags)`.
+ */
+typedef int (*virLockDriverNew)(struct virLockManager *man,
+                                unsigned int type,
+                                size_t nparams,
+                                struct virLockManagerParam *params,
+                                unsigned int flags);
+
+/**
+ * `drvFree(man)`: releases `man->privateData`.
+ */
+typedef void (*virLockDriverFree)(struct virLockManager *man);
+
+/**
+ * `drvAddResource(man, type, name, nparams, params, flags)`.
+ */
+typedef int (*virLockDriverAddResource)(struct virLockManager *man,
+                                        unsigned int type,
+                                        const char *name,
+                                        size_t nparams,
+                                        struct virLockManagerParam *params,
+                                        unsigned int flags);
+
+/**
+ * What a lock driver does when a guest loses its lock (libvirt's
+ * `virDomainLockFailureAction`, an `int`-sized enum).
+ */
+typedef int virDomainLockFailureAction;
+
+/**
+ * `drvAcquire(man, state, flags, action, fd)`.
+ */
+typedef int (*virLockDriverAcquire)(struct virLockManager *man,
+                                    const char *state,
+                                    unsigned int flags,
+                                    virDomainLockFailureAction action,
+                                    int *fd);
+
+/**
+ * `drvRelease(man, state, flags)`: `*state` may receive a malloc'd state string.
+ */
+typedef int (*virLockDriverRelease)(struct virLockManager *man, char **state, unsigned int flags);
+
+/**
+ * `drvInquire(man, state, flags)`: `*state` may receive a malloc'd state string.
+ */
+typedef int (*virLockDriverInquire)(struct virLockManager *man, char **state, unsigned int flags);
+
+/**
+ * The table a plugin exports as the data symbol `virLockDriverImpl` (72 bytes).
+ */
+typedef struct virLockDriver {
+  /**
+   * Newest plugin ABI version the plugin implements (`VIR_LOCK_MANAGER_VERSION` style).
+   */
+  unsigned int version;
+  /**
+   * `VIR_LOCK_MANAGER_USES_STATE` or 0.
+   */
+  unsigned int flags;
+  virLockDriverInit drvInit;
+  virLockDriverDeinit drvDeinit;
+  virLockDriverNew drvNew;
+  virLockDriverFree drvFree;
+  virLockDriverAddResource drvAddResource;
+  virLockDriverAcquire drvAcquire;
+  virLockDriverRelease drvRelease;
+  virLockDriverInquire drvInquire;
+} virLockDriver;
 
 /**
  * Result of a driver's `stateInitialize` (libvirt's `virDrvStateInitResult`): one of
@@ -974,6 +1747,21 @@ typedef struct virStateDriver {
   const char *const *stateNeeds;
 } virStateDriver;
 
+#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
+
+#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
+
+#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
+
+#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
+
+/**
+ * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
+ */
+#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
+
 
 
 /**
@@ -1021,6 +1809,285 @@ int virtcoreLogSetLevel(int level);
  * The current threshold (1 = debug … 4 = error, 5 = off).
  */
 int virtcoreLogGetLevel(void);
+
+/**
+ * Creates parse/format options (libvirt's `virDomainXMLOptionNew`). All six pointers may
+ * be NULL; virtcore keeps them for the caller and does not call into them. Release with
+ * `virObjectUnref`.
+ */
+struct virDomainXMLOption *virDomainXMLOptionNew(struct virDomainDefParserConfig *config,
+                                                 struct virDomainXMLPrivateDataCallbacks *privateData,
+                                                 struct virXMLNamespace *xmlns,
+                                                 struct virDomainABIStability *abi,
+                                                 struct virSaveCookieCallbacks *saveCookie,
+                                                 struct virDomainJobObjConfig *jobConfig);
+
+/**
+ * An empty definition (libvirt's `virDomainDefNew`): id -1, no name, no devices.
+ * `xmlopt` may be NULL. Free with `virDomainDefFree`.
+ */
+struct virDomainDef *virDomainDefNew(struct virDomainXMLOption *xmlopt);
+
+/**
+ * Frees a definition and all it owns (strings, disks, leases; all with `free()`).
+ * NULL is ignored. Never free a definition still attached to a `virDomainObj`.
+ */
+void virDomainDefFree(struct virDomainDef *def);
+
+/**
+ * Parses domain XML (libvirt's `virDomainDefParseString`). `xmlopt` and `parseOpaque` may
+ * be NULL. Flags: `VIR_DOMAIN_DEF_PARSE_*`; with `_INACTIVE` the `id` attribute is
+ * ignored (id -1). A missing `<uuid>` is generated. Errors: `VIR_ERR_XML_ERROR` (malformed
+ * XML with line and column, missing or bad name, bad UUID, ...), `VIR_ERR_INVALID_ARG`.
+ */
+struct virDomainDef *virDomainDefParseString(const char *xmlStr,
+                                             struct virDomainXMLOption *xmlopt,
+                                             void *parseOpaque,
+                                             unsigned int flags);
+
+/**
+ * Parses a domain XML file (libvirt's `virDomainDefParseFile`); errors name the file.
+ */
+struct virDomainDef *virDomainDefParseFile(const char *filename,
+                                           struct virDomainXMLOption *xmlopt,
+                                           void *parseOpaque,
+                                           unsigned int flags);
+
+/**
+ * Formats a definition as XML (libvirt's `virDomainDefFormat`); the caller frees the
+ * string. The document parsed is given back unchanged except for the fields virtcore
+ * models, which show their current values. `VIR_DOMAIN_DEF_FORMAT_INACTIVE` omits `id`.
+ */
+char *virDomainDefFormat(struct virDomainDef *def,
+                         struct virDomainXMLOption *xmlopt,
+                         unsigned int flags);
+
+/**
+ * A new domain object, **locked**, with one reference (libvirt's `virDomainObjNew`).
+ * `xmlopt` may be NULL. Release with `virDomainObjEndAPI`.
+ */
+struct virDomainObj *virDomainObjNew(struct virDomainXMLOption *xmlopt);
+
+/**
+ * Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
+ * `*vm == NULL` is a no-op.
+ */
+void virDomainObjEndAPI(struct virDomainObj **vm);
+
+/**
+ * Whether the domain runs: `dom->def->id != -1` (libvirt's `virDomainObjIsActive`).
+ */
+bool virDomainObjIsActive(struct virDomainObj *dom);
+
+/**
+ * The state, and its reason in `*reason` if not NULL (libvirt's `virDomainObjGetState`).
+ * -1 when `obj` is not a domain object.
+ */
+virDomainState virDomainObjGetState(struct virDomainObj *obj, int *reason);
+
+/**
+ * Sets state and reason (libvirt's `virDomainObjSetState`). A reason out of range for
+ * the state becomes 0 (unknown); an invalid state is reported and changes nothing.
+ */
+void virDomainObjSetState(struct virDomainObj *obj, virDomainState state, int reason);
+
+/**
+ * A new, empty domain list (libvirt's `virDomainObjListNew`); release with `virObjectUnref`.
+ *
+ * Locking protocol of the list and its objects:
+ * - Lock order: list before object, never the reverse. Do not call list functions while
+ *   holding a domain object locked, except from the callbacks named below.
+ * - `virDomainObjListFind*` and `virDomainObjListAdd` return the object locked and
+ *   referenced; end with `virDomainObjEndAPI(&vm)`. Finders reference the object under
+ *   the list's read lock, release it, then lock the object and skip it if `removing`.
+ * - Removal (`virDomainObjListRemove(doms, vm)`, `vm` locked by the caller): `vm->removing`
+ *   is set, `vm` unlocked, the list write-locked, `vm` locked again and dropped from the
+ *   UUID, name and ID indexes, the list unlocked. No thread can find `vm` from then on;
+ *   `vm` is still locked and referenced by the caller on return.
+ * - `virDomainObjListForEach(modify=true)` and rename callbacks run with the list
+ *   write-locked; the same thread may call the list from them (e.g.
+ *   `virDomainObjListRemoveLocked`). `ForEach` callbacks get the object unlocked.
+ * - Lookups by UUID, name and ID are O(1); `FindByID` verifies `def->id` under the
+ *   object's lock, so direct writes to `def->id` or `vm->def` never give a wrong domain.
+ */
+struct virDomainObjList *virDomainObjListNew(void);
+
+/**
+ * The domain with this raw UUID (16 bytes), locked and referenced; NULL (with
+ * `VIR_ERR_NO_DOMAIN`) if none or being removed. O(1).
+ */
+struct virDomainObj *virDomainObjListFindByUUID(struct virDomainObjList *doms,
+                                                const unsigned char *uuid);
+
+/**
+ * The domain with this name, locked and referenced; NULL if none. O(1).
+ */
+struct virDomainObj *virDomainObjListFindByName(struct virDomainObjList *doms, const char *name);
+
+/**
+ * The running domain whose current `def->id` is `id`, locked and referenced; NULL if
+ * none. O(1) through an index that is verified under the object's lock and repaired by
+ * one scan when C code changed `def->id` behind the list's back.
+ */
+struct virDomainObj *virDomainObjListFindByID(struct virDomainObjList *doms, int id);
+
+/**
+ * Adds `*def` or updates the domain with its UUID (libvirt's `virDomainObjListAdd`).
+ * On success `*def` is taken (set to NULL) and the object is returned locked and
+ * referenced. Flags: `VIR_DOMAIN_OBJ_LIST_ADD_LIVE` (the def is the live one; the
+ * persistent one is kept in `newDef`), `VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE` (refuse an
+ * active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
+ * Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
+ * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`.
+ */
+struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
+                                         struct virDomainDef **def,
+                                         struct virDomainXMLOption *xmlopt,
+                                         unsigned int flags,
+                                         struct virDomainDef **oldDef);
+
+/**
+ * Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
+ * object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
+ * removal protocol.
+ */
+void virDomainObjListRemove(struct virDomainObjList *doms, struct virDomainObj *dom);
+
+/**
+ * Like `virDomainObjListRemove` for a caller that already holds the list's write lock
+ * (inside `virDomainObjListForEach(modify=true)` or a rename callback). Called without it,
+ * it takes the lock itself by the removal protocol.
+ */
+void virDomainObjListRemoveLocked(struct virDomainObjList *doms, struct virDomainObj *dom);
+
+/**
+ * Renames a locked domain (libvirt's `virDomainObjListRename`): with the list
+ * write-locked, reserves `new_name`, calls `callback(dom, new_name, flags, opaque)`, which
+ * must set `dom->def->name`, then drops the old name (or the new one if it failed).
+ * Renaming to the current name does nothing.
+ */
+int virDomainObjListRename(struct virDomainObjList *doms,
+                           struct virDomainObj *dom,
+                           const char *new_name,
+                           unsigned int flags,
+                           virDomainObjListRenameCallback callback,
+                           void *opaque);
+
+/**
+ * Calls `callback(dom, opaque)` for every domain (unlocked; lock it in the callback),
+ * with the list locked for reading, or for writing when `modify` is true (then the
+ * callback may call `virDomainObjListRemoveLocked`). Returns -1 if any callback did.
+ */
+int virDomainObjListForEach(struct virDomainObjList *doms,
+                            bool modify,
+                            virDomainObjListIterator callback,
+                            void *opaque);
+
+/**
+ * Number of active (`active` true) or inactive domains that `filter` (may be NULL)
+ * lets `conn` see (libvirt's `virDomainObjListNumOfDomains`).
+ */
+int virDomainObjListNumOfDomains(struct virDomainObjList *doms,
+                                 bool active,
+                                 virDomainObjListACLFilter filter,
+                                 virConnectPtr conn);
+
+/**
+ * Fills `ids` with up to `maxids` IDs of active domains; returns how many.
+ */
+int virDomainObjListGetActiveIDs(struct virDomainObjList *doms,
+                                 int *ids,
+                                 int maxids,
+                                 virDomainObjListACLFilter filter,
+                                 virConnectPtr conn);
+
+/**
+ * Fills `names` with up to `maxnames` malloc'ed names of inactive domains (the caller
+ * frees them); returns how many.
+ */
+int virDomainObjListGetInactiveNames(struct virDomainObjList *doms,
+                                     char **names,
+                                     int maxnames,
+                                     virDomainObjListACLFilter filter,
+                                     virConnectPtr conn);
+
+/**
+ * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
+ * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), sorted
+ * by name (libvirt's `virDomainObjListCollect`; also the `Export`-like listing, without
+ * `virConnect`). Release with `virObjectListFreeCount(*vms, *nvms)`.
+ */
+int virDomainObjListCollect(struct virDomainObjList *doms,
+                            virConnectPtr conn,
+                            struct virDomainObj ***vms,
+                            size_t *nvms,
+                            virDomainObjListACLFilter filter,
+                            unsigned int flags);
+
+/**
+ * Unreferences `count` objects of a malloc'ed array and frees it (libvirt's
+ * `virObjectListFreeCount`). NULL entries and a NULL list are ignored.
+ */
+void virObjectListFreeCount(void *list, size_t count);
+
+/**
+ * Loads every `NAME.xml` of `configDir` (libvirt's `virDomainObjListLoadAllConfigs`).
+ * With `liveStatus` false they are persistent configs (autostart when
+ * `autostartDir/NAME.xml` links to the file); with true they are status files of running
+ * domains. `notify(dom, newDomain, opaque)` is called for each domain loaded (locked).
+ * A malformed file is logged and skipped; the others load, the call returns 0 and the
+ * last error names the bad file. A missing directory loads nothing.
+ */
+int virDomainObjListLoadAllConfigs(struct virDomainObjList *doms,
+                                   const char *configDir,
+                                   const char *autostartDir,
+                                   bool liveStatus,
+                                   struct virDomainXMLOption *xmlopt,
+                                   virDomainLoadConfigNotify notify,
+                                   void *opaque);
+
+/**
+ * Writes the inactive definition to `configDir/NAME.xml` atomically (libvirt's
+ * `virDomainDefSave`); creates the directory if needed.
+ */
+int virDomainDefSave(struct virDomainDef *def,
+                     struct virDomainXMLOption *xmlopt,
+                     const char *configDir);
+
+/**
+ * Writes state, reason, pid and the live definition of a locked domain to
+ * `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`).
+ */
+int virDomainObjSave(struct virDomainObj *obj,
+                     struct virDomainXMLOption *xmlopt,
+                     const char *statusDir);
+
+/**
+ * `virDomainDefSave` under its older libvirt name and argument order; `caps` is ignored.
+ */
+int virDomainSaveConfig(const char *configDir, struct virCaps *caps, struct virDomainDef *def);
+
+/**
+ * `virDomainObjSave` under its older libvirt name and argument order; `caps` is ignored.
+ */
+int virDomainSaveStatus(struct virDomainXMLOption *xmlopt,
+                        const char *statusDir,
+                        struct virDomainObj *obj,
+                        struct virCaps *caps);
+
+/**
+ * Removes `configDir/NAME.xml` and the autostart link `autostartDir/NAME.xml` of a
+ * locked domain and clears `autostart` (libvirt's `virDomainDeleteConfig`). A missing
+ * config file is not an error.
+ */
+int virDomainDeleteConfig(const char *configDir,
+                          const char *autostartDir,
+                          struct virDomainObj *dom);
+
+/**
+ * `dir/name.xml`, malloc'ed (libvirt's `virDomainConfigFile`).
+ */
+char *virDomainConfigFile(const char *dir, const char *name);
 
 /**
  * Returns the calling thread's last error, or NULL if there is none. The pointer stays
@@ -1083,6 +2150,181 @@ void virSetErrorFunc(void *userData, virErrorFunc handler);
  * (`libvirt: <domain> error : <message>`). NULL is ignored.
  */
 void virDefaultErrorFunc(virErrorPtr err);
+
+/**
+ * Takes a guest's locks as its process starts (called in the guest's process, whose pid
+ * is `dom->pid`): all disks and leases, `RESTRICT`ed; when @paused only registers the
+ * process (`REGISTER_ONLY`), the locks come with `virDomainLockProcessResume`. @fd (may be
+ * NULL) receives the driver's descriptor, if any, or -1.
+ */
+int virDomainLockProcessStart(struct virLockManagerPlugin *plugin,
+                              const char *uri,
+                              struct virDomainObj *dom,
+                              bool paused,
+                              int *fd);
+
+/**
+ * Releases a guest's locks as it pauses; @state (may be NULL) receives the driver's lock
+ * state (free() it), to be handed to `virDomainLockProcessResume`.
+ */
+int virDomainLockProcessPause(struct virLockManagerPlugin *plugin,
+                              struct virDomainObj *dom,
+                              char **state);
+
+/**
+ * Re-takes a paused guest's locks, from @state (may be NULL) as returned by
+ * `virDomainLockProcessPause` or `virDomainLockProcessInquire`.
+ */
+int virDomainLockProcessResume(struct virLockManagerPlugin *plugin,
+                               const char *uri,
+                               struct virDomainObj *dom,
+                               const char *state);
+
+/**
+ * The guest's current lock state in @state (free() it; NULL when the driver has none),
+ * e.g. for migration.
+ */
+int virDomainLockProcessInquire(struct virLockManagerPlugin *plugin,
+                                struct virDomainObj *dom,
+                                char **state);
+
+/**
+ * Locks one more image (hot-plugged disk source @src) for a running guest.
+ */
+int virDomainLockImageAttach(struct virLockManagerPlugin *plugin,
+                             const char *uri,
+                             struct virDomainObj *dom,
+                             struct virStorageSource *src);
+
+/**
+ * Unlocks one image (@src of an unplugged disk) of a running guest.
+ */
+int virDomainLockImageDetach(struct virLockManagerPlugin *plugin,
+                             struct virDomainObj *dom,
+                             struct virStorageSource *src);
+
+/**
+ * `virDomainLockImageAttach` for @disk's source.
+ */
+int virDomainLockDiskAttach(struct virLockManagerPlugin *plugin,
+                            const char *uri,
+                            struct virDomainObj *dom,
+                            struct virDomainDiskDef *disk);
+
+/**
+ * `virDomainLockImageDetach` for @disk's source.
+ */
+int virDomainLockDiskDetach(struct virLockManagerPlugin *plugin,
+                            struct virDomainObj *dom,
+                            struct virDomainDiskDef *disk);
+
+/**
+ * Takes one more lease (@lease, hot-plugged) for a running guest.
+ */
+int virDomainLockLeaseAttach(struct virLockManagerPlugin *plugin,
+                             const char *uri,
+                             struct virDomainObj *dom,
+                             struct virDomainLeaseDef *lease);
+
+/**
+ * Releases one lease (@lease, unplugged) of a running guest.
+ */
+int virDomainLockLeaseDetach(struct virLockManagerPlugin *plugin,
+                             struct virDomainObj *dom,
+                             struct virDomainLeaseDef *lease);
+
+/**
+ * Loads lock driver plugin @name (`LOCKDRIVERDIR/NAME.so`, or the built-in `nop`) for
+ * the hypervisor driver @driverName and initializes it with the config file
+ * `CONFIGDIR/DRIVERNAME-NAME.conf` (which need not exist). @flags must be 0.
+ * Returns a new plugin reference (release with `virLockManagerPluginUnref`), or NULL with
+ * an error naming the failed step and the plugin's path.
+ */
+struct virLockManagerPlugin *virLockManagerPluginNew(const char *name,
+                                                     const char *driverName,
+                                                     const char *configDir,
+                                                     unsigned int flags);
+
+/**
+ * Takes one more reference on @plugin.
+ */
+void virLockManagerPluginRef(struct virLockManagerPlugin *plugin);
+
+/**
+ * Drops a reference; the last one runs the plugin's `drvDeinit` and unloads it (unless
+ * `drvDeinit` returns -1: then the plugin stays loaded and a warning is logged). NULL is
+ * ignored.
+ */
+void virLockManagerPluginUnref(struct virLockManagerPlugin *plugin);
+
+/**
+ * The plugin's name as given to `virLockManagerPluginNew` (owned by the plugin).
+ */
+const char *virLockManagerPluginGetName(struct virLockManagerPlugin *plugin);
+
+/**
+ * Whether the plugin's driver passes lock state strings (`VIR_LOCK_MANAGER_USES_STATE`).
+ * false (with an error) for an invalid @plugin.
+ */
+bool virLockManagerPluginUsesState(struct virLockManagerPlugin *plugin);
+
+/**
+ * The plugin's driver table, for `virLockManagerNew`; valid while the plugin is referenced.
+ */
+struct virLockDriver *virLockManagerPluginGetDriver(struct virLockManagerPlugin *plugin);
+
+/**
+ * A lock context for one object of @type (`VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN`, with the
+ * domain params `uuid`, `name`, `id`, `pid`, `uri`), created by the driver's `drvNew`.
+ * @flags: `VIR_LOCK_MANAGER_NEW_STARTED`. The context keeps its plugin loaded until
+ * `virLockManagerFree`.
+ */
+struct virLockManager *virLockManagerNew(struct virLockDriver *driver,
+                                         unsigned int type,
+                                         size_t nparams,
+                                         struct virLockManagerParam *params,
+                                         unsigned int flags);
+
+/**
+ * Adds a resource to guard: a disk (@type `VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK`, @name
+ * its path) or a lease (`_LEASE`, params `path`, `lockspace`, `offset`). @flags:
+ * `VIR_LOCK_MANAGER_RESOURCE_READONLY`, `VIR_LOCK_MANAGER_RESOURCE_SHARED`.
+ */
+int virLockManagerAddResource(struct virLockManager *lock,
+                              unsigned int type,
+                              const char *name,
+                              size_t nparams,
+                              struct virLockManagerParam *params,
+                              unsigned int flags);
+
+/**
+ * Acquires the context's resources (from @state when migrating in, else NULL). @flags:
+ * `VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY`, `_RESTRICT`. @fd (may be NULL) receives a
+ * descriptor the driver keeps open for the owner's life, or -1.
+ */
+int virLockManagerAcquire(struct virLockManager *lock,
+                          const char *state,
+                          unsigned int flags,
+                          virDomainLockFailureAction action,
+                          int *fd);
+
+/**
+ * Releases the context's resources; @state (may be NULL) receives the driver's state
+ * string (free it with free()) or NULL. @flags must be 0.
+ */
+int virLockManagerRelease(struct virLockManager *lock, char **state, unsigned int flags);
+
+/**
+ * The driver's current lock state in @state (free it with free(); NULL when the driver
+ * has none). @flags must be 0.
+ */
+int virLockManagerInquire(struct virLockManager *lock, char **state, unsigned int flags);
+
+/**
+ * Frees the context (the driver's `drvFree`); NULL is accepted. Returns 0, or -1 when
+ * @lock is not a live context.
+ */
+int virLockManagerFree(struct virLockManager *lock);
 
 /**
  * Takes a reference on any library object and returns it; NULL (with an error) when

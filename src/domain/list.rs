@@ -1,0 +1,645 @@
+//! The domain object list: O(1) lookups by UUID, name and ID under one reader-writer lock.
+//!
+//! Lock order: list before object. Finds take a reference under the list's read lock,
+//! release it, and only then lock the object (re-checking `removing`), so a finder never
+//! holds the list while waiting for an object. Writers (add, remove, rename) hold the
+//! write lock and may lock objects under it. The thread holding the write lock (e.g. inside
+//! a `ForEach(modify=true)` or rename callback) may call the list again without deadlock.
+//!
+//! The ID index is a hint: C code may write `def->id` (or replace `vm->def`) directly.
+//! `FindByID` verifies the ID under the object's lock; a stale entry or a miss triggers one
+//! scan that repairs every entry, so it never returns a domain whose current ID differs.
+
+use std::cell::UnsafeCell;
+use std::collections::HashMap;
+use std::ffi::{c_int, CStr};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use parking_lot::lock_api::{
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _,
+};
+use parking_lot::RawRwLock;
+
+use super::error::{arg_err, failed, internal, invalid};
+use super::obj::{assign_def, is_active, virDomainObj};
+use super::types::{def_free, uuid_format, virDomainDef, VIR_UUID_BUFLEN};
+use crate::error::{virErrorNumber, Error};
+use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
+
+/// Adding a running domain: the definition is the live one (libvirt's flag values).
+pub const VIR_DOMAIN_OBJ_LIST_ADD_LIVE: std::ffi::c_uint = 1 << 0;
+/// Refuse to add over a domain that is active or being started.
+pub const VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE: std::ffi::c_uint = 1 << 1;
+
+/// A fast hasher (multiply-rotate, fmix64 finish): keys are UUIDs, names and IDs chosen by
+/// the host, not attackers, so SipHash's DoS resistance is not needed.
+#[derive(Default)]
+pub struct FastHasher(u64);
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        // murmur3's fmix64: the table index uses the low bits, which the multiply-rotate
+        // steps alone leave poorly mixed for keys that differ only in their last bytes.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.add(u64::from_le_bytes(c.try_into().unwrap()));
+        }
+        let mut last = 0u64;
+        for (i, b) in chunks.remainder().iter().enumerate() {
+            last |= (*b as u64) << (8 * i);
+        }
+        self.add(last ^ bytes.len() as u64);
+    }
+    fn write_u32(&mut self, v: u32) {
+        self.add(v as u64)
+    }
+    fn write_i32(&mut self, v: i32) {
+        self.add(v as u32 as u64)
+    }
+    fn write_usize(&mut self, v: usize) {
+        self.add(v as u64)
+    }
+}
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, v: u64) {
+        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+type Fast = BuildHasherDefault<FastHasher>;
+
+struct Entry {
+    obj: Strong<virDomainObj>,
+    name: Box<[u8]>,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_uuid: HashMap<[u8; VIR_UUID_BUFLEN], Entry, Fast>,
+    by_name: HashMap<Box<[u8]>, *mut virDomainObj, Fast>,
+    by_id: HashMap<c_int, *mut virDomainObj, Fast>,
+}
+
+/// The list's state (opaque to C).
+pub struct virDomainObjListPrivate {
+    lock: RawRwLock,
+    /// Token of the thread holding the write lock (0: none).
+    writer: AtomicUsize,
+    maps: UnsafeCell<Maps>,
+}
+
+/// The registry of domains (libvirt's `virDomainObjList`). Opaque: use the functions.
+#[repr(C)]
+pub struct virDomainObjList {
+    pub parent: virObject,
+    pub inner: *mut virDomainObjListPrivate,
+}
+
+static LIST_CLASS: ObjectClass =
+    ObjectClass::boxed::<virDomainObjList>("virDomainObjList", 0x0003, false);
+unsafe impl ObjectType for virDomainObjList {
+    const CLASS: &'static ObjectClass = &LIST_CLASS;
+}
+unsafe impl Send for virDomainObjList {}
+unsafe impl Sync for virDomainObjList {}
+
+impl Drop for virDomainObjList {
+    fn drop(&mut self) {
+        if !self.inner.is_null() {
+            // SAFETY: allocated in `new`, freed once here; no one else holds the list.
+            let inner = unsafe { Box::from_raw(self.inner) };
+            let maps = inner.maps.into_inner();
+            for (_, e) in maps.by_uuid {
+                unsafe { (*e.obj.as_ptr()).link.listed = false };
+            }
+        }
+    }
+}
+
+thread_local!(static TOKEN: u8 = const { 0 });
+fn me() -> usize {
+    TOKEN.with(|t| t as *const u8 as usize)
+}
+
+/// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
+pub struct Guard<'a> {
+    l: &'a virDomainObjListPrivate,
+    kind: u8, // 0: re-entrant (no-op), 1: shared, 2: exclusive
+}
+impl Drop for Guard<'_> {
+    fn drop(&mut self) {
+        unsafe {
+            match self.kind {
+                1 => self.l.lock.unlock_shared(),
+                2 => {
+                    self.l.writer.store(0, Ordering::Relaxed);
+                    self.l.lock.unlock_exclusive()
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The name bytes of a definition (empty if it has none).
+unsafe fn name_bytes<'a>(def: *const virDomainDef) -> &'a [u8] {
+    if def.is_null() || (*def).name.is_null() {
+        b""
+    } else {
+        CStr::from_ptr((*def).name).to_bytes()
+    }
+}
+
+unsafe fn def_id(obj: *const virDomainObj) -> c_int {
+    let d = (*obj).def;
+    if d.is_null() {
+        -1
+    } else {
+        (*d).id
+    }
+}
+
+impl virDomainObjList {
+    pub fn new() -> Strong<virDomainObjList> {
+        let inner = Box::new(virDomainObjListPrivate {
+            lock: RawRwLock::INIT,
+            writer: AtomicUsize::new(0),
+            maps: UnsafeCell::new(Maps::default()),
+        });
+        Strong::new(virDomainObjList {
+            parent: virObject::new(&LIST_CLASS),
+            inner: Box::into_raw(inner),
+        })
+    }
+
+    fn p(&self) -> &virDomainObjListPrivate {
+        // SAFETY: set in `new`, valid until the list is disposed.
+        unsafe { &*self.inner }
+    }
+
+    fn is_writer(&self) -> bool {
+        self.p().writer.load(Ordering::Relaxed) == me()
+    }
+
+    pub fn read(&self) -> Guard<'_> {
+        let l = self.p();
+        if self.is_writer() {
+            return Guard { l, kind: 0 };
+        }
+        l.lock.lock_shared_recursive();
+        Guard { l, kind: 1 }
+    }
+
+    /// The write lock if it can be had within `timeout`.
+    pub fn try_write(&self, timeout: Duration) -> Option<Guard<'_>> {
+        let l = self.p();
+        if self.is_writer() {
+            return Some(Guard { l, kind: 0 });
+        }
+        if !l.lock.try_lock_exclusive_for(timeout) {
+            return None;
+        }
+        l.writer.store(me(), Ordering::Relaxed);
+        Some(Guard { l, kind: 2 })
+    }
+
+    pub fn write(&self) -> Guard<'_> {
+        let l = self.p();
+        if self.is_writer() {
+            return Guard { l, kind: 0 };
+        }
+        l.lock.lock_exclusive();
+        l.writer.store(me(), Ordering::Relaxed);
+        Guard { l, kind: 2 }
+    }
+
+    /// # Safety
+    /// The caller holds a guard; mutation only with a write guard.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn maps(&self, _g: &Guard) -> &mut Maps {
+        &mut *self.p().maps.get()
+    }
+
+    /// Takes a reference, then locks outside the list lock; None if being removed.
+    fn lock_found(obj: Option<Strong<virDomainObj>>) -> Option<Strong<virDomainObj>> {
+        let o = obj?;
+        o.lock();
+        if o.removing {
+            unsafe { o.unlock() };
+            return None;
+        }
+        Some(o)
+    }
+
+    pub fn find_by_uuid(&self, uuid: &[u8; VIR_UUID_BUFLEN]) -> Option<Strong<virDomainObj>> {
+        let found = {
+            let g = self.read();
+            unsafe { self.maps(&g) }
+                .by_uuid
+                .get(uuid)
+                .map(|e| e.obj.clone())
+        };
+        Self::lock_found(found)
+    }
+
+    pub fn find_by_name(&self, name: &[u8]) -> Option<Strong<virDomainObj>> {
+        let found = {
+            let g = self.read();
+            unsafe { self.maps(&g) }
+                .by_name
+                .get(name)
+                .map(|&p| unsafe { Strong::new_ref(p) })
+        };
+        Self::lock_found(found)
+    }
+
+    fn find_id_indexed(&self, id: c_int) -> Result<Option<Strong<virDomainObj>>, ()> {
+        let found = {
+            let g = self.read();
+            unsafe { self.maps(&g) }
+                .by_id
+                .get(&id)
+                .map(|&p| unsafe { Strong::new_ref(p) })
+        };
+        let Some(o) = found else { return Err(()) };
+        o.lock();
+        if unsafe { def_id(o.as_ptr()) } == id && !o.removing {
+            return Ok(Some(o));
+        }
+        unsafe { o.unlock() };
+        Err(())
+    }
+
+    /// Scans every domain for the one whose current `def->id` is `want`, and brings the ID
+    /// index up to date with what it saw. Returns the match, referenced but unlocked.
+    fn scan_ids(&self, want: c_int) -> Option<Strong<virDomainObj>> {
+        let all: Vec<Strong<virDomainObj>> = {
+            let g = self.read();
+            unsafe { self.maps(&g) }
+                .by_uuid
+                .values()
+                .map(|e| e.obj.clone())
+                .collect()
+        };
+        // An object this thread itself holds locked (a caller looking up another domain by
+        // ID while working on one) would deadlock a blocking lock: wait a bounded time and
+        // leave that object out.
+        let mut seen = Vec::with_capacity(all.len());
+        let mut found = None;
+        for o in &all {
+            let m = &o.lockable_header().lock;
+            if m.try_lock() || m.try_lock_for(Duration::from_millis(50)) {
+                let id = unsafe { def_id(o.as_ptr()) };
+                unsafe { m.unlock() };
+                if id == want && found.is_none() {
+                    found = Some(o.clone());
+                }
+                seen.push(Some(id));
+            } else {
+                log_debug!("ID scan: domain object {:p} busy, skipped", o.as_ptr());
+                seen.push(None);
+            }
+        }
+        // Repairing needs the write lock, which this thread cannot get while it holds the
+        // read lock (a ForEach callback): then the index stays as it is this time.
+        if let Some(g) = self.try_write(Duration::from_millis(10)) {
+            let maps = unsafe { self.maps(&g) };
+            for (o, id) in all.iter().zip(seen) {
+                let p = o.as_ptr();
+                unsafe {
+                    match id {
+                        Some(id) if (*p).link.listed && (*p).link.id != id => {
+                            set_id_index(maps, p, id)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            log_debug!("domain ID index repaired ({} domains)", all.len());
+        }
+        found
+    }
+
+    pub fn find_by_id(&self, id: c_int) -> Option<Strong<virDomainObj>> {
+        if id < 0 {
+            return None;
+        }
+        if let Ok(o) = self.find_id_indexed(id) {
+            return o;
+        }
+        let o = self.scan_ids(id)?;
+        o.lock();
+        // Re-checked under the object's lock: it may have changed since the scan.
+        if unsafe { def_id(o.as_ptr()) } == id && !o.removing {
+            return Some(o);
+        }
+        unsafe { o.unlock() };
+        None
+    }
+
+    /// libvirt's `virDomainObjListAdd`; returns the object locked and referenced.
+    ///
+    /// # Safety
+    /// `def` points to a valid definition owned by the caller; taken on success.
+    pub unsafe fn add(
+        &self,
+        def: &mut *mut virDomainDef,
+        flags: std::ffi::c_uint,
+        old_def: Option<&mut *mut virDomainDef>,
+    ) -> Result<Strong<virDomainObj>, Error> {
+        let d = *def;
+        let name = name_bytes(d);
+        if name.is_empty() {
+            return Err(arg_err("domain definition has no name"));
+        }
+        let name_s = String::from_utf8_lossy(name).into_owned();
+        let mut old_def = old_def;
+        if let Some(o) = old_def.as_deref_mut() {
+            *o = std::ptr::null_mut();
+        }
+        let g = self.write();
+        let maps = self.maps(&g);
+        if let Some(e) = maps.by_uuid.get(&(*d).uuid) {
+            let vm = e.obj.clone();
+            vm.lock();
+            let p = vm.as_ptr();
+            let cur_name = String::from_utf8_lossy(name_bytes((*p).def)).into_owned();
+            let fail = |e: Error| -> Result<Strong<virDomainObj>, Error> {
+                vm.unlock();
+                Err(e)
+            };
+            if (*p).removing {
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already being removed"
+                )));
+            }
+            if cur_name.as_bytes() != name {
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already defined with uuid {}",
+                    uuid_format(&(*d).uuid)
+                )));
+            }
+            if flags & VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE != 0 {
+                if is_active(p) {
+                    return fail(invalid(format!("domain '{cur_name}' is already active")));
+                }
+                if !(*p).persistent {
+                    return fail(invalid(format!(
+                        "domain '{cur_name}' is already being started"
+                    )));
+                }
+            }
+            assign_def(p, d, flags & VIR_DOMAIN_OBJ_LIST_ADD_LIVE != 0, old_def);
+            *def = std::ptr::null_mut();
+            set_id_index(maps, p, def_id(p));
+            log_debug!("domain '{name_s}': definition replaced");
+            return Ok(vm);
+        }
+        if let Some(&other) = maps.by_name.get(name) {
+            (*other).lock();
+            let other_uuid = if (*other).def.is_null() {
+                (*other).link.uuid
+            } else {
+                (*(*other).def).uuid
+            };
+            (*other).unlock();
+            return Err(failed(format!(
+                "domain '{name_s}' already exists with uuid {}",
+                uuid_format(&other_uuid)
+            )));
+        }
+        let vm = Strong::new(virDomainObj::new());
+        vm.lock();
+        let p = vm.as_ptr();
+        (*p).def = d;
+        *def = std::ptr::null_mut();
+        self.insert_locked(maps, &vm);
+        log_debug!("domain '{name_s}' added");
+        Ok(vm)
+    }
+
+    /// Indexes a new object (write lock held).
+    unsafe fn insert_locked(&self, maps: &mut Maps, vm: &Strong<virDomainObj>) {
+        let p = vm.as_ptr();
+        let d = (*p).def;
+        let name: Box<[u8]> = name_bytes(d).into();
+        (*p).link.uuid = (*d).uuid;
+        (*p).link.listed = true;
+        (*p).link.id = -1;
+        maps.by_name.insert(name.clone(), p);
+        maps.by_uuid.insert(
+            (*d).uuid,
+            Entry {
+                obj: vm.clone(),
+                name,
+            },
+        );
+        set_id_index(maps, p, def_id(p));
+    }
+
+    /// Removes a locked object from every index (write lock held, object locked).
+    unsafe fn remove_from_maps(&self, maps: &mut Maps, dom: *mut virDomainObj) {
+        if !(*dom).link.listed {
+            return;
+        }
+        let uuid = (*dom).link.uuid;
+        set_id_index(maps, dom, -1);
+        let same = maps
+            .by_uuid
+            .get(&uuid)
+            .is_some_and(|e| e.obj.as_ptr() == dom);
+        if same {
+            let e = maps.by_uuid.remove(&uuid).unwrap();
+            if maps.by_name.get(&e.name).copied() == Some(dom) {
+                maps.by_name.remove(&e.name);
+            }
+            (*dom).link.listed = false;
+            drop(e); // the list's reference; the caller still holds its own
+        }
+    }
+
+    /// libvirt's `virDomainObjListRemove`: `dom` is locked by the caller and still locked
+    /// on return; it is marked `removing` first so no finder can take it again.
+    ///
+    /// # Safety
+    /// `dom` is a live object locked by the calling thread.
+    pub unsafe fn remove(&self, dom: *mut virDomainObj) {
+        (*dom).removing = true;
+        let keep = Strong::new_ref(dom);
+        let writer = self.is_writer();
+        if !writer {
+            keep.unlock();
+        }
+        let g = self.write();
+        if !writer {
+            keep.lock();
+        }
+        self.remove_from_maps(self.maps(&g), dom);
+        drop(g);
+        drop(keep);
+    }
+
+    /// libvirt's `virDomainObjListRemoveLocked`. When the calling thread does not hold the
+    /// list's write lock (only list callbacks can), this is `remove`.
+    ///
+    /// # Safety
+    /// As for [`remove`](Self::remove).
+    pub unsafe fn remove_locked(&self, dom: *mut virDomainObj) {
+        if self.is_writer() {
+            let g = self.write();
+            self.remove_from_maps(self.maps(&g), dom);
+        } else {
+            self.remove(dom)
+        }
+    }
+
+    /// libvirt's `virDomainObjListRename`. `dom` is locked by the caller (and on return).
+    ///
+    /// # Safety
+    /// `dom` is a live object locked by the calling thread.
+    pub unsafe fn rename(
+        &self,
+        dom: *mut virDomainObj,
+        new_name: &CStr,
+        mut callback: impl FnMut() -> c_int,
+    ) -> Result<(), Error> {
+        let old: Box<[u8]> = name_bytes((*dom).def).into();
+        if old.as_ref() == new_name.to_bytes() {
+            return Ok(());
+        }
+        let new_s = new_name.to_string_lossy().into_owned();
+        super::xml::check_name(&new_s).map_err(|e| Error {
+            code: virErrorNumber::VIR_ERR_INVALID_ARG,
+            ..e
+        })?;
+        let keep = Strong::new_ref(dom);
+        let writer = self.is_writer();
+        if !writer {
+            keep.unlock();
+        }
+        let g = self.write();
+        if !writer {
+            keep.lock();
+        }
+        let maps = self.maps(&g);
+        if maps.by_name.contains_key(new_name.to_bytes()) {
+            return Err(invalid(format!(
+                "domain with name '{new_s}' already exists"
+            )));
+        }
+        if !(*dom).link.listed {
+            return Err(invalid(format!(
+                "domain '{}' is not in this list",
+                String::from_utf8_lossy(&old)
+            )));
+        }
+        let new_key: Box<[u8]> = new_name.to_bytes().into();
+        maps.by_name.insert(new_key.clone(), dom);
+        if callback() < 0 {
+            maps.by_name.remove(&new_key);
+            return Err(failed(format!(
+                "renaming domain '{}' to '{new_s}' failed in the callback",
+                String::from_utf8_lossy(&old)
+            )));
+        }
+        if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
+            if maps.by_name.get(&e.name).copied() == Some(dom) {
+                maps.by_name.remove(&e.name);
+            }
+            e.name = new_key;
+        }
+        Ok(())
+    }
+
+    /// References to every domain, taken under the read lock.
+    pub fn snapshot(&self) -> Vec<Strong<virDomainObj>> {
+        let g = self.read();
+        unsafe { self.maps(&g) }
+            .by_uuid
+            .values()
+            .map(|e| e.obj.clone())
+            .collect()
+    }
+
+    /// Runs `f` on every domain (unlocked) with the list locked for read or write.
+    pub fn for_each(&self, modify: bool, mut f: impl FnMut(*mut virDomainObj) -> c_int) -> c_int {
+        let g = if modify { self.write() } else { self.read() };
+        let all: Vec<Strong<virDomainObj>> = unsafe { self.maps(&g) }
+            .by_uuid
+            .values()
+            .map(|e| e.obj.clone())
+            .collect();
+        let mut ret = 0;
+        for o in &all {
+            if f(o.as_ptr()) < 0 {
+                ret = -1;
+            }
+        }
+        drop(all);
+        drop(g);
+        ret
+    }
+
+    pub fn len(&self) -> usize {
+        let g = self.read();
+        unsafe { self.maps(&g) }.by_uuid.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Whether a domain with this UUID is listed (for loaders).
+    pub fn contains_uuid(&self, uuid: &[u8; VIR_UUID_BUFLEN]) -> bool {
+        let g = self.read();
+        unsafe { self.maps(&g) }.by_uuid.contains_key(uuid)
+    }
+
+    /// Adds an object built by a loader (status files); fails on UUID or name conflicts.
+    ///
+    /// # Safety
+    /// `vm` is locked by the caller and has a definition with a name.
+    pub unsafe fn add_obj(&self, vm: &Strong<virDomainObj>) -> Result<(), Error> {
+        let g = self.write();
+        let maps = self.maps(&g);
+        let d = (*vm.as_ptr()).def;
+        let name = String::from_utf8_lossy(name_bytes(d)).into_owned();
+        if maps.by_uuid.contains_key(&(*d).uuid) || maps.by_name.contains_key(name.as_bytes()) {
+            return Err(internal(format!(
+                "unexpected domain '{name}' already exists"
+            )));
+        }
+        self.insert_locked(maps, vm);
+        Ok(())
+    }
+}
+
+/// Moves `p` in the ID index to `id` (-1: out of it). Write lock held.
+unsafe fn set_id_index(maps: &mut Maps, p: *mut virDomainObj, id: c_int) {
+    let old = (*p).link.id;
+    if old >= 0 && maps.by_id.get(&old).copied() == Some(p) {
+        maps.by_id.remove(&old);
+    }
+    (*p).link.id = -1;
+    if id >= 0 && (*p).link.listed {
+        maps.by_id.insert(id, p);
+        (*p).link.id = id;
+    }
+}
+
+/// Frees a definition the list refused (helper for callers' error paths).
+///
+/// # Safety
+/// As for `def_free`.
+pub unsafe fn discard_def(def: *mut virDomainDef) {
+    def_free(def)
+}

@@ -1,0 +1,370 @@
+//! The C-visible domain definition structs, with libvirt's field names.
+//!
+//! Everything C code may touch (the def, its disk and lease arrays and their strings) is
+//! allocated with the C allocator, so C code can `free()` and replace strings or append to
+//! the arrays with `realloc()` exactly as it would with libvirt. `virDomainDefFree`
+//! releases all of it with `free()`.
+
+use std::ffi::{c_char, c_int, c_uchar, c_ulonglong, c_void, CStr};
+use std::ptr;
+
+/// `VIR_UUID_BUFLEN`: a UUID in raw form.
+pub const VIR_UUID_BUFLEN: usize = 16;
+/// `VIR_UUID_STRING_BUFLEN`: a UUID as text, with its NUL.
+pub const VIR_UUID_STRING_BUFLEN: usize = 37;
+
+/// Hypervisor types (libvirt's `virDomainVirtType`, the `<domain type=...>` attribute).
+pub const VIR_DOMAIN_VIRT_NONE: c_int = 0;
+pub const VIR_DOMAIN_VIRT_QEMU: c_int = 1;
+pub const VIR_DOMAIN_VIRT_KQEMU: c_int = 2;
+pub const VIR_DOMAIN_VIRT_KVM: c_int = 3;
+pub const VIR_DOMAIN_VIRT_XEN: c_int = 4;
+pub const VIR_DOMAIN_VIRT_LXC: c_int = 5;
+pub const VIR_DOMAIN_VIRT_UML: c_int = 6;
+pub const VIR_DOMAIN_VIRT_OPENVZ: c_int = 7;
+pub const VIR_DOMAIN_VIRT_TEST: c_int = 8;
+pub const VIR_DOMAIN_VIRT_VMWARE: c_int = 9;
+pub const VIR_DOMAIN_VIRT_HYPERV: c_int = 10;
+pub const VIR_DOMAIN_VIRT_VBOX: c_int = 11;
+pub const VIR_DOMAIN_VIRT_PHYP: c_int = 12;
+pub const VIR_DOMAIN_VIRT_PARALLELS: c_int = 13;
+pub const VIR_DOMAIN_VIRT_BHYVE: c_int = 14;
+pub const VIR_DOMAIN_VIRT_VZ: c_int = 15;
+pub const VIR_DOMAIN_VIRT_HVF: c_int = 16;
+pub(crate) const VIRT_TYPES: &[&str] = &[
+    "none",
+    "qemu",
+    "kqemu",
+    "kvm",
+    "xen",
+    "lxc",
+    "uml",
+    "openvz",
+    "test",
+    "vmware",
+    "hyperv",
+    "vbox",
+    "phyp",
+    "parallels",
+    "bhyve",
+    "vz",
+    "hvf",
+];
+
+/// Disk front-ends (libvirt's `virDomainDiskDevice`, `<disk device=...>`).
+pub const VIR_DOMAIN_DISK_DEVICE_DISK: c_int = 0;
+pub const VIR_DOMAIN_DISK_DEVICE_CDROM: c_int = 1;
+pub const VIR_DOMAIN_DISK_DEVICE_FLOPPY: c_int = 2;
+pub const VIR_DOMAIN_DISK_DEVICE_LUN: c_int = 3;
+pub(crate) const DISK_DEVICES: &[&str] = &["disk", "cdrom", "floppy", "lun"];
+
+/// Disk buses (libvirt's `virDomainDiskBus`, `<target bus=...>`).
+pub const VIR_DOMAIN_DISK_BUS_NONE: c_int = 0;
+pub const VIR_DOMAIN_DISK_BUS_IDE: c_int = 1;
+pub const VIR_DOMAIN_DISK_BUS_FDC: c_int = 2;
+pub const VIR_DOMAIN_DISK_BUS_SCSI: c_int = 3;
+pub const VIR_DOMAIN_DISK_BUS_VIRTIO: c_int = 4;
+pub const VIR_DOMAIN_DISK_BUS_XEN: c_int = 5;
+pub const VIR_DOMAIN_DISK_BUS_USB: c_int = 6;
+pub const VIR_DOMAIN_DISK_BUS_UML: c_int = 7;
+pub const VIR_DOMAIN_DISK_BUS_SATA: c_int = 8;
+pub const VIR_DOMAIN_DISK_BUS_SD: c_int = 9;
+pub(crate) const DISK_BUSES: &[&str] = &[
+    "none", "ide", "fdc", "scsi", "virtio", "xen", "usb", "uml", "sata", "sd",
+];
+
+/// Storage source types (libvirt 9.0's `virStorageType`, `<disk type=...>`).
+pub const VIR_STORAGE_TYPE_NONE: c_int = 0;
+pub const VIR_STORAGE_TYPE_FILE: c_int = 1;
+pub const VIR_STORAGE_TYPE_BLOCK: c_int = 2;
+pub const VIR_STORAGE_TYPE_DIR: c_int = 3;
+pub const VIR_STORAGE_TYPE_NETWORK: c_int = 4;
+pub const VIR_STORAGE_TYPE_VOLUME: c_int = 5;
+pub const VIR_STORAGE_TYPE_NVME: c_int = 6;
+pub const VIR_STORAGE_TYPE_VHOST_USER: c_int = 7;
+pub const VIR_STORAGE_TYPE_VHOST_VDPA: c_int = 8;
+pub(crate) const STORAGE_TYPES: &[&str] = &[
+    "none",
+    "file",
+    "block",
+    "dir",
+    "network",
+    "volume",
+    "nvme",
+    "vhostuser",
+    "vhostvdpa",
+];
+
+/// The attribute of `<source>` holding the local path for a storage type, if it has one.
+pub(crate) fn source_attr(ty: c_int) -> Option<&'static str> {
+    match ty {
+        VIR_STORAGE_TYPE_FILE => Some("file"),
+        VIR_STORAGE_TYPE_BLOCK | VIR_STORAGE_TYPE_VHOST_VDPA => Some("dev"),
+        VIR_STORAGE_TYPE_DIR => Some("dir"),
+        _ => None,
+    }
+}
+
+/// Where a disk's data lives (the part of libvirt's `virStorageSource` virtcore models).
+///
+/// cbindgen:field-names=[type, path, readonly, shared]
+#[repr(C)]
+pub struct virStorageSource {
+    /// A `VIR_STORAGE_TYPE_*` value.
+    pub type_: c_int,
+    /// Local path: `<source file=|dev=|dir=>`; NULL for network, volume, nvme sources.
+    pub path: *mut c_char,
+    /// `<readonly/>`
+    pub readonly: bool,
+    /// `<shareable/>`
+    pub shared: bool,
+}
+
+/// One `<disk>` (libvirt's `virDomainDiskDef`, the fields virtcore models).
+#[repr(C)]
+pub struct virDomainDiskDef {
+    /// Never NULL for disks made by virtcore.
+    pub src: *mut virStorageSource,
+    /// A `VIR_DOMAIN_DISK_DEVICE_*` value.
+    pub device: c_int,
+    /// A `VIR_DOMAIN_DISK_BUS_*` value.
+    pub bus: c_int,
+    /// Target device name (`<target dev=...>`), e.g. "vda".
+    pub dst: *mut c_char,
+}
+
+/// One `<lease>` (libvirt's `virDomainLeaseDef`).
+#[repr(C)]
+pub struct virDomainLeaseDef {
+    pub lockspace: *mut c_char,
+    pub key: *mut c_char,
+    pub path: *mut c_char,
+    pub offset: c_ulonglong,
+}
+
+/// A domain definition (libvirt's `virDomainDef`, the fields virtcore models).
+///
+/// The rest of the document (memory, vCPUs, every other device) is kept verbatim in the
+/// private part and written back unchanged by `virDomainDefFormat`.
+#[repr(C)]
+pub struct virDomainDef {
+    /// A `VIR_DOMAIN_VIRT_*` value.
+    pub virtType: c_int,
+    /// -1 when the domain is not running.
+    pub id: c_int,
+    pub uuid: [c_uchar; VIR_UUID_BUFLEN],
+    pub name: *mut c_char,
+    pub ndisks: usize,
+    pub disks: *mut *mut virDomainDiskDef,
+    pub nleases: usize,
+    pub leases: *mut *mut virDomainLeaseDef,
+    /// Internal to virtcore (the original document); do not touch.
+    pub virtcorePrivate: *mut c_void,
+}
+
+/// `calloc` of one `T`, or an out-of-memory abort like Rust's own allocator would.
+pub(crate) fn c_calloc<T>() -> *mut T {
+    // SAFETY: plain C allocation; zeroed memory is a valid value for these POD structs.
+    let p = unsafe { libc::calloc(1, std::mem::size_of::<T>()) } as *mut T;
+    if p.is_null() {
+        std::alloc::handle_alloc_error(std::alloc::Layout::new::<T>());
+    }
+    p
+}
+
+/// A malloc'ed array of `n` pointers.
+pub(crate) fn c_array<T>(items: &[*mut T]) -> *mut *mut T {
+    if items.is_empty() {
+        return ptr::null_mut();
+    }
+    let p = unsafe { libc::calloc(items.len(), std::mem::size_of::<*mut T>()) } as *mut *mut T;
+    if p.is_null() {
+        std::alloc::handle_alloc_error(std::alloc::Layout::new::<*mut T>());
+    }
+    unsafe { ptr::copy_nonoverlapping(items.as_ptr(), p, items.len()) };
+    p
+}
+
+/// Borrow a C string field (NULL → None). Non-UTF-8 bytes are replaced.
+///
+/// # Safety
+/// `p` is NULL or a valid C string that outlives the borrow.
+pub(crate) unsafe fn cstr<'a>(p: *const c_char) -> Option<std::borrow::Cow<'a, str>> {
+    if p.is_null() {
+        None
+    } else {
+        Some(CStr::from_ptr(p).to_string_lossy())
+    }
+}
+
+/// The def's disks as a slice (empty when the array is NULL).
+///
+/// # Safety
+/// `def` is a valid definition whose `disks` has `ndisks` entries.
+pub(crate) unsafe fn disks<'a>(def: *const virDomainDef) -> &'a [*mut virDomainDiskDef] {
+    if (*def).disks.is_null() || (*def).ndisks == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts((*def).disks, (*def).ndisks)
+    }
+}
+
+/// The def's leases as a slice.
+///
+/// # Safety
+/// As for [`disks`].
+pub(crate) unsafe fn leases<'a>(def: *const virDomainDef) -> &'a [*mut virDomainLeaseDef] {
+    if (*def).leases.is_null() || (*def).nleases == 0 {
+        &[]
+    } else {
+        std::slice::from_raw_parts((*def).leases, (*def).nleases)
+    }
+}
+
+/// Frees one disk and everything it owns.
+///
+/// # Safety
+/// `disk` is NULL or a disk allocated with the C allocator and owned by the caller.
+pub unsafe fn disk_free(disk: *mut virDomainDiskDef) {
+    if disk.is_null() {
+        return;
+    }
+    let src = (*disk).src;
+    if !src.is_null() {
+        libc::free((*src).path.cast());
+        libc::free(src.cast());
+    }
+    libc::free((*disk).dst.cast());
+    libc::free(disk.cast());
+}
+
+/// Frees one lease and its strings.
+///
+/// # Safety
+/// As for [`disk_free`].
+pub unsafe fn lease_free(lease: *mut virDomainLeaseDef) {
+    if lease.is_null() {
+        return;
+    }
+    libc::free((*lease).lockspace.cast());
+    libc::free((*lease).key.cast());
+    libc::free((*lease).path.cast());
+    libc::free(lease.cast());
+}
+
+/// Frees a definition and everything it owns (libvirt's `virDomainDefFree`). NULL is a no-op.
+///
+/// # Safety
+/// `def` is NULL or a definition owned by the caller (not referenced by any object).
+pub unsafe fn def_free(def: *mut virDomainDef) {
+    if def.is_null() {
+        return;
+    }
+    for &d in disks(def) {
+        disk_free(d);
+    }
+    libc::free((*def).disks.cast());
+    for &l in leases(def) {
+        lease_free(l);
+    }
+    libc::free((*def).leases.cast());
+    libc::free((*def).name.cast());
+    crate::domain::xml::free_private((*def).virtcorePrivate);
+    libc::free(def.cast());
+}
+
+/// A fresh, empty definition (libvirt's `virDomainDefNew`): id -1, no name.
+pub fn def_new() -> *mut virDomainDef {
+    let d = c_calloc::<virDomainDef>();
+    unsafe { (*d).id = -1 };
+    d
+}
+
+/// Owns a definition until handed over; frees it when dropped (error paths).
+pub(crate) struct OwnedDef(pub *mut virDomainDef);
+impl OwnedDef {
+    pub fn into_raw(self) -> *mut virDomainDef {
+        let p = self.0;
+        std::mem::forget(self);
+        p
+    }
+}
+impl Drop for OwnedDef {
+    fn drop(&mut self) {
+        unsafe { def_free(self.0) }
+    }
+}
+
+/// Formats a raw UUID as libvirt does: lower-case, 8-4-4-4-12.
+pub fn uuid_format(u: &[u8; VIR_UUID_BUFLEN]) -> String {
+    let mut s = String::with_capacity(36);
+    for (i, b) in u.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
+}
+
+/// Parses a UUID the way libvirt's `virUUIDParse` does: 32 hex digits, '-' allowed between
+/// byte pairs, surrounding blanks ignored.
+pub fn uuid_parse(s: &str) -> Option<[u8; VIR_UUID_BUFLEN]> {
+    let s = s.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\n' || c == '\r');
+    let mut out = [0u8; VIR_UUID_BUFLEN];
+    let mut chars = s.chars().peekable();
+    for byte in out.iter_mut() {
+        while chars.peek() == Some(&'-') {
+            chars.next();
+        }
+        let hi = chars.next()?.to_digit(16)?;
+        let lo = chars.next()?.to_digit(16)?;
+        *byte = (hi * 16 + lo) as u8;
+    }
+    if chars.next().is_some() {
+        return None;
+    }
+    Some(out)
+}
+
+/// A random (version 4) UUID, like libvirt's `virUUIDGenerate`.
+pub fn uuid_generate() -> [u8; VIR_UUID_BUFLEN] {
+    let mut u = [0u8; VIR_UUID_BUFLEN];
+    let mut got = 0;
+    while got < u.len() {
+        let r = unsafe { libc::getrandom(u[got..].as_mut_ptr().cast(), u.len() - got, 0) };
+        if r > 0 {
+            got += r as usize;
+        } else if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            // No entropy source at all: fall back to time and address bits (still unique).
+            let t = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or(0);
+            let addr = &got as *const usize as u128;
+            u.copy_from_slice(&(t ^ (addr << 64)).to_le_bytes());
+            break;
+        }
+    }
+    u[6] = (u[6] & 0x0f) | 0x40;
+    u[8] = (u[8] & 0x3f) | 0x80;
+    u
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuid_round_trip_and_refusals() {
+        let u = uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db1809").unwrap();
+        assert_eq!(uuid_format(&u), "c7a5fdbd-edaf-9455-926a-d65c16db1809");
+        assert_eq!(uuid_parse(" c7a5fdbdedaf9455926ad65c16db1809\n"), Some(u));
+        assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db180").is_none());
+        assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db18090").is_none());
+        assert!(uuid_parse("g7a5fdbd-edaf-9455-926a-d65c16db1809").is_none());
+        let g = uuid_generate();
+        assert_eq!(g[6] >> 4, 4);
+        assert_ne!(uuid_generate(), g);
+    }
+}
