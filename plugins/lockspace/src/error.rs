@@ -45,23 +45,6 @@ impl Error {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn system_errors_read_like_libvirt() {
-        let e = Error::system(
-            std::io::Error::from_raw_os_error(libc::ENOENT),
-            "cannot open 'x'",
-        );
-        assert_eq!(e.message, "cannot open 'x': No such file or directory");
-        assert_eq!(e.code, VIR_ERR_SYSTEM_ERROR);
-        let e = Error::system(std::io::Error::other("plain"), "op");
-        assert_eq!(e.message, "op: plain");
-    }
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.message)
@@ -94,5 +77,22 @@ pub fn report(func: &str, err: &Error) {
             c"%s".as_ptr(),
             msg.as_ptr(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_errors_read_like_libvirt() {
+        let e = Error::system(
+            std::io::Error::from_raw_os_error(libc::ENOENT),
+            "cannot open 'x'",
+        );
+        assert_eq!(e.message, "cannot open 'x': No such file or directory");
+        assert_eq!(e.code, VIR_ERR_SYSTEM_ERROR);
+        let e = Error::system(std::io::Error::other("plain"), "op");
+        assert_eq!(e.message, "op: plain");
     }
 }
