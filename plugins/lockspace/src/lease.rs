@@ -7,7 +7,7 @@
 //! |---|---|
 //! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
 //! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
-//! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner |
+//! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner; slot 0 is the exclusive holder's |
 //! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
 //!
 //! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
@@ -150,9 +150,19 @@ fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
     }
 }
 
-/// Claims a free holder slot (its lock byte) for this open file.
+/// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
+/// write lock, after writing its record there, and gives it up before that lock.
+pub const EXCLUSIVE_SLOT: u64 = 0;
+
+/// Takes one given slot's lock byte; `Ok(false)` if another open file holds it.
+pub fn lock_slot(fd: RawFd, slot: u64) -> io::Result<bool> {
+    try_lock(fd, libc::F_WRLCK, SLOT_LOCK_BASE + slot)
+}
+
+/// Claims a free holder slot other than the exclusive one (shared and registered
+/// holders) for this open file.
 pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
-    for slot in 0..MAX_SLOTS {
+    for slot in EXCLUSIVE_SLOT + 1..MAX_SLOTS {
         match try_lock(fd, libc::F_WRLCK, SLOT_LOCK_BASE + slot) {
             Ok(true) => return Ok(slot),
             Ok(false) => continue,
@@ -433,6 +443,9 @@ mod tests {
         assert!(try_lock(a.as_raw_fd(), libc::F_WRLCK, RESOURCE_LOCK).unwrap());
         assert!(!try_lock(b.as_raw_fd(), libc::F_RDLCK, RESOURCE_LOCK).unwrap());
         let slot = claim_slot(a.as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "slot 0 is kept for the exclusive holder");
+        assert_eq!(claim_slot(b.as_raw_fd(), &p).unwrap(), 2);
+        release_slot(b.as_raw_fd(), 2);
         let h = Holder {
             mode: MODE_EXCLUSIVE,
             pid: 1,

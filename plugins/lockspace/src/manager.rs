@@ -156,7 +156,8 @@ struct Held {
     locked: bool,
     lock_fd: OwnedFd,
     record_fd: Option<OwnedFd>,
-    slot: u64,
+    /// Its holder slot: none yet for an exclusive holder before it has the lock.
+    slot: Option<u64>,
     generation: u64,
 }
 
@@ -177,8 +178,12 @@ impl Held {
             generation: self.generation,
         }
     }
-    /// Drops the locks explicitly (a forked child may share the open file).
+    /// Drops the locks explicitly (a forked child may share the open file): the slot
+    /// first, so whoever gets the resource lock next finds the exclusive slot free.
     fn unlock(&self) {
+        if let Some(slot) = self.slot {
+            lease::release_slot(self.record_fd(), slot);
+        }
         if self.locked {
             let _ = lease::try_lock(
                 self.lock_fd.as_raw_fd(),
@@ -186,7 +191,6 @@ impl Held {
                 self.res.lock_offset,
             );
         }
-        lease::release_slot(self.record_fd(), self.slot);
     }
 }
 
@@ -493,9 +497,11 @@ impl Manager {
             .position(|h| h.pid == me && &h.uuid == uuid && &h.res.target == target)
     }
 
-    /// Opens a resource's files and claims a holder slot, recorded as merely registered
-    /// until the resource lock is taken (so nobody is named as holder too early).
-    fn open_resource(&self, res: &Resource) -> Result<Held> {
+    /// Opens a resource's files. With `claim` (shared or registered holders), also
+    /// claims a holder slot recorded as merely registered until the resource lock is
+    /// taken, so nobody is named as holder too early. An exclusive holder takes the
+    /// exclusive slot once it has the lock (see [`Manager::lock_resource`]).
+    fn open_resource(&self, res: &Resource, claim: bool) -> Result<Held> {
         let user_file = res.record_path.is_some();
         let lock_fd = lease::open(&res.lock_path, !user_file)?;
         let record_fd = match &res.record_path {
@@ -509,16 +515,19 @@ impl Manager {
             locked: false,
             lock_fd,
             record_fd,
-            slot: 0,
+            slot: None,
             generation: 0,
         };
-        held.slot = lease::claim_slot(held.record_fd(), held.record_path())?;
-        lease::write_record(
-            held.record_fd(),
-            held.slot,
-            &self.holder(lease::MODE_REGISTERED),
-            held.record_path(),
-        )?;
+        if claim {
+            let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
+            held.slot = Some(slot);
+            lease::write_record(
+                held.record_fd(),
+                slot,
+                &self.holder(lease::MODE_REGISTERED),
+                held.record_path(),
+            )?;
+        }
         Ok(held)
     }
 
@@ -578,13 +587,43 @@ impl Manager {
             }
             if held.res.shared {
                 held.generation = gen;
-                lease::write_record(rec_fd, held.slot, &self.holder(lease::MODE_SHARED), &path)
-            } else {
-                // Only exclusive holders move the generation (under their write lock).
-                held.generation = gen + 1;
-                let h = self.holder(lease::MODE_EXCLUSIVE);
-                lease::write_generation_and_record(rec_fd, gen + 1, held.slot, &h, &path)
+                let slot = held
+                    .slot
+                    .ok_or_else(|| Error::internal("shared holder without a slot"))?;
+                return lease::write_record(rec_fd, slot, &self.holder(lease::MODE_SHARED), &path);
             }
+            // Only exclusive holders move the generation (under their write lock).
+            let h = self.holder(lease::MODE_EXCLUSIVE);
+            match held.slot {
+                // Registered earlier: its own slot.
+                Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
+                // Record first (one write with the header), then mark it live by taking
+                // the exclusive slot: a prober never sees that slot live with an old record.
+                None => {
+                    lease::write_generation_and_record(
+                        rec_fd,
+                        gen + 1,
+                        lease::EXCLUSIVE_SLOT,
+                        &h,
+                        &path,
+                    )?;
+                    match lease::lock_slot(rec_fd, lease::EXCLUSIVE_SLOT) {
+                        Ok(true) => held.slot = Some(lease::EXCLUSIVE_SLOT),
+                        Ok(false) => return Err(Error::internal(format!(
+                            "lease file '{}': exclusive holder slot busy while holding the lock",
+                            path.display()
+                        ))),
+                        Err(e) => {
+                            return Err(Error::system(
+                                e,
+                                format!("cannot lock a holder slot in '{}'", path.display()),
+                            ))
+                        }
+                    }
+                }
+            }
+            held.generation = gen + 1;
+            Ok(())
         })();
         if result.is_err() {
             let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
@@ -635,13 +674,15 @@ impl Manager {
                     }
                     r
                 }
-                None => self.open_resource(res).and_then(|mut h| {
-                    if !register_only {
-                        self.lock_resource(&mut h, *expected)?;
-                    }
-                    fresh.push(h);
-                    Ok(())
-                }),
+                None => self
+                    .open_resource(res, register_only || res.shared)
+                    .and_then(|mut h| {
+                        if !register_only {
+                            self.lock_resource(&mut h, *expected)?;
+                        }
+                        fresh.push(h);
+                        Ok(())
+                    }),
             };
             if let Err(e) = step {
                 result = Err(e);
@@ -657,12 +698,14 @@ impl Manager {
                 let h = &mut table[i];
                 let _ = lease::try_lock(h.lock_fd.as_raw_fd(), libc::F_UNLCK, h.res.lock_offset);
                 h.locked = false;
-                let _ = lease::write_record(
-                    h.record_fd(),
-                    h.slot,
-                    &self.holder(lease::MODE_REGISTERED),
-                    h.record_path(),
-                );
+                if let Some(slot) = h.slot {
+                    let _ = lease::write_record(
+                        h.record_fd(),
+                        slot,
+                        &self.holder(lease::MODE_REGISTERED),
+                        h.record_path(),
+                    );
+                }
             }
             return Err(e);
         }
