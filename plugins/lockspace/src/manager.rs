@@ -609,10 +609,12 @@ impl Manager {
                     )?;
                     match lease::lock_slot(rec_fd, lease::EXCLUSIVE_SLOT) {
                         Ok(true) => held.slot = Some(lease::EXCLUSIVE_SLOT),
-                        Ok(false) => return Err(Error::internal(format!(
-                            "lease file '{}': exclusive holder slot busy while holding the lock",
-                            path.display()
-                        ))),
+                        Ok(false) => {
+                            return Err(Error::internal(format!(
+                                "lease file '{}': exclusive slot busy under the lock",
+                                path.display()
+                            )))
+                        }
                         Err(e) => {
                             return Err(Error::system(
                                 e,
