@@ -782,7 +782,8 @@ impl Manager {
         Ok(Self::state_of(&entries))
     }
 
-    /// `drvInquire`: the state of the locks this guest holds in this process.
+    /// `drvInquire`: the state of the locks this guest holds, in this process or (for
+    /// the manager's resources) in another live process.
     pub fn inquire(&self, flags: u32) -> Result<Option<String>> {
         if flags != 0 {
             return Err(Error::invalid_arg(format!(
@@ -790,12 +791,43 @@ impl Manager {
             )));
         }
         let table = lock(&HELD);
-        let entries: Vec<Entry> = self
-            .mine(&table)
-            .into_iter()
-            .filter(|&i| table[i].locked)
-            .map(|i| table[i].entry())
+        let mine = self.mine(&table);
+        let mut entries: Vec<Entry> = mine
+            .iter()
+            .filter(|&&i| table[i].locked)
+            .map(|&i| table[i].entry())
             .collect();
+        // Resources this guest holds from another process (libvirt inquires from the
+        // daemon while the guest's own process holds the locks): read from the lease
+        // files, as their live holder records say.
+        for res in &self.resources {
+            if mine.iter().any(|&i| table[i].res.target == res.target) {
+                continue;
+            }
+            if let Some(e) = self.inquire_elsewhere(res)? {
+                entries.push(e);
+            }
+        }
         Ok(Self::state_of(&entries))
+    }
+
+    /// The state entry of `res` when a live process holds it for this guest.
+    fn inquire_elsewhere(&self, res: &Resource) -> Result<Option<Entry>> {
+        let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let fd = lease::open(path, false)?;
+        let held = lease::holders(fd.as_raw_fd())
+            .into_iter()
+            .find(|h| h.uuid == self.owner.uuid);
+        let Some(h) = held else {
+            return Ok(None);
+        };
+        Ok(Some(Entry {
+            target: res.target.clone(),
+            shared: h.mode == lease::MODE_SHARED,
+            generation: lease::read_generation(fd.as_raw_fd(), path)?,
+        }))
     }
 }
