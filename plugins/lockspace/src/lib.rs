@@ -84,7 +84,10 @@ unsafe fn put_state(out: *mut *mut c_char, state: Option<String>) -> Result<()> 
         let c = std::ffi::CString::new(s).map_err(|_| Error::internal("state contains NUL"))?;
         let p = libc::strdup(c.as_ptr());
         if p.is_null() {
-            return Err(Error::new(2, "out of memory for the lock state"));
+            return Err(Error::new(
+                abi::err::VIR_ERR_NO_MEMORY,
+                "out of memory for the lock state",
+            ));
         }
         *out = p;
     }
