@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::abi::err::*;
@@ -41,8 +41,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// it several times); a fork handler clears the cache in the child.
 static PID: AtomicI32 = AtomicI32::new(0);
 
+/// Forks done by this process since the driver first ran (parent side of fork).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
 extern "C" fn forget_pid() {
     PID.store(0, Ordering::Relaxed);
+}
+
+extern "C" fn count_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
 }
 
 fn pid() -> i32 {
@@ -52,8 +59,8 @@ fn pid() -> i32 {
     }
     static ATFORK: std::sync::Once = std::sync::Once::new();
     ATFORK.call_once(|| {
-        // SAFETY: registers a handler that only stores to an atomic.
-        unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) };
+        // SAFETY: registers handlers that only touch atomics.
+        unsafe { libc::pthread_atfork(None, Some(count_fork), Some(forget_pid)) };
     });
     // SAFETY: getpid has no preconditions.
     let p = unsafe { libc::getpid() };
@@ -154,8 +161,12 @@ struct Held {
     uuid: [u8; 16],
     res: Resource,
     locked: bool,
-    lock_fd: OwnedFd,
+    /// Declared before `lock_fd` so that it is closed first: the holder slot goes
+    /// before the resource lock (see `unlock`).
     record_fd: Option<OwnedFd>,
+    lock_fd: OwnedFd,
+    /// [`FORKS`] when the files were opened: if it moved, a child may share them.
+    forks: u64,
     /// Its holder slot: none yet for an exclusive holder before it has the lock.
     slot: Option<u64>,
     generation: u64,
@@ -178,9 +189,14 @@ impl Held {
             generation: self.generation,
         }
     }
-    /// Drops the locks explicitly (a forked child may share the open file): the slot
-    /// first, so whoever gets the resource lock next finds the exclusive slot free.
+    /// Before the files are closed (dropped): when a child forked since they were opened
+    /// may share them, closing alone would not drop the locks, so unlock explicitly, the
+    /// slot first so that whoever gets the resource lock next finds the exclusive slot
+    /// free. Otherwise the close drops all of a file's locks at once.
     fn unlock(&self) {
+        if FORKS.load(Ordering::Relaxed) == self.forks {
+            return;
+        }
         if let Some(slot) = self.slot {
             lease::release_slot(self.record_fd(), slot);
         }
@@ -513,8 +529,9 @@ impl Manager {
             uuid: self.owner.uuid,
             res: res.clone(),
             locked: false,
-            lock_fd,
             record_fd,
+            lock_fd,
+            forks: FORKS.load(Ordering::Relaxed),
             slot: None,
             generation: 0,
         };
@@ -609,11 +626,12 @@ impl Manager {
                     )?;
                     match lease::lock_slot(rec_fd, lease::EXCLUSIVE_SLOT) {
                         Ok(true) => held.slot = Some(lease::EXCLUSIVE_SLOT),
+                        // Only in a transient (a previous holder between giving up the
+                        // slot and the lock): take another slot.
                         Ok(false) => {
-                            return Err(Error::internal(format!(
-                                "lease file '{}': exclusive slot busy under the lock",
-                                path.display()
-                            )))
+                            let slot = lease::claim_slot(rec_fd, &path)?;
+                            held.slot = Some(slot);
+                            lease::write_record(rec_fd, slot, &h, &path)?;
                         }
                         Err(e) => {
                             return Err(Error::system(
