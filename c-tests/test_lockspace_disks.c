@@ -4,6 +4,44 @@
  * O_CLOEXEC, a planted symlink refused). Each guest is its own process (agents). */
 #include "test_lockspace_util.h"
 #include <dirent.h>
+#include <pthread.h>
+
+/* Threads of one process: each its own guest and disk, many cycles; plus every
+ * thread trying one common disk (OFD locks conflict between guests of one process). */
+static char common_disk[PATH_MAX], thread_disks[4][PATH_MAX];
+static int common_wins;
+static pthread_mutex_t wins_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t barrier;
+
+static void *thread_main(void *arg)
+{
+    long i = (long)arg;
+    char name[32];
+    snprintf(name, sizeof(name), "vmT%ld", i);
+    const char *disk = thread_disks[i];
+    for (int n = 0; n < 200; n++) {
+        ls_manager *m = ls_new(name, (unsigned char)(0x60 + i));
+        if (!m || ls_add_disk(m, disk, 0) < 0 || drv->drvAcquire(m, NULL, 0, 0, NULL) < 0 ||
+            drv->drvRelease(m, NULL, 0) < 0)
+            return (void *)1;
+        ls_free(m);
+    }
+    ls_manager *m = ls_new(name, (unsigned char)(0x60 + i));
+    if (!m || ls_add_disk(m, common_disk, 0) < 0)
+        return (void *)1;
+    pthread_barrier_wait(&barrier);
+    if (drv->drvAcquire(m, NULL, 0, 0, NULL) == 0) {
+        pthread_mutex_lock(&wins_lock);
+        common_wins++;
+        pthread_mutex_unlock(&wins_lock);
+    } else if (virGetLastErrorCode() != LS_ERR_RESOURCE_BUSY) {
+        return (void *)1;
+    }
+    pthread_barrier_wait(&barrier); /* everyone tried before anyone releases */
+    drv->drvRelease(m, NULL, 0);
+    ls_free(m);
+    return NULL;
+}
 
 /* The lease file of a disk: lockspace dir / hex SHA-256 of the canonical path. */
 static void lease_of(const char *canon, char *out, size_t len)
@@ -222,6 +260,26 @@ int main(void)
     CHECK(drv->drvAcquire(b, NULL, 0, 0, NULL) == -1);
     CHECK_ERROR(LS_ERR_CONFIG_UNSUPPORTED, "not a regular file");
     ls_free(b);
+
+    /* Threads: independent guests work concurrently; on one disk exactly one wins. */
+    /* (ls_path's buffers are not for threads: the paths are copied first.) */
+    snprintf(common_disk, sizeof(common_disk), "%s", ls_disk_file("common.img"));
+    for (int i = 0; i < 4; i++) {
+        char file[32];
+        snprintf(file, sizeof(file), "thread-%d.img", i);
+        snprintf(thread_disks[i], sizeof(thread_disks[i]), "%s", ls_disk_file(file));
+    }
+    pthread_t th[4];
+    CHECK(pthread_barrier_init(&barrier, NULL, 4) == 0);
+    for (long i = 0; i < 4; i++)
+        CHECK(pthread_create(&th[i], NULL, thread_main, (void *)i) == 0);
+    for (int i = 0; i < 4; i++) {
+        void *rc;
+        CHECK(pthread_join(th[i], &rc) == 0);
+        CHECK(rc == NULL);
+    }
+    CHECK(common_wins == 1);
+    CHECK(lease_fds(fds, 16) == 0);
 
     CHECK(drv->drvDeinit() == 0);
     TEST_DONE();

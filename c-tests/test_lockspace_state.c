@@ -49,6 +49,21 @@ int main(void)
     CHECK_CONTAINS(inq, ";d:s:0:");
     CHECK_CONTAINS(inq, ";l:x:1:key1:space:");
 
+    /* Another process (the daemon) inquiring for the same guest and resources sees
+     * the same state, read from the lease files; another guest sees nothing. */
+    ls_manager *d = ls_new("vmM", 77);
+    CHECK(ls_add_disk(d, disk, 0) == 0 && ls_add_disk(d, shared, LS_SHARED) == 0);
+    CHECK(ls_add_lease(d, "key1", "space", leasefile, 0, 0) == 0);
+    char *dmn = NULL;
+    CHECK(drv->drvInquire(d, &dmn, 0) == 0 && dmn != NULL);
+    CHECK(strcmp(dmn, inq) == 0);
+    free(dmn);
+    ls_free(d);
+    d = ls_new("vmOther", 78);
+    CHECK(ls_add_disk(d, disk, 0) == 0);
+    CHECK(drv->drvInquire(d, &dmn, 0) == 0 && dmn == NULL);
+    ls_free(d);
+
     /* While the source holds them, the state cannot be taken over. */
     ls_agent *dst = ls_agent_start();
     AGENT_OK(dst, "new vmM 77");

@@ -297,6 +297,8 @@ static inline void ls_agent_main(int in, int out)
             m = NULL;
             ls_agent_result(out, 0, NULL);
         } else if (strcmp(line, "quit") == 0) {
+            if (m)
+                ls_free(m);
             _exit(0);
         } else if (strcmp(line, "exec") == 0) {
             ls_agent_result(out, 0, NULL);

@@ -114,6 +114,7 @@ unsafe impl Sync for virLockDriver {}
 pub mod err {
     pub const VIR_FROM_LOCKING: i32 = 42;
     pub const VIR_ERR_INTERNAL_ERROR: i32 = 1;
+    pub const VIR_ERR_NO_MEMORY: i32 = 2;
     pub const VIR_ERR_INVALID_ARG: i32 = 8;
     pub const VIR_ERR_CONF_SYNTAX: i32 = 33;
     pub const VIR_ERR_SYSTEM_ERROR: i32 = 38;

@@ -31,7 +31,13 @@ impl Error {
     /// A failed system call: the message ends with the `strerror` text, like libvirt's
     /// `virReportSystemError`.
     pub fn system(err: std::io::Error, what: impl fmt::Display) -> Self {
-        Self::new(VIR_ERR_SYSTEM_ERROR, format!("{what}: {err}"))
+        // The strerror text alone, as libvirt prints it (std adds " (os error N)").
+        let text = err.to_string();
+        let text = match text.rfind(" (os error ") {
+            Some(i) if text.ends_with(')') => text[..i].to_string(),
+            _ => text,
+        };
+        Self::new(VIR_ERR_SYSTEM_ERROR, format!("{what}: {text}"))
     }
     /// The last OS error (`errno`) as a system error.
     pub fn last_os(what: impl fmt::Display) -> Self {
@@ -71,5 +77,22 @@ pub fn report(func: &str, err: &Error) {
             c"%s".as_ptr(),
             msg.as_ptr(),
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn system_errors_read_like_libvirt() {
+        let e = Error::system(
+            std::io::Error::from_raw_os_error(libc::ENOENT),
+            "cannot open 'x'",
+        );
+        assert_eq!(e.message, "cannot open 'x': No such file or directory");
+        assert_eq!(e.code, VIR_ERR_SYSTEM_ERROR);
+        let e = Error::system(std::io::Error::other("plain"), "op");
+        assert_eq!(e.message, "op: plain");
     }
 }

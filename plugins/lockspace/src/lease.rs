@@ -7,13 +7,15 @@
 //! |---|---|
 //! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
 //! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
-//! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner |
-//! | 4096 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
+//! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner; slot 0 is the exclusive holder's |
+//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
 //!
 //! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
 //! so they last until it is closed, i.e. until the holder releases or dies. A record
 //! whose slot lock is not held is stale and never reported; no clean-up is needed after
-//! a crash.
+//! a crash. (Lock bytes are only coordinates: they need not hold data.) The header and
+//! the record of slot 0 are adjacent, so an exclusive holder in slot 0 writes its new
+//! generation and its record with one `pwrite`.
 
 use std::ffi::CString;
 use std::io;
@@ -29,7 +31,8 @@ pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
 const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
-const RECORD_BASE: u64 = 4096;
+const HEADER_SIZE: usize = 16;
+const RECORD_BASE: u64 = HEADER_SIZE as u64;
 const RECORD_SIZE: usize = 512;
 const RECORD_MAGIC: &[u8; 8] = b"VCLSREC1";
 const TEXT_FIELD: usize = 240;
@@ -147,9 +150,19 @@ fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
     }
 }
 
-/// Claims a free holder slot (its lock byte) for this open file.
+/// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
+/// write lock, after writing its record there, and gives it up before that lock.
+pub const EXCLUSIVE_SLOT: u64 = 0;
+
+/// Takes one given slot's lock byte; `Ok(false)` if another open file holds it.
+pub fn lock_slot(fd: RawFd, slot: u64) -> io::Result<bool> {
+    try_lock(fd, libc::F_WRLCK, SLOT_LOCK_BASE + slot)
+}
+
+/// Claims a free holder slot other than the exclusive one (shared and registered
+/// holders) for this open file.
 pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
-    for slot in 0..MAX_SLOTS {
+    for slot in EXCLUSIVE_SLOT + 1..MAX_SLOTS {
         match try_lock(fd, libc::F_WRLCK, SLOT_LOCK_BASE + slot) {
             Ok(true) => return Ok(slot),
             Ok(false) => continue,
@@ -304,7 +317,7 @@ pub fn read_generation(fd: RawFd, path: &Path) -> Result<u64> {
     let mut buf = [0u8; 16];
     let n = pread_full(fd, &mut buf, 0)
         .map_err(|e| Error::system(e, format!("cannot read lease file '{}'", path.display())))?;
-    // Empty, or only holder records written so far (the header is a hole of zeros).
+    // Empty, or only holder records written so far (the header is still zeros).
     if n == 0 || (n == 16 && buf == [0u8; 16]) {
         return Ok(0);
     }
@@ -317,10 +330,33 @@ pub fn read_generation(fd: RawFd, path: &Path) -> Result<u64> {
     Ok(u64::from_le_bytes(buf[8..16].try_into().unwrap()))
 }
 
-pub fn write_generation(fd: RawFd, gen: u64, path: &Path) -> Result<()> {
-    let mut buf = [0u8; 16];
+fn header(gen: u64) -> [u8; HEADER_SIZE] {
+    let mut buf = [0u8; HEADER_SIZE];
     buf[..8].copy_from_slice(HEADER_MAGIC);
     buf[8..].copy_from_slice(&gen.to_le_bytes());
+    buf
+}
+
+pub fn write_generation(fd: RawFd, gen: u64, path: &Path) -> Result<()> {
+    pwrite_all(fd, &header(gen), 0)
+        .map_err(|e| Error::system(e, format!("cannot write lease file '{}'", path.display())))
+}
+
+/// Writes a new generation and the record of `slot`: one write when they are adjacent.
+pub fn write_generation_and_record(
+    fd: RawFd,
+    gen: u64,
+    slot: u64,
+    h: &Holder,
+    path: &Path,
+) -> Result<()> {
+    if slot != 0 {
+        write_generation(fd, gen, path)?;
+        return write_record(fd, slot, h, path);
+    }
+    let mut buf = [0u8; HEADER_SIZE + RECORD_SIZE];
+    buf[..HEADER_SIZE].copy_from_slice(&header(gen));
+    buf[HEADER_SIZE..].copy_from_slice(&h.encode());
     pwrite_all(fd, &buf, 0)
         .map_err(|e| Error::system(e, format!("cannot write lease file '{}'", path.display())))
 }
@@ -407,6 +443,9 @@ mod tests {
         assert!(try_lock(a.as_raw_fd(), libc::F_WRLCK, RESOURCE_LOCK).unwrap());
         assert!(!try_lock(b.as_raw_fd(), libc::F_RDLCK, RESOURCE_LOCK).unwrap());
         let slot = claim_slot(a.as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "slot 0 is kept for the exclusive holder");
+        assert_eq!(claim_slot(b.as_raw_fd(), &p).unwrap(), 2);
+        release_slot(b.as_raw_fd(), 2);
         let h = Holder {
             mode: MODE_EXCLUSIVE,
             pid: 1,

@@ -84,7 +84,10 @@ unsafe fn put_state(out: *mut *mut c_char, state: Option<String>) -> Result<()> 
         let c = std::ffi::CString::new(s).map_err(|_| Error::internal("state contains NUL"))?;
         let p = libc::strdup(c.as_ptr());
         if p.is_null() {
-            return Err(Error::new(2, "out of memory for the lock state"));
+            return Err(Error::new(
+                abi::err::VIR_ERR_NO_MEMORY,
+                "out of memory for the lock state",
+            ));
         }
         *out = p;
     }
@@ -99,10 +102,17 @@ unsafe extern "C" fn drv_init(version: c_uint, config_file: *const c_char, flags
 }
 
 unsafe extern "C" fn drv_deinit() -> c_int {
-    guard("virLockManagerLockspaceDeinit", || {
-        manager::deinit();
+    let mut refused = false;
+    let rc = guard("virLockManagerLockspaceDeinit", || {
+        refused = !manager::deinit();
         Ok(())
-    })
+    });
+    // A refusal is not an error: it asks the loader to keep the plugin in memory.
+    if refused {
+        -1
+    } else {
+        rc
+    }
 }
 
 unsafe extern "C" fn drv_new(

@@ -8,7 +8,7 @@
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicI32, Ordering};
+use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use crate::abi::err::*;
@@ -41,8 +41,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 /// it several times); a fork handler clears the cache in the child.
 static PID: AtomicI32 = AtomicI32::new(0);
 
+/// Forks done by this process since the driver first ran (parent side of fork).
+static FORKS: AtomicU64 = AtomicU64::new(0);
+
 extern "C" fn forget_pid() {
     PID.store(0, Ordering::Relaxed);
+}
+
+extern "C" fn count_fork() {
+    FORKS.fetch_add(1, Ordering::Relaxed);
 }
 
 fn pid() -> i32 {
@@ -52,8 +59,8 @@ fn pid() -> i32 {
     }
     static ATFORK: std::sync::Once = std::sync::Once::new();
     ATFORK.call_once(|| {
-        // SAFETY: registers a handler that only stores to an atomic.
-        unsafe { libc::pthread_atfork(None, None, Some(forget_pid)) };
+        // SAFETY: registers handlers that only touch atomics.
+        unsafe { libc::pthread_atfork(None, Some(count_fork), Some(forget_pid)) };
     });
     // SAFETY: getpid has no preconditions.
     let p = unsafe { libc::getpid() };
@@ -96,12 +103,21 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
     Ok(())
 }
 
-pub fn deinit() {
+/// `drvDeinit`. Returns false (refuse: the loader keeps the plugin loaded) when this is
+/// the last deinit while this process still holds locks: unloading the code would lose
+/// track of them, and a later load must be able to release them.
+pub fn deinit() -> bool {
+    let me = pid();
+    let holding = lock(&HELD).iter().any(|h| h.pid == me);
     let mut d = lock(&DRIVER);
+    if d.inits <= 1 && holding {
+        return false;
+    }
     d.inits = d.inits.saturating_sub(1);
     if d.inits == 0 {
         d.config = None;
     }
+    true
 }
 
 fn check_restrict(what: &str) -> Result<()> {
@@ -145,9 +161,14 @@ struct Held {
     uuid: [u8; 16],
     res: Resource,
     locked: bool,
-    lock_fd: OwnedFd,
+    /// Declared before `lock_fd` so that it is closed first: the holder slot goes
+    /// before the resource lock (see `unlock`).
     record_fd: Option<OwnedFd>,
-    slot: u64,
+    lock_fd: OwnedFd,
+    /// [`FORKS`] when the files were opened: if it moved, a child may share them.
+    forks: u64,
+    /// Its holder slot: none yet for an exclusive holder before it has the lock.
+    slot: Option<u64>,
     generation: u64,
 }
 
@@ -168,8 +189,17 @@ impl Held {
             generation: self.generation,
         }
     }
-    /// Drops the locks explicitly (a forked child may share the open file).
+    /// Before the files are closed (dropped): when a child forked since they were opened
+    /// may share them, closing alone would not drop the locks, so unlock explicitly, the
+    /// slot first so that whoever gets the resource lock next finds the exclusive slot
+    /// free. Otherwise the close drops all of a file's locks at once.
     fn unlock(&self) {
+        if FORKS.load(Ordering::Relaxed) == self.forks {
+            return;
+        }
+        if let Some(slot) = self.slot {
+            lease::release_slot(self.record_fd(), slot);
+        }
         if self.locked {
             let _ = lease::try_lock(
                 self.lock_fd.as_raw_fd(),
@@ -177,7 +207,6 @@ impl Held {
                 self.res.lock_offset,
             );
         }
-        lease::release_slot(self.record_fd(), self.slot);
     }
 }
 
@@ -484,9 +513,11 @@ impl Manager {
             .position(|h| h.pid == me && &h.uuid == uuid && &h.res.target == target)
     }
 
-    /// Opens a resource's files and claims a holder slot, recorded as merely registered
-    /// until the resource lock is taken (so nobody is named as holder too early).
-    fn open_resource(&self, res: &Resource) -> Result<Held> {
+    /// Opens a resource's files. With `claim` (shared or registered holders), also
+    /// claims a holder slot recorded as merely registered until the resource lock is
+    /// taken, so nobody is named as holder too early. An exclusive holder takes the
+    /// exclusive slot once it has the lock (see [`Manager::lock_resource`]).
+    fn open_resource(&self, res: &Resource, claim: bool) -> Result<Held> {
         let user_file = res.record_path.is_some();
         let lock_fd = lease::open(&res.lock_path, !user_file)?;
         let record_fd = match &res.record_path {
@@ -498,18 +529,22 @@ impl Manager {
             uuid: self.owner.uuid,
             res: res.clone(),
             locked: false,
-            lock_fd,
             record_fd,
-            slot: 0,
+            lock_fd,
+            forks: FORKS.load(Ordering::Relaxed),
+            slot: None,
             generation: 0,
         };
-        held.slot = lease::claim_slot(held.record_fd(), held.record_path())?;
-        lease::write_record(
-            held.record_fd(),
-            held.slot,
-            &self.holder(lease::MODE_REGISTERED),
-            held.record_path(),
-        )?;
+        if claim {
+            let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
+            held.slot = Some(slot);
+            lease::write_record(
+                held.record_fd(),
+                slot,
+                &self.holder(lease::MODE_REGISTERED),
+                held.record_path(),
+            )?;
+        }
         Ok(held)
     }
 
@@ -567,18 +602,48 @@ impl Manager {
                     ));
                 }
             }
-            held.generation = if held.res.shared {
-                gen
-            } else {
-                lease::write_generation(rec_fd, gen + 1, &path)?;
-                gen + 1
-            };
-            let mode = if held.res.shared {
-                lease::MODE_SHARED
-            } else {
-                lease::MODE_EXCLUSIVE
-            };
-            lease::write_record(rec_fd, held.slot, &self.holder(mode), &path)
+            if held.res.shared {
+                held.generation = gen;
+                let slot = held
+                    .slot
+                    .ok_or_else(|| Error::internal("shared holder without a slot"))?;
+                return lease::write_record(rec_fd, slot, &self.holder(lease::MODE_SHARED), &path);
+            }
+            // Only exclusive holders move the generation (under their write lock).
+            let h = self.holder(lease::MODE_EXCLUSIVE);
+            match held.slot {
+                // Registered earlier: its own slot.
+                Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
+                // Record first (one write with the header), then mark it live by taking
+                // the exclusive slot: a prober never sees that slot live with an old record.
+                None => {
+                    lease::write_generation_and_record(
+                        rec_fd,
+                        gen + 1,
+                        lease::EXCLUSIVE_SLOT,
+                        &h,
+                        &path,
+                    )?;
+                    match lease::lock_slot(rec_fd, lease::EXCLUSIVE_SLOT) {
+                        Ok(true) => held.slot = Some(lease::EXCLUSIVE_SLOT),
+                        // Only in a transient (a previous holder between giving up the
+                        // slot and the lock): take another slot.
+                        Ok(false) => {
+                            let slot = lease::claim_slot(rec_fd, &path)?;
+                            held.slot = Some(slot);
+                            lease::write_record(rec_fd, slot, &h, &path)?;
+                        }
+                        Err(e) => {
+                            return Err(Error::system(
+                                e,
+                                format!("cannot lock a holder slot in '{}'", path.display()),
+                            ))
+                        }
+                    }
+                }
+            }
+            held.generation = gen + 1;
+            Ok(())
         })();
         if result.is_err() {
             let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
@@ -629,13 +694,15 @@ impl Manager {
                     }
                     r
                 }
-                None => self.open_resource(res).and_then(|mut h| {
-                    if !register_only {
-                        self.lock_resource(&mut h, *expected)?;
-                    }
-                    fresh.push(h);
-                    Ok(())
-                }),
+                None => self
+                    .open_resource(res, register_only || res.shared)
+                    .and_then(|mut h| {
+                        if !register_only {
+                            self.lock_resource(&mut h, *expected)?;
+                        }
+                        fresh.push(h);
+                        Ok(())
+                    }),
             };
             if let Err(e) = step {
                 result = Err(e);
@@ -651,12 +718,14 @@ impl Manager {
                 let h = &mut table[i];
                 let _ = lease::try_lock(h.lock_fd.as_raw_fd(), libc::F_UNLCK, h.res.lock_offset);
                 h.locked = false;
-                let _ = lease::write_record(
-                    h.record_fd(),
-                    h.slot,
-                    &self.holder(lease::MODE_REGISTERED),
-                    h.record_path(),
-                );
+                if let Some(slot) = h.slot {
+                    let _ = lease::write_record(
+                        h.record_fd(),
+                        slot,
+                        &self.holder(lease::MODE_REGISTERED),
+                        h.record_path(),
+                    );
+                }
             }
             return Err(e);
         }
@@ -731,7 +800,8 @@ impl Manager {
         Ok(Self::state_of(&entries))
     }
 
-    /// `drvInquire`: the state of the locks this guest holds in this process.
+    /// `drvInquire`: the state of the locks this guest holds, in this process or (for
+    /// the manager's resources) in another live process.
     pub fn inquire(&self, flags: u32) -> Result<Option<String>> {
         if flags != 0 {
             return Err(Error::invalid_arg(format!(
@@ -739,12 +809,43 @@ impl Manager {
             )));
         }
         let table = lock(&HELD);
-        let entries: Vec<Entry> = self
-            .mine(&table)
-            .into_iter()
-            .filter(|&i| table[i].locked)
-            .map(|i| table[i].entry())
+        let mine = self.mine(&table);
+        let mut entries: Vec<Entry> = mine
+            .iter()
+            .filter(|&&i| table[i].locked)
+            .map(|&i| table[i].entry())
             .collect();
+        // Resources this guest holds from another process (libvirt inquires from the
+        // daemon while the guest's own process holds the locks): read from the lease
+        // files, as their live holder records say.
+        for res in &self.resources {
+            if mine.iter().any(|&i| table[i].res.target == res.target) {
+                continue;
+            }
+            if let Some(e) = self.inquire_elsewhere(res)? {
+                entries.push(e);
+            }
+        }
         Ok(Self::state_of(&entries))
+    }
+
+    /// The state entry of `res` when a live process holds it for this guest.
+    fn inquire_elsewhere(&self, res: &Resource) -> Result<Option<Entry>> {
+        let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let fd = lease::open(path, false)?;
+        let held = lease::holders(fd.as_raw_fd())
+            .into_iter()
+            .find(|h| h.uuid == self.owner.uuid);
+        let Some(h) = held else {
+            return Ok(None);
+        };
+        Ok(Some(Entry {
+            target: res.target.clone(),
+            shared: h.mode == lease::MODE_SHARED,
+            generation: lease::read_generation(fd.as_raw_fd(), path)?,
+        }))
     }
 }
