@@ -70,5 +70,8 @@ struct demo_guest_info {
     unsigned char uuid[VIR_UUID_BUFLEN];
 };
 int demo_guest_info(const char *name, struct demo_guest_info *info);
+/* IDs of the running guests (virDomainObjListGetActiveIDs), how many; `*inactive` gets the
+ * number of defined guests that do not run (virDomainObjListNumOfDomains). */
+int demo_guest_ids(int *ids, int maxids, int *inactive);
 
 #endif

@@ -76,6 +76,11 @@ static void uuid_format(const unsigned char *u, char *out)
     out[n] = '\0';
 }
 
+static int cmp_int(const void *a, const void *b)
+{
+    return *(const int *)a - *(const int *)b;
+}
+
 static const struct guest *guest_named(const char *name)
 {
     int i;
@@ -111,7 +116,7 @@ static int locks_daemon(const char *root)
     virStateDriver *drv[DEMO_NDRIVERS];
     struct demo_guest_info web1;
     char xml[4096], msg[1024], web1_uuid[VIR_UUID_STRING_BUFLEN], web1_pid[64];
-    int i, code, busy_code, ok = 1, ran[8];
+    int i, code, busy_code, ok = 1, ran[8], ids[8], nids, inactive;
 
     demo_drivers_setup(STYLE_TIERED, drv);
     demo_qemu_guests_enable(1);
@@ -156,6 +161,15 @@ static int locks_daemon(const char *root)
         ok = 0;
     ran[5] = start("web2", msg, sizeof(msg), &code);
     ok = ok && ran[2] && ran[3] && ran[4] && ran[5];
+
+    /* What the domain list says now: web1 shut off, the four others running. */
+    nids = demo_guest_ids(ids, 8, &inactive);
+    qsort(ids, nids > 0 ? (size_t)nids : 0, sizeof(ids[0]), cmp_int);
+    printf("  %-20s %d running (IDs", "domain list", nids);
+    for (i = 0; i < nids; i++)
+        printf(" %d", ids[i]);
+    printf("), %d shut off\n", inactive);
+    ok = ok && nids == NGUESTS - 1 && inactive == 1 && ids[0] == 2;
 
     printf("\n  web2 was refused while web1 ran (the refusal names web1, its UUID and pid),\n"
            "  db and both guests of the <shareable/> disk ran, and once web1's process was\n"

@@ -11,11 +11,13 @@
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -143,10 +145,21 @@ static void report_guest_error(const struct guest_report *r)
 
 /* The guest's process: takes the guest's locks, reports, then runs until killed. `vm` is
  * the child's copy of the object, locked by the daemon's thread that forked. */
-static void guest_process(virDomainObj *vm, int fd)
+static void guest_process(virDomainObj *vm, int fd, pid_t daemon)
 {
     struct guest_report r;
+    int null;
     memset(&r, 0, sizeof(r));
+    /* A guest never outlives a crashed demo (its locks would stay held), and it does not
+     * keep the demo's stdout open (a test harness reading it would wait forever). */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != daemon)
+        _exit(1);
+    if ((null = open("/dev/null", O_RDWR)) >= 0) {
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        if (null > STDERR_FILENO)
+            close(null);
+    }
     vm->pid = getpid(); /* the glue passes vm->pid to the lock driver */
     if (virDomainLockProcessStart(plugin, QEMU_URI, vm, false, NULL) == 0) {
         r.ok = 1;
@@ -167,7 +180,7 @@ int demo_guest_start(const char *name)
     struct guest_report r;
     virDomainObj *vm;
     int fds[2], status, rc = -1;
-    pid_t pid;
+    pid_t pid, self;
 
     if (!doms || !(vm = virDomainObjListFindByName(doms, name)))
         return -1;
@@ -180,6 +193,7 @@ int demo_guest_start(const char *name)
         goto out;
     }
     fflush(NULL);
+    self = getpid();
     if ((pid = fork()) < 0) {
         virReportError(VIR_ERR_SYSTEM_ERROR, "fork: %s", strerror(errno));
         close(fds[0]);
@@ -188,7 +202,7 @@ int demo_guest_start(const char *name)
     }
     if (pid == 0) {
         close(fds[0]);
-        guest_process(vm, fds[1]);
+        guest_process(vm, fds[1], self);
     }
     close(fds[1]);
     if (read(fds[0], &r, sizeof(r)) != (ssize_t)sizeof(r)) {
@@ -243,4 +257,12 @@ int demo_guest_info(const char *name, struct demo_guest_info *info)
     memcpy(info->uuid, vm->def->uuid, sizeof(info->uuid));
     virDomainObjEndAPI(&vm);
     return 0;
+}
+
+int demo_guest_ids(int *ids, int maxids, int *inactive)
+{
+    if (!doms)
+        return -1;
+    *inactive = virDomainObjListNumOfDomains(doms, false, NULL, NULL);
+    return virDomainObjListGetActiveIDs(doms, ids, maxids, NULL, NULL);
 }
