@@ -192,10 +192,13 @@ int demo_locks(const char *root)
     int status;
     pid_t pid;
 
-    /* Where the lock drivers are: the environment, or the library's pkg-config
-     * `lockdriverdir` (the in-tree build/lock-driver when built in tree). */
-    setenv("VIRTCORE_LOCK_DRIVER_DIR", DEMO_LOCKDRIVERDIR, 0);
-    dir = getenv("VIRTCORE_LOCK_DRIVER_DIR");
+    /* Where the lock drivers are: the environment (the library's own order), or the
+     * library's pkg-config `lockdriverdir` (build/lock-driver when built in tree). */
+    if ((!(dir = getenv("VIRTCORE_LOCK_DRIVER_DIR")) || !*dir) &&
+        (!(dir = getenv("LIBVIRT_LOCK_MANAGER_PLUGIN_DIR")) || !*dir)) {
+        dir = DEMO_LOCKDRIVERDIR;
+        setenv("VIRTCORE_LOCK_DRIVER_DIR", dir, 1);
+    }
     snprintf(plugin, sizeof(plugin), "%s/lockspace.so", dir);
 
     printf("\nDisk locks: the qemu driver loads the lockspace lock driver\n"
