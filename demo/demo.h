@@ -45,4 +45,33 @@ extern struct demo_stats demo_stats;
  * qemu) in `out`. */
 void demo_drivers_setup(enum demo_style style, virStateDriver *out[DEMO_NDRIVERS]);
 
+/* ---- the hypervisor driver's guests and their disk locks (qemu.c) ------------------ */
+
+/* With `on`, the qemu driver's stateInitialize loads the `lockspace` lock driver
+ * (ROOT/etc/virtcore/qemu-lockspace.conf) and keeps a domain list; its stateCleanup stops
+ * the running guests and frees both. Off by default (the start-up modes do not need it). */
+void demo_qemu_guests_enable(int on);
+int qemu_guests_init(const char *root);
+void qemu_guests_cleanup(void);
+
+/* Defines a guest from its domain XML (virDomainDefParseString + virDomainObjListAdd). */
+int demo_guest_define(const char *xml);
+/* Starts a guest: forks its process, which takes the guest's disk locks through the lock
+ * manager (virDomainLockProcessStart) and runs until killed. -1 with the error set, e.g.
+ * VIR_ERR_RESOURCE_BUSY naming the guest that holds a disk. */
+int demo_guest_start(const char *name);
+/* Kills a running guest's process with SIGKILL (a crash) and reaps it. */
+int demo_guest_crash(const char *name);
+
+struct demo_guest_info {
+    int running;
+    int id;
+    pid_t pid;
+    unsigned char uuid[VIR_UUID_BUFLEN];
+};
+int demo_guest_info(const char *name, struct demo_guest_info *info);
+/* IDs of the running guests (virDomainObjListGetActiveIDs), how many; `*inactive` gets the
+ * number of defined guests that do not run (virDomainObjListNumOfDomains). */
+int demo_guest_ids(int *ids, int maxids, int *inactive);
+
 #endif

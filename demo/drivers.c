@@ -3,7 +3,8 @@
  * autostart, a network driver, and a hypervisor driver ("qemu") that reconnects, in its
  * stateInitialize, to the guests the state directory records as running, and kills every
  * guest whose storage pool is not active (as libvirt's qemuProcessReconnect does when a
- * guest's disk source cannot be translated).
+ * guest's disk source cannot be translated). The qemu driver's guests proper, with their
+ * disk locks, are in qemu.c.
  */
 #define _XOPEN_SOURCE 700
 #include <dirent.h>
@@ -293,11 +294,15 @@ static virDrvStateInitResult qemuInit(bool privileged, const char *root, bool mo
             write_file(path, line);
         }
     }
+    /* Guests started by this daemon take their disk locks through the lock manager. */
+    if (qemu_guests_init(qemu_root) < 0)
+        return VIR_DRV_STATE_INIT_ERROR;
     return VIR_DRV_STATE_INIT_COMPLETE;
 }
 
 static int qemuCleanup(void)
 {
+    qemu_guests_cleanup();
     return 0;
 }
 

@@ -8,8 +8,10 @@
  * until autostarted) followed by a daemon start in a NEW process, which registers the
  * drivers of drivers.c, calls virStateInitialize, reports what the hypervisor driver did
  * through a pipe, and exits. Guests killed are recorded as running again before the next
- * restart, so every restart faces the same situation. Exit status: 0 when the tiered
- * modes killed no guest and the once-per-boot and parallel checks held, 1 otherwise.
+ * restart, so every restart faces the same situation. A last section (locks.c) starts
+ * guests whose disks are locked through the `lockspace` lock driver. Exit status: 0 when
+ * the tiered modes killed no guest and the once-per-boot, parallel and disk-lock checks
+ * held, 1 otherwise.
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -26,6 +28,7 @@
 #include "bench.h"
 #include "demo.h"
 #include "libvirt9.h"
+#include "locks.h"
 
 #define DEFAULT_RESTARTS 200
 #define NGUESTS 6
@@ -407,6 +410,8 @@ int main(int argc, char **argv)
     if (once_per_boot() < 0)
         fail = 1;
     if (demo_bench(root) < 0)
+        fail = 1;
+    if (demo_locks(root) < 0)
         fail = 1;
 
     rm_tree(root);
