@@ -9,7 +9,7 @@
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI32, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::abi::err::*;
 use crate::abi::*;
@@ -27,7 +27,6 @@ static DRIVER: Mutex<DriverState> = Mutex::new(DriverState {
     config: None,
     inits: 0,
 });
-static HOSTNAME: OnceLock<String> = OnceLock::new();
 /// The pid that acquired with `RESTRICT` (0: none). A pid, not a flag, so that a child
 /// forked afterwards is not restricted.
 static RESTRICTED: AtomicI32 = AtomicI32::new(0);
@@ -68,16 +67,17 @@ fn pid() -> i32 {
     p
 }
 
-fn hostname() -> &'static str {
-    HOSTNAME.get_or_init(|| {
-        let mut buf = [0u8; 256];
-        // SAFETY: buf is writable for its length.
-        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
-            return "unknown".into();
-        }
-        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-        String::from_utf8_lossy(&buf[..end]).into_owned()
-    })
+/// This host's name, for holder records. Not cached: a heap-allocated static would be lost
+/// (a leak) each time the loader unloads the plugin, and one gethostname per acquire costs
+/// nothing next to the lock itself.
+fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: buf is writable for its length.
+    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+        return "unknown".into();
+    }
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).into_owned()
 }
 
 pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> {
@@ -96,7 +96,6 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
     }
     let cfg = conf::load(config_file)?;
     conf::check_lockspace_dir(&cfg.lockspace_dir)?;
-    hostname();
     let mut d = lock(&DRIVER);
     d.config = Some(Arc::new(cfg));
     d.inits += 1;
@@ -116,6 +115,10 @@ pub fn deinit() -> bool {
     d.inits = d.inits.saturating_sub(1);
     if d.inits == 0 {
         d.config = None;
+        // The loader may now unload the plugin: free what its statics own, or the memory
+        // is lost with them. Entries left are a parent's, inherited over fork(); dropping
+        // them closes only this process's copies of its lease files.
+        *lock(&HELD) = Vec::new();
     }
     true
 }
@@ -503,7 +506,7 @@ impl Manager {
             pid: pid() as u32,
             uuid: self.owner.uuid,
             name: self.owner.name.clone(),
-            host: hostname().to_string(),
+            host: hostname(),
         }
     }
 
