@@ -615,6 +615,18 @@ impl virDomainObjList {
             .collect()
     }
 
+    /// References to every domain in name order (the names the list indexes them under).
+    pub fn snapshot_by_name(&self) -> Vec<Strong<virDomainObj>> {
+        let g = self.read();
+        let mut v: Vec<(&NameKey, &Strong<virDomainObj>)> = unsafe { self.maps(&g) }
+            .by_uuid
+            .values()
+            .map(|e| (&e.name, &e.obj))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        v.into_iter().map(|(_, o)| o.clone()).collect()
+    }
+
     /// Runs `f` on every domain (unlocked) with the list locked for read or write.
     pub fn for_each(&self, modify: bool, mut f: impl FnMut(*mut virDomainObj) -> c_int) -> c_int {
         let g = if modify { self.write() } else { self.read() };
