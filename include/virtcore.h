@@ -1895,8 +1895,9 @@ void virDomainObjSetState(struct virDomainObj *obj, virDomainState state, int re
  * A new, empty domain list (libvirt's `virDomainObjListNew`); release with `virObjectUnref`.
  *
  * Locking protocol of the list and its objects:
- * - Lock order: list before object, never the reverse. Do not call list functions while
- *   holding a domain object locked, except from the callbacks named below.
+ * - Lock order: list before object, never the reverse. While holding a domain object
+ *   locked, call only the list functions that take that locked object (`Remove`,
+ *   `RemoveLocked`, `Rename`, which follow the protocol below), not the finders.
  * - `virDomainObjListFind*` and `virDomainObjListAdd` return the object locked and
  *   referenced; end with `virDomainObjEndAPI(&vm)`. Finders reference the object under
  *   the list's read lock, release it, then lock the object and skip it if `removing`.
@@ -2012,17 +2013,28 @@ int virDomainObjListGetInactiveNames(struct virDomainObjList *doms,
                                      virConnectPtr conn);
 
 /**
- * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
- * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), sorted
- * by name (libvirt's `virDomainObjListCollect`; also the `Export`-like listing, without
- * `virConnect`). Release with `virObjectListFreeCount(*vms, *nvms)`.
+ * Every domain, as a malloc'ed array of *referenced, unlocked* objects in `*vms` (count
+ * in `*nvms`), in name order (libvirt's `virDomainObjListCollectAll`). Release with
+ * `virObjectListFreeCount(*vms, *nvms)`.
  */
-int virDomainObjListCollect(struct virDomainObjList *doms,
-                            virConnectPtr conn,
-                            struct virDomainObj ***vms,
-                            size_t *nvms,
-                            virDomainObjListACLFilter filter,
-                            unsigned int flags);
+void virDomainObjListCollectAll(struct virDomainObjList *domlist,
+                                struct virDomainObj ***vms,
+                                size_t *nvms);
+
+/**
+ * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
+ * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in name
+ * order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
+ * `Export`-like listing, without `virConnect`). Release with
+ * `virObjectListFreeCount(*vms, *nvms)`. On bad arguments or unknown flags the error is
+ * reported and the list is empty (`*vms` NULL, `*nvms` 0).
+ */
+void virDomainObjListCollect(struct virDomainObjList *doms,
+                             virConnectPtr conn,
+                             struct virDomainObj ***vms,
+                             size_t *nvms,
+                             virDomainObjListACLFilter filter,
+                             unsigned int flags);
 
 /**
  * Unreferences `count` objects of a malloc'ed array and frees it (libvirt's

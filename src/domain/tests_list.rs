@@ -98,6 +98,15 @@ fn add_find_remove() {
         assert_eq!(virDomainObjListNumOfDomains(l, false, None, null_mut()), 0);
         // The name and UUID are free again.
         end(add(l, &small("a", 1, None), 0));
+        // Long names (not stored inline in the index) work the same.
+        let long = "L".repeat(100);
+        end(add(l, &small(&long, 40, None), 0));
+        let lc = CString::new(long.clone()).unwrap();
+        let f = virDomainObjListFindByName(l, lc.as_ptr());
+        assert_eq!(name_of(f), long);
+        virDomainObjListRemove(l, f);
+        end(f);
+        assert!(virDomainObjListFindByName(l, lc.as_ptr()).is_null());
         crate::object::virObjectUnref(l.cast());
     }
 }
@@ -276,6 +285,19 @@ fn rename_foreach_and_listing() {
             -1
         );
         assert_eq!(name_of(vm), "renamed");
+        let long = CString::new("R".repeat(64)).unwrap();
+        assert_eq!(
+            virDomainObjListRename(l, vm, long.as_ptr(), 0, Some(rename_cb), null_mut()),
+            0
+        );
+        end(vm);
+        let vm = virDomainObjListFindByName(l, long.as_ptr());
+        assert!(!vm.is_null());
+        assert_eq!(
+            virDomainObjListRename(l, vm, c"renamed".as_ptr(), 0, Some(rename_cb), null_mut()),
+            0
+        );
+        assert!(virDomainObjListFindByName(l, long.as_ptr()).is_null());
         end(vm);
         assert!(virDomainObjListFindByName(l, c"n5".as_ptr()).is_null());
         assert!(virDomainObjListFindByName(l, c"x".as_ptr()).is_null());
@@ -303,10 +325,8 @@ fn rename_foreach_and_listing() {
         let collect = |flags: u32| -> Vec<String> {
             let mut vms: *mut *mut virDomainObj = null_mut();
             let mut n = 0usize;
-            assert_eq!(
-                virDomainObjListCollect(l, null_mut(), &mut vms, &mut n, None, flags),
-                0
-            );
+            virDomainObjListCollect(l, null_mut(), &mut vms, &mut n, None, flags);
+            assert!(!vms.is_null());
             let v = (0..n).map(|i| name_of(*vms.add(i))).collect();
             virObjectListFreeCount(vms.cast(), n);
             v
@@ -325,11 +345,14 @@ fn rename_foreach_and_listing() {
         assert_eq!(collect(VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT).len(), 0);
         assert_eq!(collect(VIR_CONNECT_LIST_DOMAINS_OTHER).len(), 0);
         let mut vms: *mut *mut virDomainObj = null_mut();
-        let mut n = 0usize;
-        assert_eq!(
-            virDomainObjListCollect(l, null_mut(), &mut vms, &mut n, None, 1 << 16),
-            -1
-        );
+        let mut n = 7usize;
+        virDomainObjListCollect(l, null_mut(), &mut vms, &mut n, None, 1 << 16);
+        assert!(vms.is_null() && n == 0);
+        assert!(last_error().unwrap().2.contains("unsupported flags"));
+        virDomainObjListCollectAll(l, &mut vms, &mut n);
+        assert_eq!(n, 10);
+        assert_eq!(name_of(*vms), "n0");
+        virObjectListFreeCount(vms.cast(), n);
 
         SEEN.store(0, Ordering::SeqCst);
         assert_eq!(
