@@ -713,7 +713,9 @@ pub unsafe extern "C" fn virDomainObjListCollect(
         cx.non_null(nvms, "nvms")?;
         let mut out: Vec<*mut virDomainObj> = Vec::new();
         each_locked(l, |o| {
-            if !(*o).def.is_null() && acl_ok(filter, conn, o) && matches(o, flags) {
+            // A domain being removed is already gone for listings, as in libvirt 9.0.
+            if !(*o).def.is_null() && !(*o).removing && acl_ok(filter, conn, o) && matches(o, flags)
+            {
                 crate::object::ref_header(&(*o).parent.parent);
                 out.push(o);
             }

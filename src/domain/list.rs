@@ -25,7 +25,7 @@ use parking_lot::RawRwLock;
 use super::error::{arg_err, failed, internal, invalid};
 use super::obj::{assign_def, is_active, virDomainObj};
 use super::types::{uuid_format, virDomainDef, VIR_UUID_BUFLEN};
-use crate::error::{virErrorNumber, Error};
+use crate::error::{virErrorDomain, virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
 
 /// Adding a running domain: the definition is the live one (libvirt's flag values).
@@ -559,7 +559,12 @@ impl virDomainObjList {
     ) -> Result<(), Error> {
         let old: Box<[u8]> = name_bytes((*dom).def).into();
         if old.as_ref() == new_name.to_bytes() {
-            return Ok(());
+            // libvirt 9.0 refuses this too.
+            return Err(Error::new(
+                virErrorDomain::VIR_FROM_DOMAIN,
+                virErrorNumber::VIR_ERR_OPERATION_INVALID,
+                "Can't rename domain to itself",
+            ));
         }
         let new_s = new_name.to_string_lossy().into_owned();
         super::xml::check_name(&new_s).map_err(|e| Error {

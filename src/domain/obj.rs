@@ -122,9 +122,10 @@ impl virDomainObj {
         virDomainObj {
             parent: virObjectLockable::new(&OBJ_CLASS),
             pid: 0,
+            // libvirt 9.0's virDomainObjNew starts every object shut off, reason unknown.
             state: virDomainStateReason {
-                state: VIR_DOMAIN_NOSTATE,
-                reason: 0,
+                state: VIR_DOMAIN_SHUTOFF,
+                reason: VIR_DOMAIN_SHUTOFF_UNKNOWN,
             },
             autostart: false,
             persistent: false,

@@ -298,6 +298,12 @@ fn rename_foreach_and_listing() {
             0
         );
         assert!(virDomainObjListFindByName(l, long.as_ptr()).is_null());
+        // Renaming to the current name is refused, as in libvirt 9.0.
+        assert_eq!(
+            virDomainObjListRename(l, vm, c"renamed".as_ptr(), 0, Some(rename_cb), null_mut()),
+            -1
+        );
+        assert_eq!(crate::error::last_error().unwrap().0, 55);
         end(vm);
         assert!(virDomainObjListFindByName(l, c"n5".as_ptr()).is_null());
         assert!(virDomainObjListFindByName(l, c"x".as_ptr()).is_null());
@@ -388,7 +394,9 @@ fn objects_state_and_private_data() {
         );
         let vm = virDomainObjNew(xo);
         assert!((*vm).parent.lock.is_locked());
-        assert_eq!(virDomainObjGetState(vm, null_mut()), VIR_DOMAIN_NOSTATE);
+        let mut r0 = -1;
+        assert_eq!(virDomainObjGetState(vm, &mut r0), VIR_DOMAIN_SHUTOFF);
+        assert_eq!(r0, VIR_DOMAIN_SHUTOFF_UNKNOWN);
         virDomainObjSetState(vm, VIR_DOMAIN_PAUSED, VIR_DOMAIN_PAUSED_USER);
         let mut r = 0;
         assert_eq!(virDomainObjGetState(vm, &mut r), VIR_DOMAIN_PAUSED);
