@@ -1571,6 +1571,22 @@ void virDomainObjSetState(struct virDomainObj *obj, virDomainState state, int re
 
 /**
  * A new, empty domain list (libvirt's `virDomainObjListNew`); release with `virObjectUnref`.
+ *
+ * Locking protocol of the list and its objects:
+ * - Lock order: list before object, never the reverse. Do not call list functions while
+ *   holding a domain object locked, except from the callbacks named below.
+ * - `virDomainObjListFind*` and `virDomainObjListAdd` return the object locked and
+ *   referenced; end with `virDomainObjEndAPI(&vm)`. Finders reference the object under
+ *   the list's read lock, release it, then lock the object and skip it if `removing`.
+ * - Removal (`virDomainObjListRemove(doms, vm)`, `vm` locked by the caller): `vm->removing`
+ *   is set, `vm` unlocked, the list write-locked, `vm` locked again and dropped from the
+ *   UUID, name and ID indexes, the list unlocked. No thread can find `vm` from then on;
+ *   `vm` is still locked and referenced by the caller on return.
+ * - `virDomainObjListForEach(modify=true)` and rename callbacks run with the list
+ *   write-locked; the same thread may call the list from them (e.g.
+ *   `virDomainObjListRemoveLocked`). `ForEach` callbacks get the object unlocked.
+ * - Lookups by UUID, name and ID are O(1); `FindByID` verifies `def->id` under the
+ *   object's lock, so direct writes to `def->id` or `vm->def` never give a wrong domain.
  */
 struct virDomainObjList *virDomainObjListNew(void);
 
@@ -1610,7 +1626,8 @@ struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
 
 /**
  * Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
- * object stays locked and the caller's reference valid. See the header's removal protocol.
+ * object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
+ * removal protocol.
  */
 void virDomainObjListRemove(struct virDomainObjList *doms, struct virDomainObj *dom);
 

@@ -102,6 +102,7 @@ pub extern "C" fn virDomainXMLOptionNew(
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDefNew(xmlopt: *mut virDomainXMLOption) -> *mut virDomainDef {
     call(D, "virDomainDefNew", |cx| {
+        log_debug!("virDomainDefNew(xmlopt={xmlopt:?})");
         xmlopt_arg(&cx, xmlopt)?;
         Ok(def_new())
     })
@@ -112,6 +113,7 @@ pub unsafe extern "C" fn virDomainDefNew(xmlopt: *mut virDomainXMLOption) -> *mu
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDefFree(def: *mut virDomainDef) {
     call_void(D, "virDomainDefFree", |_| {
+        log_debug!("virDomainDefFree(def={def:?})");
         def_free(def);
         Ok(())
     })
@@ -171,6 +173,7 @@ pub unsafe extern "C" fn virDomainDefFormat(
     flags: c_uint,
 ) -> *mut c_char {
     call(D, "virDomainDefFormat", |cx| {
+        log_debug!("virDomainDefFormat(def={def:?}, xmlopt={xmlopt:?}, flags={flags:?})");
         cx.check_flags(flags, FORMAT_FLAGS_ALL)?;
         cx.non_null(def, "def")?;
         xmlopt_arg(&cx, xmlopt)?;
@@ -183,6 +186,7 @@ pub unsafe extern "C" fn virDomainDefFormat(
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjNew(xmlopt: *mut virDomainXMLOption) -> *mut virDomainObj {
     call(D, "virDomainObjNew", |cx| {
+        log_debug!("virDomainObjNew(xmlopt={xmlopt:?})");
         xmlopt_arg(&cx, xmlopt)?;
         let vm = Strong::new(virDomainObj::new());
         vm.lock();
@@ -195,6 +199,7 @@ pub unsafe extern "C" fn virDomainObjNew(xmlopt: *mut virDomainXMLOption) -> *mu
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
     call_void(D, "virDomainObjEndAPI", |cx| {
+        log_debug!("virDomainObjEndAPI(vm={vm:?})");
         cx.non_null(vm, "vm")?;
         if (*vm).is_null() {
             return Ok(());
@@ -221,6 +226,7 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjIsActive(dom: *mut virDomainObj) -> bool {
     call(D, "virDomainObjIsActive", |cx| {
+        log_debug!("virDomainObjIsActive(dom={dom:?})");
         obj_arg(&cx, dom, "dom")?;
         Ok(is_active(dom))
     })
@@ -234,6 +240,7 @@ pub unsafe extern "C" fn virDomainObjGetState(
     reason: *mut c_int,
 ) -> virDomainState {
     call(D, "virDomainObjGetState", |cx| {
+        log_debug!("virDomainObjGetState(obj={obj:?}, reason={reason:?})");
         let o = obj_arg(&cx, obj, "obj")?;
         if !reason.is_null() {
             *reason = o.state.reason;
@@ -251,6 +258,7 @@ pub unsafe extern "C" fn virDomainObjSetState(
     reason: c_int,
 ) {
     call_void(D, "virDomainObjSetState", |cx| {
+        log_debug!("virDomainObjSetState(obj={obj:?}, state={state:?}, reason={reason:?})");
         obj_arg(&cx, obj, "obj")?;
         let last = reason_count(state)
             .ok_or_else(|| cx.invalid_arg(format!("invalid domain state: {state}")))?;
@@ -265,9 +273,26 @@ pub unsafe extern "C" fn virDomainObjSetState(
 }
 
 /// A new, empty domain list (libvirt's `virDomainObjListNew`); release with `virObjectUnref`.
+///
+/// Locking protocol of the list and its objects:
+/// - Lock order: list before object, never the reverse. Do not call list functions while
+///   holding a domain object locked, except from the callbacks named below.
+/// - `virDomainObjListFind*` and `virDomainObjListAdd` return the object locked and
+///   referenced; end with `virDomainObjEndAPI(&vm)`. Finders reference the object under
+///   the list's read lock, release it, then lock the object and skip it if `removing`.
+/// - Removal (`virDomainObjListRemove(doms, vm)`, `vm` locked by the caller): `vm->removing`
+///   is set, `vm` unlocked, the list write-locked, `vm` locked again and dropped from the
+///   UUID, name and ID indexes, the list unlocked. No thread can find `vm` from then on;
+///   `vm` is still locked and referenced by the caller on return.
+/// - `virDomainObjListForEach(modify=true)` and rename callbacks run with the list
+///   write-locked; the same thread may call the list from them (e.g.
+///   `virDomainObjListRemoveLocked`). `ForEach` callbacks get the object unlocked.
+/// - Lookups by UUID, name and ID are O(1); `FindByID` verifies `def->id` under the
+///   object's lock, so direct writes to `def->id` or `vm->def` never give a wrong domain.
 #[no_mangle]
 pub extern "C" fn virDomainObjListNew() -> *mut virDomainObjList {
     call(D, "virDomainObjListNew", |_| {
+        log_debug!("virDomainObjListNew()");
         Ok(virDomainObjList::new().into_raw())
     })
 }
@@ -280,6 +305,7 @@ pub unsafe extern "C" fn virDomainObjListFindByUUID(
     uuid: *const c_uchar,
 ) -> *mut virDomainObj {
     call(D, "virDomainObjListFindByUUID", |cx| {
+        log_debug!("virDomainObjListFindByUUID(doms={doms:?}, uuid={uuid:?})");
         let l = list_arg(&cx, doms)?;
         cx.non_null_const(uuid, "uuid")?;
         let u: &[u8; VIR_UUID_BUFLEN] = &*(uuid as *const [u8; VIR_UUID_BUFLEN]);
@@ -300,6 +326,7 @@ pub unsafe extern "C" fn virDomainObjListFindByName(
     name: *const c_char,
 ) -> *mut virDomainObj {
     call(D, "virDomainObjListFindByName", |cx| {
+        log_debug!("virDomainObjListFindByName(doms={doms:?}, name={name:?})");
         let l = list_arg(&cx, doms)?;
         cx.non_null_const(name, "name")?;
         let n = CStr::from_ptr(name);
@@ -322,6 +349,7 @@ pub unsafe extern "C" fn virDomainObjListFindByID(
     id: c_int,
 ) -> *mut virDomainObj {
     call(D, "virDomainObjListFindByID", |cx| {
+        log_debug!("virDomainObjListFindByID(doms={doms:?}, id={id:?})");
         let l = list_arg(&cx, doms)?;
         match l.find_by_id(id) {
             Some(o) => Ok(o.into_raw()),
@@ -346,6 +374,7 @@ pub unsafe extern "C" fn virDomainObjListAdd(
     oldDef: *mut *mut virDomainDef,
 ) -> *mut virDomainObj {
     call(D, "virDomainObjListAdd", |cx| {
+        log_debug!("virDomainObjListAdd(doms={doms:?}, def={def:?}, xmlopt={xmlopt:?}, flags={flags:?}, oldDef={oldDef:?})");
         cx.check_flags(
             flags,
             VIR_DOMAIN_OBJ_LIST_ADD_LIVE | VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE,
@@ -364,13 +393,15 @@ pub unsafe extern "C" fn virDomainObjListAdd(
 }
 
 /// Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
-/// object stays locked and the caller's reference valid. See the header's removal protocol.
+/// object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
+/// removal protocol.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListRemove(
     doms: *mut virDomainObjList,
     dom: *mut virDomainObj,
 ) {
     call_void(D, "virDomainObjListRemove", |cx| {
+        log_debug!("virDomainObjListRemove(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
         l.remove(dom);
@@ -387,6 +418,7 @@ pub unsafe extern "C" fn virDomainObjListRemoveLocked(
     dom: *mut virDomainObj,
 ) {
     call_void(D, "virDomainObjListRemoveLocked", |cx| {
+        log_debug!("virDomainObjListRemoveLocked(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
         l.remove_locked(dom);
@@ -408,6 +440,7 @@ pub unsafe extern "C" fn virDomainObjListRename(
     opaque: *mut c_void,
 ) -> c_int {
     call(D, "virDomainObjListRename", |cx| {
+        log_debug!("virDomainObjListRename(doms={doms:?}, dom={dom:?}, new_name={new_name:?}, flags={flags:?}, callback={callback:?}, opaque={opaque:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
         cx.non_null_const(new_name, "new_name")?;
@@ -430,6 +463,7 @@ pub unsafe extern "C" fn virDomainObjListForEach(
     opaque: *mut c_void,
 ) -> c_int {
     call(D, "virDomainObjListForEach", |cx| {
+        log_debug!("virDomainObjListForEach(doms={doms:?}, modify={modify:?}, callback={callback:?}, opaque={opaque:?})");
         let l = list_arg(&cx, doms)?;
         let cb = callback.ok_or_else(|| cx.null_arg("callback"))?;
         Ok(l.for_each(modify, |o| cb(o, opaque)))
@@ -479,6 +513,7 @@ pub unsafe extern "C" fn virDomainObjListNumOfDomains(
     conn: virConnectPtr,
 ) -> c_int {
     call(D, "virDomainObjListNumOfDomains", |cx| {
+        log_debug!("virDomainObjListNumOfDomains(doms={doms:?}, active={active:?}, filter={filter:?}, conn={conn:?})");
         let l = list_arg(&cx, doms)?;
         let mut n = 0;
         each_locked(l, |o| {
@@ -501,6 +536,7 @@ pub unsafe extern "C" fn virDomainObjListGetActiveIDs(
     conn: virConnectPtr,
 ) -> c_int {
     call(D, "virDomainObjListGetActiveIDs", |cx| {
+        log_debug!("virDomainObjListGetActiveIDs(doms={doms:?}, ids={ids:?}, maxids={maxids:?}, filter={filter:?}, conn={conn:?})");
         let l = list_arg(&cx, doms)?;
         if maxids < 0 {
             return Err(cx.invalid_arg(format!("maxids in {} must not be negative", cx.func)));
@@ -534,6 +570,7 @@ pub unsafe extern "C" fn virDomainObjListGetInactiveNames(
     conn: virConnectPtr,
 ) -> c_int {
     call(D, "virDomainObjListGetInactiveNames", |cx| {
+        log_debug!("virDomainObjListGetInactiveNames(doms={doms:?}, names={names:?}, maxnames={maxnames:?}, filter={filter:?}, conn={conn:?})");
         let l = list_arg(&cx, doms)?;
         if maxnames < 0 {
             return Err(cx.invalid_arg(format!("maxnames in {} must not be negative", cx.func)));
@@ -619,6 +656,7 @@ pub unsafe extern "C" fn virDomainObjListCollect(
     flags: c_uint,
 ) -> c_int {
     call(D, "virDomainObjListCollect", |cx| {
+        log_debug!("virDomainObjListCollect(doms={doms:?}, conn={conn:?}, vms={vms:?}, nvms={nvms:?}, filter={filter:?}, flags={flags:?})");
         cx.check_flags(flags, LIST_FILTERS_ALL)?;
         let l = list_arg(&cx, doms)?;
         cx.non_null(vms, "vms")?;
@@ -651,6 +689,7 @@ pub unsafe extern "C" fn virDomainObjListCollect(
 #[no_mangle]
 pub unsafe extern "C" fn virObjectListFreeCount(list: *mut c_void, count: usize) {
     call_void(D, "virObjectListFreeCount", |_| {
+        log_debug!("virObjectListFreeCount(list={list:?}, count={count:?})");
         if list.is_null() {
             return Ok(());
         }
@@ -705,6 +744,7 @@ pub unsafe extern "C" fn virDomainDefSave(
     configDir: *const c_char,
 ) -> c_int {
     call(D, "virDomainDefSave", |cx| {
+        log_debug!("virDomainDefSave(def={def:?}, xmlopt={xmlopt:?}, configDir={configDir:?})");
         cx.non_null(def, "def")?;
         xmlopt_arg(&cx, xmlopt)?;
         let dir = cx.str_arg(configDir, "configDir")?;
@@ -722,6 +762,7 @@ pub unsafe extern "C" fn virDomainObjSave(
     statusDir: *const c_char,
 ) -> c_int {
     call(D, "virDomainObjSave", |cx| {
+        log_debug!("virDomainObjSave(obj={obj:?}, xmlopt={xmlopt:?}, statusDir={statusDir:?})");
         obj_arg(&cx, obj, "obj")?;
         xmlopt_arg(&cx, xmlopt)?;
         let dir = cx.str_arg(statusDir, "statusDir")?;
@@ -738,6 +779,7 @@ pub unsafe extern "C" fn virDomainSaveConfig(
     def: *mut virDomainDef,
 ) -> c_int {
     call(D, "virDomainSaveConfig", |cx| {
+        log_debug!("virDomainSaveConfig(configDir={configDir:?}, caps={caps:?}, def={def:?})");
         cx.non_null(def, "def")?;
         let dir = cx.str_arg(configDir, "configDir")?;
         let _ = caps;
@@ -755,6 +797,7 @@ pub unsafe extern "C" fn virDomainSaveStatus(
     caps: *mut virCaps,
 ) -> c_int {
     call(D, "virDomainSaveStatus", |cx| {
+        log_debug!("virDomainSaveStatus(xmlopt={xmlopt:?}, statusDir={statusDir:?}, obj={obj:?}, caps={caps:?})");
         obj_arg(&cx, obj, "obj")?;
         xmlopt_arg(&cx, xmlopt)?;
         let dir = cx.str_arg(statusDir, "statusDir")?;
@@ -774,6 +817,7 @@ pub unsafe extern "C" fn virDomainDeleteConfig(
     dom: *mut virDomainObj,
 ) -> c_int {
     call(D, "virDomainDeleteConfig", |cx| {
+        log_debug!("virDomainDeleteConfig(configDir={configDir:?}, autostartDir={autostartDir:?}, dom={dom:?})");
         let dir = cx.str_arg(configDir, "configDir")?;
         let auto = cx.str_arg(autostartDir, "autostartDir")?;
         obj_arg(&cx, dom, "dom")?;
@@ -789,6 +833,7 @@ pub unsafe extern "C" fn virDomainConfigFile(
     name: *const c_char,
 ) -> *mut c_char {
     call(D, "virDomainConfigFile", |cx| {
+        log_debug!("virDomainConfigFile(dir={dir:?}, name={name:?})");
         let d = cx.str_arg(dir, "dir")?;
         let n = cx.str_arg(name, "name")?;
         Ok(malloc_cstring(

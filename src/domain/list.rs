@@ -15,13 +15,17 @@ use std::collections::HashMap;
 use std::ffi::{c_int, CStr};
 use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
 
-use parking_lot::lock_api::{RawRwLock as _, RawRwLockRecursive as _};
+use parking_lot::lock_api::{
+    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _,
+};
 use parking_lot::RawRwLock;
 
+use super::error::{arg_err, failed, internal, invalid};
 use super::obj::{assign_def, is_active, virDomainObj};
 use super::types::{def_free, uuid_format, virDomainDef, VIR_UUID_BUFLEN};
-use crate::error::{virErrorDomain, virErrorNumber, Error};
+use crate::error::{virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
 
 /// Adding a running domain: the definition is the live one (libvirt's flag values).
@@ -29,12 +33,20 @@ pub const VIR_DOMAIN_OBJ_LIST_ADD_LIVE: std::ffi::c_uint = 1 << 0;
 /// Refuse to add over a domain that is active or being started.
 pub const VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE: std::ffi::c_uint = 1 << 1;
 
-/// FxHash-style hasher: keys are UUIDs, names and IDs chosen by the host, not attackers.
+/// A fast hasher (multiply-rotate, fmix64 finish): keys are UUIDs, names and IDs chosen by
+/// the host, not attackers, so SipHash's DoS resistance is not needed.
 #[derive(Default)]
 pub struct FastHasher(u64);
 impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // murmur3's fmix64: the table index uses the low bits, which the multiply-rotate
+        // steps alone leave poorly mixed for keys that differ only in their last bytes.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
@@ -118,10 +130,6 @@ fn me() -> usize {
     TOKEN.with(|t| t as *const u8 as usize)
 }
 
-fn dom_err(code: virErrorNumber, msg: impl Into<String>) -> Error {
-    Error::new(virErrorDomain::VIR_FROM_DOMAIN, code, msg)
-}
-
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
 pub struct Guard<'a> {
     l: &'a virDomainObjListPrivate,
@@ -191,6 +199,19 @@ impl virDomainObjList {
         Guard { l, kind: 1 }
     }
 
+    /// The write lock if it can be had within `timeout`.
+    pub fn try_write(&self, timeout: Duration) -> Option<Guard<'_>> {
+        let l = self.p();
+        if self.is_writer() {
+            return Some(Guard { l, kind: 0 });
+        }
+        if !l.lock.try_lock_exclusive_for(timeout) {
+            return None;
+        }
+        l.writer.store(me(), Ordering::Relaxed);
+        Some(Guard { l, kind: 2 })
+    }
+
     pub fn write(&self) -> Guard<'_> {
         let l = self.p();
         if self.is_writer() {
@@ -258,8 +279,9 @@ impl virDomainObjList {
         Err(())
     }
 
-    /// Brings the ID index up to date with every object's current `def->id`.
-    fn repair_ids(&self) {
+    /// Scans every domain for the one whose current `def->id` is `want`, and brings the ID
+    /// index up to date with what it saw. Returns the match, referenced but unlocked.
+    fn scan_ids(&self, want: c_int) -> Option<Strong<virDomainObj>> {
         let all: Vec<Strong<virDomainObj>> = {
             let g = self.read();
             unsafe { self.maps(&g) }
@@ -268,25 +290,43 @@ impl virDomainObjList {
                 .map(|e| e.obj.clone())
                 .collect()
         };
+        // An object this thread itself holds locked (a caller looking up another domain by
+        // ID while working on one) would deadlock a blocking lock: wait a bounded time and
+        // leave that object out.
         let mut seen = Vec::with_capacity(all.len());
+        let mut found = None;
         for o in &all {
-            o.lock();
-            let id = unsafe { def_id(o.as_ptr()) };
-            unsafe { o.unlock() };
-            seen.push(id);
-        }
-        let g = self.write();
-        let maps = unsafe { self.maps(&g) };
-        for (o, id) in all.iter().zip(seen) {
-            let p = o.as_ptr();
-            unsafe {
-                if !(*p).link.listed || (*p).link.id == id {
-                    continue;
+            let m = &o.lockable_header().lock;
+            if m.try_lock() || m.try_lock_for(Duration::from_millis(50)) {
+                let id = unsafe { def_id(o.as_ptr()) };
+                unsafe { m.unlock() };
+                if id == want && found.is_none() {
+                    found = Some(o.clone());
                 }
-                set_id_index(maps, p, id);
+                seen.push(Some(id));
+            } else {
+                log_debug!("ID scan: domain object {:p} busy, skipped", o.as_ptr());
+                seen.push(None);
             }
         }
-        log_debug!("domain ID index repaired ({} domains)", all.len());
+        // Repairing needs the write lock, which this thread cannot get while it holds the
+        // read lock (a ForEach callback): then the index stays as it is this time.
+        if let Some(g) = self.try_write(Duration::from_millis(10)) {
+            let maps = unsafe { self.maps(&g) };
+            for (o, id) in all.iter().zip(seen) {
+                let p = o.as_ptr();
+                unsafe {
+                    match id {
+                        Some(id) if (*p).link.listed && (*p).link.id != id => {
+                            set_id_index(maps, p, id)
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            log_debug!("domain ID index repaired ({} domains)", all.len());
+        }
+        found
     }
 
     pub fn find_by_id(&self, id: c_int) -> Option<Strong<virDomainObj>> {
@@ -296,8 +336,14 @@ impl virDomainObjList {
         if let Ok(o) = self.find_id_indexed(id) {
             return o;
         }
-        self.repair_ids();
-        self.find_id_indexed(id).ok().flatten()
+        let o = self.scan_ids(id)?;
+        o.lock();
+        // Re-checked under the object's lock: it may have changed since the scan.
+        if unsafe { def_id(o.as_ptr()) } == id && !o.removing {
+            return Some(o);
+        }
+        unsafe { o.unlock() };
+        None
     }
 
     /// libvirt's `virDomainObjListAdd`; returns the object locked and referenced.
@@ -313,10 +359,7 @@ impl virDomainObjList {
         let d = *def;
         let name = name_bytes(d);
         if name.is_empty() {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_INVALID_ARG,
-                "domain definition has no name",
-            ));
+            return Err(arg_err("domain definition has no name"));
         }
         let name_s = String::from_utf8_lossy(name).into_owned();
         let mut old_def = old_def;
@@ -330,37 +373,29 @@ impl virDomainObjList {
             vm.lock();
             let p = vm.as_ptr();
             let cur_name = String::from_utf8_lossy(name_bytes((*p).def)).into_owned();
-            let fail = |code, msg: String| -> Result<Strong<virDomainObj>, Error> {
+            let fail = |e: Error| -> Result<Strong<virDomainObj>, Error> {
                 vm.unlock();
-                Err(dom_err(code, msg))
+                Err(e)
             };
             if (*p).removing {
-                return fail(
-                    virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                    format!("domain '{cur_name}' is already being removed"),
-                );
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already being removed"
+                )));
             }
             if cur_name.as_bytes() != name {
-                return fail(
-                    virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                    format!(
-                        "domain '{cur_name}' is already defined with uuid {}",
-                        uuid_format(&(*d).uuid)
-                    ),
-                );
+                return fail(failed(format!(
+                    "domain '{cur_name}' is already defined with uuid {}",
+                    uuid_format(&(*d).uuid)
+                )));
             }
             if flags & VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE != 0 {
                 if is_active(p) {
-                    return fail(
-                        virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                        format!("domain '{cur_name}' is already active"),
-                    );
+                    return fail(invalid(format!("domain '{cur_name}' is already active")));
                 }
                 if !(*p).persistent {
-                    return fail(
-                        virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                        format!("domain '{cur_name}' is already being started"),
-                    );
+                    return fail(invalid(format!(
+                        "domain '{cur_name}' is already being started"
+                    )));
                 }
             }
             assign_def(p, d, flags & VIR_DOMAIN_OBJ_LIST_ADD_LIVE != 0, old_def);
@@ -377,13 +412,10 @@ impl virDomainObjList {
                 (*(*other).def).uuid
             };
             (*other).unlock();
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                format!(
-                    "domain '{name_s}' already exists with uuid {}",
-                    uuid_format(&other_uuid)
-                ),
-            ));
+            return Err(failed(format!(
+                "domain '{name_s}' already exists with uuid {}",
+                uuid_format(&other_uuid)
+            )));
         }
         let vm = Strong::new(virDomainObj::new());
         vm.lock();
@@ -485,7 +517,10 @@ impl virDomainObjList {
             return Ok(());
         }
         let new_s = new_name.to_string_lossy().into_owned();
-        super::xml::check_name(&new_s)?;
+        super::xml::check_name(&new_s).map_err(|e| Error {
+            code: virErrorNumber::VIR_ERR_INVALID_ARG,
+            ..e
+        })?;
         let keep = Strong::new_ref(dom);
         let writer = self.is_writer();
         if !writer {
@@ -497,31 +532,24 @@ impl virDomainObjList {
         }
         let maps = self.maps(&g);
         if maps.by_name.contains_key(new_name.to_bytes()) {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!("domain with name '{new_s}' already exists"),
-            ));
+            return Err(invalid(format!(
+                "domain with name '{new_s}' already exists"
+            )));
         }
         if !(*dom).link.listed {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!(
-                    "domain '{}' is not in this list",
-                    String::from_utf8_lossy(&old)
-                ),
-            ));
+            return Err(invalid(format!(
+                "domain '{}' is not in this list",
+                String::from_utf8_lossy(&old)
+            )));
         }
         let new_key: Box<[u8]> = new_name.to_bytes().into();
         maps.by_name.insert(new_key.clone(), dom);
         if callback() < 0 {
             maps.by_name.remove(&new_key);
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_OPERATION_FAILED,
-                format!(
-                    "renaming domain '{}' to '{new_s}' failed in the callback",
-                    String::from_utf8_lossy(&old)
-                ),
-            ));
+            return Err(failed(format!(
+                "renaming domain '{}' to '{new_s}' failed in the callback",
+                String::from_utf8_lossy(&old)
+            )));
         }
         if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
             if maps.by_name.get(&e.name).copied() == Some(dom) {
@@ -586,10 +614,9 @@ impl virDomainObjList {
         let d = (*vm.as_ptr()).def;
         let name = String::from_utf8_lossy(name_bytes(d)).into_owned();
         if maps.by_uuid.contains_key(&(*d).uuid) || maps.by_name.contains_key(name.as_bytes()) {
-            return Err(dom_err(
-                virErrorNumber::VIR_ERR_INTERNAL_ERROR,
-                format!("unexpected domain '{name}' already exists"),
-            ));
+            return Err(internal(format!(
+                "unexpected domain '{name}' already exists"
+            )));
         }
         self.insert_locked(maps, vm);
         Ok(())

@@ -4,6 +4,7 @@
 //! * `xml`: libvirt's domain XML, parsed with roxmltree, formatted by patching the original.
 
 pub mod consts;
+pub mod error;
 pub mod ffi;
 pub mod list;
 pub mod obj;

@@ -11,25 +11,18 @@ use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use super::error::{arg_err, internal, sys_err, write_failed, xml_err};
 use super::list::virDomainObjList;
 use super::obj::{reason_count, reason_names, virDomainObj, STATE_NAMES};
 use super::types::{cstr, virDomainDef, OwnedDef};
 use super::xml::{self, *};
-use crate::error::{virErrorDomain, virErrorNumber, Error};
+use crate::error::Error;
 use crate::object::{Lockable, Strong};
 
 /// libvirt's `virDomainLoadConfigNotify`: called for each loaded domain (locked);
 /// `newDomain` is 1 when the domain was not in the list before.
 pub type virDomainLoadConfigNotify =
     Option<unsafe extern "C" fn(dom: *mut virDomainObj, newDomain: c_int, opaque: *mut c_void)>;
-
-fn err(code: virErrorNumber, msg: impl Into<String>) -> Error {
-    Error::new(virErrorDomain::VIR_FROM_DOMAIN, code, msg)
-}
-
-fn sys_err(what: String, e: std::io::Error) -> Error {
-    err(virErrorNumber::VIR_ERR_SYSTEM_ERROR, format!("{what}: {e}"))
-}
 
 /// `DIR/NAME.xml` (libvirt's `virDomainConfigFile`).
 pub fn config_file(dir: &str, name: &str) -> PathBuf {
@@ -72,10 +65,10 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
     })();
     if let Err(e) = result {
         let _ = fs::remove_file(&tmp);
-        return Err(err(
-            virErrorNumber::VIR_ERR_WRITE_FAILED,
-            format!("cannot write '{}': {e}", path.display()),
-        ));
+        return Err(write_failed(format!(
+            "cannot write '{}': {e}",
+            path.display()
+        )));
     }
     Ok(())
 }
@@ -86,12 +79,7 @@ pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
 /// `def` is a valid definition.
 pub unsafe fn save_config(def: *const virDomainDef, config_dir: &str) -> Result<(), Error> {
     let name = cstr((*def).name)
-        .ok_or_else(|| {
-            err(
-                virErrorNumber::VIR_ERR_INVALID_ARG,
-                "domain definition has no name",
-            )
-        })?
+        .ok_or_else(|| arg_err("domain definition has no name"))?
         .into_owned();
     xml::check_name(&name)?;
     let text = xml::format(
@@ -114,30 +102,17 @@ pub unsafe fn save_config(def: *const virDomainDef, config_dir: &str) -> Result<
 pub unsafe fn save_status(obj: *const virDomainObj, status_dir: &str) -> Result<(), Error> {
     let def = (*obj).def;
     if def.is_null() {
-        return Err(err(
-            virErrorNumber::VIR_ERR_INVALID_ARG,
-            "domain object has no definition",
-        ));
+        return Err(arg_err("domain object has no definition"));
     }
     let name = cstr((*def).name)
-        .ok_or_else(|| {
-            err(
-                virErrorNumber::VIR_ERR_INVALID_ARG,
-                "domain definition has no name",
-            )
-        })?
+        .ok_or_else(|| arg_err("domain definition has no name"))?
         .into_owned();
     xml::check_name(&name)?;
     let st = (*obj).state;
     let state = usize::try_from(st.state)
         .ok()
         .and_then(|i| STATE_NAMES.get(i))
-        .ok_or_else(|| {
-            err(
-                virErrorNumber::VIR_ERR_INTERNAL_ERROR,
-                format!("domain '{name}' has invalid state {}", st.state),
-            )
-        })?;
+        .ok_or_else(|| internal(format!("domain '{name}' has invalid state {}", st.state)))?;
     let reason = usize::try_from(st.reason)
         .ok()
         .and_then(|i| reason_names(st.state).get(i))
@@ -169,12 +144,7 @@ pub unsafe fn delete_config(
     } else {
         cstr((*def).name)
     }
-    .ok_or_else(|| {
-        err(
-            virErrorNumber::VIR_ERR_INVALID_ARG,
-            "domain object has no name",
-        )
-    })?
+    .ok_or_else(|| arg_err("domain object has no name"))?
     .into_owned();
     // Not fatal if this does not work (as in libvirt).
     let _ = fs::remove_file(config_file(autostart_dir, &name));
@@ -227,23 +197,17 @@ struct Status {
 fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
     let doc = roxmltree::Document::parse(text).map_err(|e| {
         let p = e.pos();
-        err(
-            virErrorNumber::VIR_ERR_XML_ERROR,
-            format!(
-                "malformed status XML at line {}, column {}: {e}",
-                p.row, p.col
-            ),
-        )
+        xml_err(format!(
+            "malformed status XML at line {}, column {}: {e}",
+            p.row, p.col
+        ))
     })?;
     let root = doc.root_element();
     if root.tag_name().name() != "domstatus" {
-        return Err(err(
-            virErrorNumber::VIR_ERR_XML_ERROR,
-            format!(
-                "unexpected root element <{}>, expecting <domstatus>",
-                root.tag_name().name()
-            ),
-        ));
+        return Err(xml_err(format!(
+            "unexpected root element <{}>, expecting <domstatus>",
+            root.tag_name().name()
+        )));
     }
     let state_s = root.attribute("state").unwrap_or("");
     let state = STATE_NAMES
@@ -251,12 +215,7 @@ fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
         .position(|s| *s == state_s)
         .map(|i| i as c_int)
         .or_else(|| state_s.parse().ok().filter(|s| reason_count(*s).is_some()))
-        .ok_or_else(|| {
-            err(
-                virErrorNumber::VIR_ERR_XML_ERROR,
-                format!("invalid domain state '{state_s}'"),
-            )
-        })?;
+        .ok_or_else(|| xml_err(format!("invalid domain state '{state_s}'")))?;
     let reason_s = root.attribute("reason").unwrap_or("unknown");
     let reason = reason_names(state)
         .iter()
@@ -265,23 +224,15 @@ fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
         .or_else(|| reason_s.parse().ok())
         .unwrap_or(0);
     let pid = match root.attribute("pid") {
-        Some(p) => p.parse().map_err(|_| {
-            err(
-                virErrorNumber::VIR_ERR_XML_ERROR,
-                format!("invalid pid '{p}' in status file"),
-            )
-        })?,
+        Some(p) => p
+            .parse()
+            .map_err(|_| xml_err(format!("invalid pid '{p}' in status file")))?,
         None => 0,
     };
     let dom = root
         .children()
         .find(|c| c.is_element() && c.tag_name().name() == "domain")
-        .ok_or_else(|| {
-            err(
-                virErrorNumber::VIR_ERR_XML_ERROR,
-                "no <domain> in status file",
-            )
-        })?;
+        .ok_or_else(|| xml_err("no <domain> in status file"))?;
     let def = xml::parse(&text[dom.range()], VIR_DOMAIN_DEF_PARSE_STATUS)
         .map_err(|e| in_file(e, path))?;
     Ok(Status {
@@ -361,13 +312,10 @@ unsafe fn load_config(
     let def = OwnedDef(xml::parse(&text, flags).map_err(|e| in_file(e, &path))?);
     let def_name = cstr((*def.0).name).unwrap_or_default().into_owned();
     if def_name != name {
-        return Err(err(
-            virErrorNumber::VIR_ERR_XML_ERROR,
-            format!(
-                "{}: file defines domain '{def_name}', expected '{name}'",
-                path.display()
-            ),
-        ));
+        return Err(xml_err(format!(
+            "{}: file defines domain '{def_name}', expected '{name}'",
+            path.display()
+        )));
     }
     let autostart = autostart_dir.is_some_and(|d| same_file(&config_file(d, name), &path));
     let mut d = def.into_raw();
@@ -404,13 +352,10 @@ unsafe fn load_status(
         }
     })?;
     if list.contains_uuid(&(*st.def.0).uuid) {
-        return Err(err(
-            virErrorNumber::VIR_ERR_INTERNAL_ERROR,
-            format!(
-                "{}: unexpected domain '{name}' already exists",
-                path.display()
-            ),
-        ));
+        return Err(internal(format!(
+            "{}: unexpected domain '{name}' already exists",
+            path.display()
+        )));
     }
     let vm = Strong::new(virDomainObj::new());
     vm.lock();

@@ -165,7 +165,10 @@ fn find_by_id_follows_c_writes_to_def_id() {
         let vm = virDomainObjListFindByName(l, c"d7".as_ptr());
         (*(*vm).def).id = 77;
         end(vm);
+        // Looked up while this thread holds another domain locked: no self-deadlock.
+        let held = virDomainObjListFindByName(l, c"d1".as_ptr());
         let f = virDomainObjListFindByID(l, 77);
+        end(held);
         assert_eq!(name_of(f), "d7");
         // ...and stops it again, and gives the ID to another domain.
         (*(*f).def).id = -1;
@@ -615,5 +618,44 @@ fn save_load_and_delete_configs() {
         );
         crate::object::virObjectUnref(l.cast());
         crate::object::virObjectUnref(l2.cast());
+    }
+}
+
+unsafe extern "C" fn lookup_in_callback(dom: *mut virDomainObj, op: *mut c_void) -> c_int {
+    let l = op as *mut virDomainObjList;
+    // A miss scans; under ForEach's read lock that must not deadlock.
+    if !virDomainObjListFindByID(l, 999).is_null() {
+        return -1;
+    }
+    crate::object::virObjectLock(dom.cast());
+    let is_w = name_of(dom) == "w";
+    crate::object::virObjectUnlock(dom.cast());
+    if is_w {
+        let f = virDomainObjListFindByID(l, 31);
+        if f.is_null() {
+            return -1;
+        }
+        end(f);
+    }
+    0
+}
+
+#[test]
+fn find_by_id_inside_foreach_callbacks() {
+    unsafe {
+        let l = virDomainObjListNew();
+        end(add(l, &small("v", 1, None), 0));
+        let vm = add(l, &small("w", 2, None), 0);
+        (*(*vm).def).id = 31; // written directly: not in the index yet
+        end(vm);
+        assert_eq!(
+            virDomainObjListForEach(l, false, Some(lookup_in_callback), l.cast()),
+            0
+        );
+        assert_eq!(
+            virDomainObjListForEach(l, true, Some(lookup_in_callback), l.cast()),
+            0
+        );
+        crate::object::virObjectUnref(l.cast());
     }
 }

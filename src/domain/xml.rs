@@ -14,8 +14,9 @@ use std::ops::Range;
 
 use roxmltree::{Document, Node, ParsingOptions};
 
+use super::error::{arg_err, internal, xml_err};
 use super::types::*;
-use crate::error::{virErrorDomain, virErrorNumber, Error};
+use crate::error::Error;
 use crate::ffi::malloc_cstring;
 
 /// Parse internal status information (libvirt's `virDomainDefParseFlags`).
@@ -49,22 +50,6 @@ pub(crate) const FORMAT_FLAGS_ALL: c_uint = (1 << 9) - 1;
 
 /// Longest accepted domain name in bytes, so that `NAME.xml` fits in a file name.
 pub const VIRTCORE_DOMAIN_NAME_MAX: usize = 251;
-
-fn xml_err(msg: impl Into<String>) -> Error {
-    Error::new(
-        virErrorDomain::VIR_FROM_DOMAIN,
-        virErrorNumber::VIR_ERR_XML_ERROR,
-        msg,
-    )
-}
-
-fn arg_err(msg: impl Into<String>) -> Error {
-    Error::new(
-        virErrorDomain::VIR_FROM_DOMAIN,
-        virErrorNumber::VIR_ERR_INVALID_ARG,
-        msg,
-    )
-}
 
 /// Byte ranges of one attribute (relative to the kept `<domain>` text).
 #[derive(Clone)]
@@ -242,10 +227,10 @@ fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
 /// Checks a domain name: present, no '/', not too long.
 pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     if name.is_empty() {
-        return Err(xml_err("missing domain name"));
+        return Err(xml_err("missing name information"));
     }
     if name.contains('/') {
-        return Err(xml_err(format!("name '{name}' cannot contain '/'")));
+        return Err(xml_err(format!("name {name} cannot contain '/'")));
     }
     if name.len() > VIRTCORE_DOMAIN_NAME_MAX {
         return Err(xml_err(format!(
@@ -273,7 +258,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let root = doc.root_element();
     if root.tag_name().name() != "domain" || root.tag_name().namespace().is_some() {
         return Err(xml_err(format!(
-            "unexpected root element <{}>, expecting <domain>",
+            "expecting root element of 'domain', not '{}'",
             root.tag_name().name()
         )));
     }
@@ -287,7 +272,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let (type_attr, virt_type) = match cx.attr(root, "type") {
         Some((a, v)) => match enum_index(VIRT_TYPES, v) {
             Some(t) => (Some(a), t),
-            None => return Err(xml_err(format!("invalid domain type '{v}'"))),
+            None => return Err(xml_err(format!("invalid domain type {v}"))),
         },
         None => return Err(xml_err("missing domain type attribute")),
     };
@@ -297,13 +282,17 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         let parsed: c_int = v
             .trim()
             .parse()
-            .map_err(|_| xml_err(format!("invalid domain id '{v}'")))?;
+            .map_err(|_| {
+                xml_err(format!(
+                    "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected integer value"
+                ))
+            })?;
         if flags & VIR_DOMAIN_DEF_PARSE_INACTIVE == 0 {
             id = parsed;
         }
     }
 
-    let name_node = child(root, "name").ok_or_else(|| xml_err("missing domain name"))?;
+    let name_node = child(root, "name").ok_or_else(|| xml_err("missing name information"))?;
     let name = text_of(name_node);
     check_name(&name)?;
     let uuid_node = child(root, "uuid");
@@ -627,9 +616,7 @@ impl Edits {
         let mut at = 0;
         for (r, s) in &self.list {
             if r.start < at {
-                return Err(Error::new(
-                    virErrorDomain::VIR_FROM_DOMAIN,
-                    virErrorNumber::VIR_ERR_INTERNAL_ERROR,
+                return Err(internal(
                     "conflicting changes while formatting the domain XML",
                 ));
             }
