@@ -378,6 +378,24 @@ static void test_list(void)
     virDomainObjEndAPI(&vm);
     virDomainDefFree(old);
 
+    /* a domain being removed: lookups skip it, Collect leaves it out, Add refuses its UUID */
+    virObjectLock(vms[6]);
+    vms[6]->removing = true;
+    virObjectUnlock(vms[6]);
+    CHECK(virDomainObjListFindByName(l, "dom6") == NULL);
+    uuid_of(6, u);
+    CHECK(virDomainObjListFindByUUID(l, u) == NULL);
+    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL, 0) == 0 && n == 5);
+    virObjectListFreeCount(list, n);
+    def = def_of(6, 0);
+    virResetLastError();
+    CHECK(virDomainObjListAdd(l, &def, NULL, 0, NULL) == NULL);
+    CHECK_ERROR(VIR_ERR_OPERATION_FAILED, "being removed");
+    virDomainDefFree(def);
+    virObjectLock(vms[6]);
+    vms[6]->removing = false;
+    virObjectUnlock(vms[6]);
+
     EXPECT_INVALID(virDomainObjListAdd(NULL, &def, NULL, 0, NULL) == NULL, "doms");
     EXPECT_INVALID(virDomainObjListAdd(l, NULL, NULL, 0, NULL) == NULL, "def");
     def = NULL;
