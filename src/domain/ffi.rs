@@ -482,18 +482,9 @@ unsafe fn acl_ok(
     }
 }
 
-/// Calls `f` on every domain, locked, in a stable (name) order.
+/// Calls `f` on every domain, locked in turn, in name order, until it returns false.
 fn each_locked(l: &virDomainObjList, mut f: impl FnMut(*mut virDomainObj) -> bool) {
-    let mut all = l.snapshot();
-    all.sort_by_cached_key(|o| unsafe {
-        let d = (*o.as_ptr()).def;
-        if d.is_null() || (*d).name.is_null() {
-            Vec::new()
-        } else {
-            CStr::from_ptr((*d).name).to_bytes().to_vec()
-        }
-    });
-    for o in all {
+    for o in l.snapshot_by_name() {
         o.lock();
         let go_on = f(o.as_ptr());
         unsafe { o.unlock() };

@@ -77,15 +77,60 @@ impl FastHasher {
 }
 type Fast = BuildHasherDefault<FastHasher>;
 
+/// A name as a map key, stored inline when short (most are), so a lookup compares it
+/// without following a pointer to another allocation.
+#[derive(Clone)]
+enum NameKey {
+    Inline { len: u8, buf: [u8; 30] },
+    Heap(Box<[u8]>),
+}
+
+impl NameKey {
+    fn new(b: &[u8]) -> Self {
+        if b.len() <= 30 {
+            let mut buf = [0u8; 30];
+            buf[..b.len()].copy_from_slice(b);
+            NameKey::Inline {
+                len: b.len() as u8,
+                buf,
+            }
+        } else {
+            NameKey::Heap(b.into())
+        }
+    }
+    fn as_bytes(&self) -> &[u8] {
+        match self {
+            NameKey::Inline { len, buf } => &buf[..*len as usize],
+            NameKey::Heap(b) => b,
+        }
+    }
+}
+impl std::borrow::Borrow<[u8]> for NameKey {
+    fn borrow(&self) -> &[u8] {
+        self.as_bytes()
+    }
+}
+impl std::hash::Hash for NameKey {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        self.as_bytes().hash(h)
+    }
+}
+impl PartialEq for NameKey {
+    fn eq(&self, o: &Self) -> bool {
+        self.as_bytes() == o.as_bytes()
+    }
+}
+impl Eq for NameKey {}
+
 struct Entry {
     obj: Strong<virDomainObj>,
-    name: Box<[u8]>,
+    name: NameKey,
 }
 
 #[derive(Default)]
 struct Maps {
     by_uuid: HashMap<[u8; VIR_UUID_BUFLEN], Entry, Fast>,
-    by_name: HashMap<Box<[u8]>, *mut virDomainObj, Fast>,
+    by_name: HashMap<NameKey, *mut virDomainObj, Fast>,
     by_id: HashMap<c_int, *mut virDomainObj, Fast>,
 }
 
@@ -431,7 +476,7 @@ impl virDomainObjList {
     unsafe fn insert_locked(&self, maps: &mut Maps, vm: &Strong<virDomainObj>) {
         let p = vm.as_ptr();
         let d = (*p).def;
-        let name: Box<[u8]> = name_bytes(d).into();
+        let name = NameKey::new(name_bytes(d));
         (*p).link.uuid = (*d).uuid;
         (*p).link.listed = true;
         (*p).link.id = -1;
@@ -459,8 +504,8 @@ impl virDomainObjList {
             .is_some_and(|e| e.obj.as_ptr() == dom);
         if same {
             let e = maps.by_uuid.remove(&uuid).unwrap();
-            if maps.by_name.get(&e.name).copied() == Some(dom) {
-                maps.by_name.remove(&e.name);
+            if maps.by_name.get(e.name.as_bytes()).copied() == Some(dom) {
+                maps.by_name.remove(e.name.as_bytes());
             }
             (*dom).link.listed = false;
             drop(e); // the list's reference; the caller still holds its own
@@ -542,18 +587,18 @@ impl virDomainObjList {
                 String::from_utf8_lossy(&old)
             )));
         }
-        let new_key: Box<[u8]> = new_name.to_bytes().into();
+        let new_key = NameKey::new(new_name.to_bytes());
         maps.by_name.insert(new_key.clone(), dom);
         if callback() < 0 {
-            maps.by_name.remove(&new_key);
+            maps.by_name.remove(new_key.as_bytes());
             return Err(failed(format!(
                 "renaming domain '{}' to '{new_s}' failed in the callback",
                 String::from_utf8_lossy(&old)
             )));
         }
         if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
-            if maps.by_name.get(&e.name).copied() == Some(dom) {
-                maps.by_name.remove(&e.name);
+            if maps.by_name.get(e.name.as_bytes()).copied() == Some(dom) {
+                maps.by_name.remove(e.name.as_bytes());
             }
             e.name = new_key;
         }
@@ -568,6 +613,18 @@ impl virDomainObjList {
             .values()
             .map(|e| e.obj.clone())
             .collect()
+    }
+
+    /// References to every domain in name order (the names the list indexes them under).
+    pub fn snapshot_by_name(&self) -> Vec<Strong<virDomainObj>> {
+        let g = self.read();
+        let mut v: Vec<(&NameKey, &Strong<virDomainObj>)> = unsafe { self.maps(&g) }
+            .by_uuid
+            .values()
+            .map(|e| (&e.name, &e.obj))
+            .collect();
+        v.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+        v.into_iter().map(|(_, o)| o.clone()).collect()
     }
 
     /// Runs `f` on every domain (unlocked) with the list locked for read or write.

@@ -373,3 +373,41 @@ unsafe fn load_status(
     }
     Ok(vm)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn tmp_files(dir: &Path) -> Vec<String> {
+        fs::read_dir(dir)
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with('.'))
+            .collect()
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_files_and_cleans_up() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("sub/x.xml");
+        write_atomic(&f, b"old").unwrap();
+        write_atomic(&f, b"new content").unwrap();
+        assert_eq!(fs::read(&f).unwrap(), b"new content");
+        assert_eq!(
+            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        assert!(tmp_files(f.parent().unwrap()).is_empty());
+        // The rename fails (the target is a non-empty directory): the error names the file,
+        // the target is untouched and no temporary file is left behind.
+        let blocked = d.path().join("sub/blocked.xml");
+        fs::create_dir_all(blocked.join("inner")).unwrap();
+        let e = write_atomic(&blocked, b"data").unwrap_err();
+        assert_eq!(e.code, crate::error::virErrorNumber::VIR_ERR_WRITE_FAILED);
+        assert!(e.message.contains("blocked.xml"), "{}", e.message);
+        assert!(blocked.join("inner").is_dir());
+        assert!(tmp_files(f.parent().unwrap()).is_empty());
+    }
+}

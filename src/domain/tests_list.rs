@@ -98,6 +98,15 @@ fn add_find_remove() {
         assert_eq!(virDomainObjListNumOfDomains(l, false, None, null_mut()), 0);
         // The name and UUID are free again.
         end(add(l, &small("a", 1, None), 0));
+        // Long names (not stored inline in the index) work the same.
+        let long = "L".repeat(100);
+        end(add(l, &small(&long, 40, None), 0));
+        let lc = CString::new(long.clone()).unwrap();
+        let f = virDomainObjListFindByName(l, lc.as_ptr());
+        assert_eq!(name_of(f), long);
+        virDomainObjListRemove(l, f);
+        end(f);
+        assert!(virDomainObjListFindByName(l, lc.as_ptr()).is_null());
         crate::object::virObjectUnref(l.cast());
     }
 }
@@ -276,6 +285,19 @@ fn rename_foreach_and_listing() {
             -1
         );
         assert_eq!(name_of(vm), "renamed");
+        let long = CString::new("R".repeat(64)).unwrap();
+        assert_eq!(
+            virDomainObjListRename(l, vm, long.as_ptr(), 0, Some(rename_cb), null_mut()),
+            0
+        );
+        end(vm);
+        let vm = virDomainObjListFindByName(l, long.as_ptr());
+        assert!(!vm.is_null());
+        assert_eq!(
+            virDomainObjListRename(l, vm, c"renamed".as_ptr(), 0, Some(rename_cb), null_mut()),
+            0
+        );
+        assert!(virDomainObjListFindByName(l, long.as_ptr()).is_null());
         end(vm);
         assert!(virDomainObjListFindByName(l, c"n5".as_ptr()).is_null());
         assert!(virDomainObjListFindByName(l, c"x".as_ptr()).is_null());
