@@ -605,16 +605,6 @@ impl virDomainObjList {
         Ok(())
     }
 
-    /// References to every domain, taken under the read lock.
-    pub fn snapshot(&self) -> Vec<Strong<virDomainObj>> {
-        let g = self.read();
-        unsafe { self.maps(&g) }
-            .by_uuid
-            .values()
-            .map(|e| e.obj.clone())
-            .collect()
-    }
-
     /// References to every domain in name order (the names the list indexes them under).
     pub fn snapshot_by_name(&self) -> Vec<Strong<virDomainObj>> {
         let g = self.read();

@@ -75,7 +75,6 @@ struct Container {
 }
 
 struct DiskOrig {
-    ptr: *mut virDomainDiskDef,
     elem: Elem,
     tag_end: usize,
     cont: Container,
@@ -94,7 +93,6 @@ struct DiskOrig {
 }
 
 struct LeaseOrig {
-    ptr: *mut virDomainLeaseDef,
     elem: Elem,
     cont: Container,
     lockspace: Option<Elem>,
@@ -105,9 +103,9 @@ struct LeaseOrig {
     offset_val: u64,
 }
 
-/// The private part of a parsed definition: the document and where its fields are.
-pub(crate) struct DefPrivate {
-    xml: Box<str>,
+/// Where the modelled fields are in a `<domain>` text. Recomputed from the kept text
+/// when formatting (a parse costs microseconds), so a domain keeps only its text.
+struct Layout {
     root_tag_end: usize,
     root: Container,
     type_attr: Option<Attr>,
@@ -115,10 +113,17 @@ pub(crate) struct DefPrivate {
     id_attr: Option<Attr>,
     name: Elem,
     uuid: Option<Elem>,
-    uuid_val: [u8; VIR_UUID_BUFLEN],
     devices: Option<(Elem, Container)>,
     disks: Vec<DiskOrig>,
     leases: Vec<LeaseOrig>,
+}
+
+/// The private part of a parsed definition: the `<domain>` text, and which C disk and
+/// lease came from each `<disk>` and `<lease>` of it (in document order).
+pub(crate) struct DefPrivate {
+    xml: Box<str>,
+    disks: Box<[*mut virDomainDiskDef]>,
+    leases: Box<[*mut virDomainLeaseDef]>,
 }
 
 /// Frees the private part of a definition (called by `def_free`).
@@ -242,8 +247,39 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// Parses a domain document (libvirt's `virDomainDefParseString`).
-pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
+/// Parsed values of one `<disk>`.
+struct DiskVals {
+    ty: c_int,
+    device: c_int,
+    bus: c_int,
+    path: Option<String>,
+    dst: String,
+    readonly: bool,
+    shared: bool,
+}
+
+/// Parsed values of one `<lease>`.
+struct LeaseVals {
+    lockspace: Option<String>,
+    key: String,
+    path: String,
+    offset: u64,
+}
+
+/// What a scan of a domain document found: where the `<domain>` element is, where the
+/// modelled fields are in it, and their values.
+struct Scan {
+    root: Range<usize>,
+    layout: Layout,
+    name: String,
+    id: Option<c_int>,
+    uuid: Option<[u8; VIR_UUID_BUFLEN]>,
+    disks: Vec<DiskVals>,
+    leases: Vec<LeaseVals>,
+}
+
+/// Parses `text` and locates every modelled field (positions relative to `<domain`).
+fn scan(text: &str) -> Result<Scan, Error> {
     let opts = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
@@ -266,9 +302,6 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         base: root.range().start,
         text,
     };
-    let owned = OwnedDef(def_new());
-    let def = owned.0;
-
     let (type_attr, virt_type) = match cx.attr(root, "type") {
         Some((a, v)) => match enum_index(VIRT_TYPES, v) {
             Some(t) => (Some(a), t),
@@ -277,46 +310,32 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         None => return Err(xml_err("missing domain type attribute")),
     };
     let id_attr = cx.attr(root, "id");
-    let mut id = -1;
-    if let Some((_, v)) = &id_attr {
-        let parsed: c_int = v
-            .trim()
-            .parse()
-            .map_err(|_| {
-                xml_err(format!(
-                    "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected integer value"
-                ))
-            })?;
-        if flags & VIR_DOMAIN_DEF_PARSE_INACTIVE == 0 {
-            id = parsed;
-        }
-    }
-
+    let id = match &id_attr {
+        Some((_, v)) => Some(v.trim().parse::<c_int>().map_err(|_| {
+            xml_err(format!(
+                "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected integer value"
+            ))
+        })?),
+        None => None,
+    };
     let name_node = child(root, "name").ok_or_else(|| xml_err("missing name information"))?;
     let name = text_of(name_node);
     check_name(&name)?;
     let uuid_node = child(root, "uuid");
-    let uuid = match uuid_node {
-        Some(n) => {
-            let t = text_of(n);
-            uuid_parse(&t)
-                .ok_or_else(|| xml_err(format!("domain '{name}': malformed uuid element '{t}'")))?
-        }
-        None => uuid_generate(),
-    };
-    unsafe {
-        (*def).virtType = virt_type;
-        (*def).id = id;
-        (*def).uuid = uuid;
-        (*def).name = malloc_cstring(&name);
-    }
-
-    let mut disks_c = Vec::new();
-    let mut leases_c = Vec::new();
+    let uuid =
+        match uuid_node {
+            Some(n) => {
+                let t = text_of(n);
+                Some(uuid_parse(&t).ok_or_else(|| {
+                    xml_err(format!("domain '{name}': malformed uuid element '{t}'"))
+                })?)
+            }
+            None => None,
+        };
+    let mut disks = Vec::new();
+    let mut leases = Vec::new();
     let mut disks_o = Vec::new();
     let mut leases_o = Vec::new();
-    let root_elem = cx.elem(root);
-    let root_cont = cx.container(root, "");
     let devices = match child(root, "devices") {
         Some(dn) => {
             let de = cx.elem(dn);
@@ -327,29 +346,15 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             {
                 match n.tag_name().name() {
                     "disk" => {
-                        let r = parse_disk(&cx, n, &name, &ind);
-                        // Keep what was built so far owned by the def, so errors free it.
-                        match r {
-                            Ok((d, o)) => {
-                                disks_c.push(d);
-                                disks_o.push(o);
-                            }
-                            Err(e) => {
-                                unsafe { attach(def, &disks_c, &leases_c) };
-                                return Err(e);
-                            }
-                        }
+                        let (v, o) = scan_disk(&cx, n, &name)?;
+                        disks.push(v);
+                        disks_o.push(o);
                     }
-                    "lease" => match parse_lease(&cx, n, &name, &ind) {
-                        Ok((l, o)) => {
-                            leases_c.push(l);
-                            leases_o.push(o);
-                        }
-                        Err(e) => {
-                            unsafe { attach(def, &disks_c, &leases_c) };
-                            return Err(e);
-                        }
-                    },
+                    "lease" => {
+                        let (v, o) = scan_lease(&cx, n, &name)?;
+                        leases.push(v);
+                        leases_o.push(o);
+                    }
                     _ => {}
                 }
             }
@@ -357,43 +362,96 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         }
         None => None,
     };
-    unsafe { attach(def, &disks_c, &leases_c) };
-    let _ = root_elem;
-    let private = DefPrivate {
-        xml: text[root.range()].into(),
+    let layout = Layout {
         root_tag_end: cx.tag_end(root),
-        root: root_cont,
-        type_attr: type_attr.clone(),
+        root: cx.container(root, ""),
+        type_attr,
         virt_type,
         id_attr: id_attr.map(|(a, _)| a),
         name: cx.elem(name_node),
         uuid: uuid_node.map(|n| cx.elem(n)),
-        uuid_val: uuid,
         devices,
         disks: disks_o,
         leases: leases_o,
     };
-    unsafe { (*def).virtcorePrivate = Box::into_raw(Box::new(private)).cast() };
+    Ok(Scan {
+        root: root.range(),
+        layout,
+        name,
+        id,
+        uuid,
+        disks,
+        leases,
+    })
+}
+
+/// Parses a domain document (libvirt's `virDomainDefParseString`).
+pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
+    let sc = scan(text)?;
+    let owned = OwnedDef(def_new());
+    let def = owned.0;
+    let disks: Vec<*mut virDomainDiskDef> = sc
+        .disks
+        .iter()
+        .map(|v| {
+            let src = c_calloc::<virStorageSource>();
+            let disk = c_calloc::<virDomainDiskDef>();
+            unsafe {
+                (*src).type_ = v.ty;
+                (*src).path = v
+                    .path
+                    .as_deref()
+                    .map_or(std::ptr::null_mut(), malloc_cstring);
+                (*src).readonly = v.readonly;
+                (*src).shared = v.shared;
+                (*disk).src = src;
+                (*disk).device = v.device;
+                (*disk).bus = v.bus;
+                (*disk).dst = malloc_cstring(&v.dst);
+            }
+            disk
+        })
+        .collect();
+    let leases: Vec<*mut virDomainLeaseDef> = sc
+        .leases
+        .iter()
+        .map(|v| {
+            let l = c_calloc::<virDomainLeaseDef>();
+            unsafe {
+                (*l).lockspace = v
+                    .lockspace
+                    .as_deref()
+                    .map_or(std::ptr::null_mut(), malloc_cstring);
+                (*l).key = malloc_cstring(&v.key);
+                (*l).path = malloc_cstring(&v.path);
+                (*l).offset = v.offset;
+            }
+            l
+        })
+        .collect();
+    unsafe {
+        (*def).virtType = sc.layout.virt_type;
+        (*def).id = match sc.id {
+            Some(id) if flags & VIR_DOMAIN_DEF_PARSE_INACTIVE == 0 => id,
+            _ => -1,
+        };
+        (*def).uuid = sc.uuid.unwrap_or_else(uuid_generate);
+        (*def).name = malloc_cstring(&sc.name);
+        (*def).ndisks = disks.len();
+        (*def).disks = c_array(&disks);
+        (*def).nleases = leases.len();
+        (*def).leases = c_array(&leases);
+        let private = DefPrivate {
+            xml: text[sc.root.clone()].into(),
+            disks: disks.into_boxed_slice(),
+            leases: leases.into_boxed_slice(),
+        };
+        (*def).virtcorePrivate = Box::into_raw(Box::new(private)).cast();
+    }
     Ok(owned.into_raw())
 }
 
-unsafe fn attach(
-    def: *mut virDomainDef,
-    disks: &[*mut virDomainDiskDef],
-    leases: &[*mut virDomainLeaseDef],
-) {
-    (*def).ndisks = disks.len();
-    (*def).disks = c_array(disks);
-    (*def).nleases = leases.len();
-    (*def).leases = c_array(leases);
-}
-
-fn parse_disk(
-    cx: &Ctx,
-    n: Node,
-    dom: &str,
-    _indent: &str,
-) -> Result<(*mut virDomainDiskDef, DiskOrig), Error> {
+fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error> {
     let type_attr = cx.attr(n, "type");
     let ty = match &type_attr {
         Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
@@ -440,23 +498,18 @@ fn parse_disk(
     });
     let readonly = child(n, "readonly");
     let shareable = child(n, "shareable");
-
-    let src = c_calloc::<virStorageSource>();
-    let disk = c_calloc::<virDomainDiskDef>();
-    unsafe {
-        (*src).type_ = ty;
-        (*src).path = path.as_deref().map_or(std::ptr::null_mut(), malloc_cstring);
-        (*src).readonly = readonly.is_some();
-        (*src).shared = shareable.is_some();
-        (*disk).src = src;
-        (*disk).device = device;
-        (*disk).bus = bus;
-        (*disk).dst = malloc_cstring(dst);
-    }
+    let vals = DiskVals {
+        ty,
+        device,
+        bus,
+        path,
+        dst: dst.to_string(),
+        readonly: readonly.is_some(),
+        shared: shareable.is_some(),
+    };
     let elem = cx.elem(n);
     let ind = indent_of(&cx.text[cx.base..], &elem).to_string();
     let orig = DiskOrig {
-        ptr: disk,
         tag_end: cx.tag_end(n),
         cont: cx.container(n, &ind),
         elem,
@@ -472,15 +525,10 @@ fn parse_disk(
         readonly: readonly.map(|r| cx.elem(r)),
         shareable: shareable.map(|r| cx.elem(r)),
     };
-    Ok((disk, orig))
+    Ok((vals, orig))
 }
 
-fn parse_lease(
-    cx: &Ctx,
-    n: Node,
-    dom: &str,
-    _indent: &str,
-) -> Result<(*mut virDomainLeaseDef, LeaseOrig), Error> {
+fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
     let lockspace = child(n, "lockspace");
     let key = child(n, "key")
         .ok_or_else(|| xml_err(format!("domain '{dom}': missing 'key' element for lease")))?;
@@ -501,17 +549,15 @@ fn parse_lease(
         })?,
         None => 0,
     };
-    let l = c_calloc::<virDomainLeaseDef>();
-    unsafe {
-        (*l).lockspace = lockspace.map_or(std::ptr::null_mut(), |n| malloc_cstring(&text_of(n)));
-        (*l).key = malloc_cstring(&text_of(key));
-        (*l).path = malloc_cstring(path);
-        (*l).offset = offset;
-    }
+    let vals = LeaseVals {
+        lockspace: lockspace.map(text_of),
+        key: text_of(key),
+        path: path.to_string(),
+        offset,
+    };
     let elem = cx.elem(n);
     let ind = indent_of(&cx.text[cx.base..], &elem).to_string();
     let orig = LeaseOrig {
-        ptr: l,
         cont: cx.container(n, &ind),
         elem,
         lockspace: lockspace.map(|n| cx.elem(n)),
@@ -521,7 +567,7 @@ fn parse_lease(
         offset: offset_attr.map(|(a, _)| a),
         offset_val: offset,
     };
-    Ok((l, orig))
+    Ok((vals, orig))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -708,72 +754,86 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     }
     let p = &*p;
     let x: &str = &p.xml;
+    let sc = scan(x).map_err(|e| {
+        internal(format!(
+            "{owner}: the kept document no longer parses: {}",
+            e.message
+        ))
+    })?;
+    let lay = &sc.layout;
     let mut ed = Edits { list: Vec::new() };
 
-    if (*def).virtType != p.virt_type {
+    if (*def).virtType != lay.virt_type {
         let t = table_name(VIRT_TYPES, (*def).virtType, "domain type", &owner)?;
         set_attr(
             &mut ed,
             x,
-            p.type_attr.as_ref(),
-            p.root_tag_end,
+            lay.type_attr.as_ref(),
+            lay.root_tag_end,
             "type",
             Some(t),
         );
     }
-    let id_at = p.type_attr.as_ref().map_or(p.root_tag_end, |a| a.whole.end);
+    let id_at = lay
+        .type_attr
+        .as_ref()
+        .map_or(lay.root_tag_end, |a| a.whole.end);
     let id_s = want_id.map(|i| i.to_string());
-    match (&p.id_attr, &id_s) {
+    match (&lay.id_attr, &id_s) {
         (Some(a), Some(v)) if x[a.value.clone()].trim() == v => {}
-        _ => set_attr(&mut ed, x, p.id_attr.as_ref(), id_at, "id", id_s.as_deref()),
+        _ => set_attr(
+            &mut ed,
+            x,
+            lay.id_attr.as_ref(),
+            id_at,
+            "id",
+            id_s.as_deref(),
+        ),
     }
-    set_text(&mut ed, x, Some(&p.name), &p.root, "name", Some(&name));
+    set_text(&mut ed, x, Some(&lay.name), &lay.root, "name", Some(&name));
     let uuid = uuid_format(&(*def).uuid);
-    match &p.uuid {
+    match &lay.uuid {
         Some(e) => {
-            if (*def).uuid != p.uuid_val {
-                set_text(&mut ed, x, Some(e), &p.root, "uuid", Some(&uuid));
+            if Some((*def).uuid) != sc.uuid {
+                set_text(&mut ed, x, Some(e), &lay.root, "uuid", Some(&uuid));
             }
         }
         None => {
-            let ws = &x[p.name.ws_start..p.name.range.start];
+            let ws = &x[lay.name.ws_start..lay.name.range.start];
             let ws = if ws.is_empty() { "\n  " } else { ws };
-            ed.insert(p.name.range.end, format!("{ws}<uuid>{uuid}</uuid>"));
+            ed.insert(lay.name.range.end, format!("{ws}<uuid>{uuid}</uuid>"));
         }
     }
 
     // Disks and leases: patch the original ones still present, drop the others, append new.
     let cur_disks = disks(def);
     let cur_leases = leases(def);
-    let dev_indent = p
+    let dev_indent = lay
         .devices
         .as_ref()
         .map(|(e, _)| indent_of(x, e).to_string())
         .unwrap_or_else(|| "  ".into());
-    let item_ws = p
+    let item_ws = lay
         .devices
         .as_ref()
         .map(|(_, c)| c.child_ws.clone())
         .unwrap_or_else(|| format!("\n{dev_indent}  "));
     let item_indent = item_ws.rsplit('\n').next().unwrap_or("").to_string();
     let mut last_disk_end = None;
-    for o in &p.disks {
-        if cur_disks.contains(&o.ptr) {
-            patch_disk(&mut ed, x, o, &owner)?;
+    for (o, &ptr) in lay.disks.iter().zip(p.disks.iter()) {
+        if cur_disks.contains(&ptr) {
+            patch_disk(&mut ed, x, o, ptr, &owner)?;
         } else {
             ed.remove_elem(&o.elem);
         }
         last_disk_end = Some(o.elem.range.end);
     }
     let mut new_items = String::new();
-    for &d in cur_disks
-        .iter()
-        .filter(|d| !p.disks.iter().any(|o| o.ptr == **d))
-    {
+    for &d in cur_disks.iter().filter(|d| !p.disks.contains(d)) {
         new_items.push_str(&item_ws);
         new_items.push_str(&disk_xml(d, &item_indent, &owner)?);
     }
-    let devices_end = p.devices.as_ref().map(|(_, c)| c.last_child_end);
+    let devices_end = lay.devices.as_ref().map(|(_, c)| c.last_child_end);
     let mut pending_devices = String::new();
     if !new_items.is_empty() {
         match last_disk_end.or(devices_end) {
@@ -782,19 +842,16 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
         }
     }
     let mut last_lease_end = None;
-    for o in &p.leases {
-        if cur_leases.contains(&o.ptr) {
-            patch_lease(&mut ed, x, o)?;
+    for (o, &ptr) in lay.leases.iter().zip(p.leases.iter()) {
+        if cur_leases.contains(&ptr) {
+            patch_lease(&mut ed, x, o, ptr)?;
         } else {
             ed.remove_elem(&o.elem);
         }
         last_lease_end = Some(o.elem.range.end);
     }
     let mut new_leases = String::new();
-    for &l in cur_leases
-        .iter()
-        .filter(|l| !p.leases.iter().any(|o| o.ptr == **l))
-    {
+    for &l in cur_leases.iter().filter(|l| !p.leases.contains(l)) {
         new_leases.push_str(&item_ws);
         new_leases.push_str(&lease_xml(l, &item_indent, &owner)?);
     }
@@ -806,10 +863,10 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     }
     if !pending_devices.is_empty() {
         ed.insert(
-            p.root.last_child_end,
+            lay.root.last_child_end,
             format!(
                 "{ws}<devices>{pending_devices}{ws}</devices>",
-                ws = p.root.child_ws
+                ws = lay.root.child_ws
             ),
         );
     }
@@ -818,8 +875,13 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     Ok(out)
 }
 
-unsafe fn patch_disk(ed: &mut Edits, x: &str, o: &DiskOrig, owner: &str) -> Result<(), Error> {
-    let d = o.ptr;
+unsafe fn patch_disk(
+    ed: &mut Edits,
+    x: &str,
+    o: &DiskOrig,
+    d: *mut virDomainDiskDef,
+    owner: &str,
+) -> Result<(), Error> {
     let src = (*d).src;
     let (ty, path, ro, sh) = if src.is_null() {
         (VIR_STORAGE_TYPE_NONE, None, false, false)
@@ -891,8 +953,12 @@ unsafe fn patch_disk(ed: &mut Edits, x: &str, o: &DiskOrig, owner: &str) -> Resu
     Ok(())
 }
 
-unsafe fn patch_lease(ed: &mut Edits, x: &str, o: &LeaseOrig) -> Result<(), Error> {
-    let l = o.ptr;
+unsafe fn patch_lease(
+    ed: &mut Edits,
+    x: &str,
+    o: &LeaseOrig,
+    l: *mut virDomainLeaseDef,
+) -> Result<(), Error> {
     set_text(
         ed,
         x,
