@@ -359,6 +359,16 @@ static void sequence_list(void)
         lookups(list, "find delta", NULL, "delta", uuid_x, 0);
     }
 
+    /* a live definition for a stopped domain starts it (the old one is kept as newDef) */
+    x = add(list, "live def for inactive b", "beta", uuid_b, 5, VIR_DOMAIN_OBJ_LIST_ADD_LIVE);
+    SAY("live b same object: %d\n", x == b);
+    if (x)
+        virDomainObjEndAPI(&x);
+    lookups(list, "find b started", b, "beta", uuid_b, 5);
+    counts(list, "counts after b started");
+    lookups(list, "find id 0 and -1", NULL, "nosuch", uuid_x, -1);
+    lookups(list, "find id 0", NULL, "nosuch", uuid_x, 0);
+
     /* removal */
     if (a) {
         unsigned char u[16];
