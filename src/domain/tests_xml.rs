@@ -373,3 +373,37 @@ fn malformed_variants_of_the_corpus_all_fail_cleanly() {
     }
     assert!(checked > 160);
 }
+
+#[test]
+fn devices_element_is_created_for_the_first_disk_and_lease() {
+    let def = parse_ok(
+        "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n</domain>",
+        0,
+    );
+    unsafe {
+        let nd = c_calloc::<virDomainDiskDef>();
+        let src = c_calloc::<virStorageSource>();
+        (*src).type_ = VIR_STORAGE_TYPE_DIR;
+        (*src).path = crate::ffi::malloc_cstring("/srv/share");
+        (*nd).src = src;
+        (*nd).dst = crate::ffi::malloc_cstring("hdb");
+        (*nd).device = VIR_DOMAIN_DISK_DEVICE_FLOPPY;
+        (*def).disks = c_array(&[nd]);
+        (*def).ndisks = 1;
+        let l = c_calloc::<virDomainLeaseDef>();
+        (*l).key = crate::ffi::malloc_cstring("k");
+        (*l).path = crate::ffi::malloc_cstring("/leases/k");
+        (*l).offset = 4096;
+        (*def).leases = c_array(&[l]);
+        (*def).nleases = 1;
+        let out = fmt(def, 0);
+        assert_eq!(
+            out,
+            "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  <devices>\n    <disk type='dir' device='floppy'>\n      <source dir='/srv/share'/>\n      <target dev='hdb'/>\n    </disk>\n    <lease>\n      <key>k</key>\n      <target path='/leases/k' offset='4096'/>\n    </lease>\n  </devices>\n</domain>\n"
+        );
+        let def2 = parse_ok(&out, 0);
+        assert_eq!(fmt(def2, 0), out);
+        virDomainDefFree(def);
+        virDomainDefFree(def2);
+    }
+}
