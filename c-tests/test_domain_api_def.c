@@ -198,6 +198,44 @@ static void test_format(void)
     free(x3);
     free(x1);
 
+    /* C hot-plugs a disk (everything malloc'ed, owned by the def from now on) and unplugs
+     * another, as a driver does; format and parse follow */
+    virDomainDiskDef *disk = calloc(1, sizeof(*disk));
+    CHECK(disk != NULL);
+    disk->src = calloc(1, sizeof(*disk->src));
+    CHECK(disk->src != NULL);
+    disk->src->type = VIR_STORAGE_TYPE_BLOCK;
+    disk->src->path = strdup("/dev/mapper/hotplugged");
+    disk->src->shared = true;
+    disk->device = VIR_DOMAIN_DISK_DEVICE_DISK;
+    disk->bus = VIR_DOMAIN_DISK_BUS_VIRTIO;
+    disk->dst = strdup("vdz");
+    virDomainDiskDef **disks = realloc(def->disks, (def->ndisks + 1) * sizeof(*disks));
+    CHECK(disks != NULL);
+    def->disks = disks;
+    def->disks[def->ndisks++] = disk;
+    virDomainDiskDef *gone = def->disks[1]; /* the shared block disk */
+    memmove(&def->disks[1], &def->disks[2], (def->ndisks - 2) * sizeof(*def->disks));
+    def->ndisks--;
+    free(gone->src->path);
+    free(gone->src);
+    free(gone->dst);
+    free(gone);
+    char *x4 = virDomainDefFormat(def, NULL, 0);
+    CHECK(x4 != NULL && strstr(x4, "/dev/mapper/hotplugged") && !strstr(x4, "/dev/vg0/shared"));
+    virDomainDef *hp = virDomainDefParseString(x4, NULL, NULL, 0);
+    CHECK(hp != NULL && hp->ndisks == 4);
+    CHECK(strcmp(hp->disks[0]->src->path, "/var/lib/images/moved.qcow2") == 0);
+    CHECK(hp->disks[1]->device == VIR_DOMAIN_DISK_DEVICE_CDROM);
+    CHECK(hp->disks[2]->src->type == VIR_STORAGE_TYPE_NETWORK);
+    virDomainDiskDef *last = hp->disks[3];
+    CHECK(last->src->type == VIR_STORAGE_TYPE_BLOCK && last->src->shared && !last->src->readonly);
+    CHECK(strcmp(last->src->path, "/dev/mapper/hotplugged") == 0 && strcmp(last->dst, "vdz") == 0);
+    CHECK(last->bus == VIR_DOMAIN_DISK_BUS_VIRTIO);
+    CHECK(strstr(x4, "<description>kept as it is &amp; untouched</description>") != NULL);
+    virDomainDefFree(hp);
+    free(x4);
+
     EXPECT_INVALID(virDomainDefFormat(NULL, NULL, 0) == NULL, "def");
     EXPECT_INVALID(virDomainDefFormat(def, NULL, 1u << 30) == NULL, "flags");
     virDomainDefFree(def);
