@@ -175,9 +175,12 @@ static void collect(virDomainObjList *list, const char *what, unsigned int flags
 
 static bool deny_b_filter(virConnectPtr conn, virDomainDef *def)
 {
-    /* ACL filters see the definition; without field access, deny every other call. */
-    static int calls;
-    return (calls++ % 2) == 0;
+    /* ACL filters see the definition; without field access (libvirt's layout differs),
+     * read its name from the formatted XML */
+    char *xml = virDomainDefFormat(def, xmlopt, 0);
+    bool allow = xml && !strstr(xml, "<name>beta</name>");
+    free(xml);
+    return allow;
 }
 
 static int foreach_count;
@@ -329,7 +332,10 @@ static void sequence_list(void)
         virDomainObj **vms = NULL;
         size_t n = 0;
         int rc = virDomainObjListCollect(list, NULL, &vms, &n, deny_b_filter, 0);
-        SAY("collect with ACL filter: rc=%d n=%zu\n", rc, n);
+        SAY("ACL: active=%d inactive=%d\n",
+            virDomainObjListNumOfDomains(list, true, deny_b_filter, NULL),
+            virDomainObjListNumOfDomains(list, false, deny_b_filter, NULL));
+        SAY("collect with ACL filter hiding beta: rc=%d n=%zu\n", rc, n);
         for (size_t i = 0; i < n; i++)
             virObjectUnref(vms[i]);
         free(vms);
