@@ -258,13 +258,26 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
+/* ForEach callback: reads the domain under its lock, then looks up another domain while
+ * the list is still held by ForEach (read or write), as libvirt's callbacks may; the
+ * workers' adds and removes wait for the list meanwhile. */
 static int foreach_cb(virDomainObj *vm, void *opaque)
 {
     long *n = opaque;
     virObjectLock(vm);
     if (vm->def && vm->def->name)
         (*n)++;
+    int other = (int)(((uintptr_t)vm >> 4) % (uintptr_t)ndomains);
     virObjectUnlock(vm);
+    if (*n % 16 == 0) {
+        unsigned char u[16];
+        make_uuid(other, u);
+        virDomainObj *o = virDomainObjListFindByUUID(list, u);
+        if (o) {
+            CHECK(memcmp(o->def->uuid, u, 16) == 0);
+            virDomainObjEndAPI(&o);
+        }
+    }
     return 0;
 }
 
