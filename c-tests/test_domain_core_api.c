@@ -195,16 +195,23 @@ int main(void)
     CHECK(virDomainObjListGetInactiveNames(doms, names, -1, NULL, NULL) == -1);
     virDomainObj **vms = NULL;
     size_t nvms = 0;
-    CHECK(virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL,
-                                  VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_RUNNING) == 0);
+    virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL,
+                            VIR_CONNECT_LIST_DOMAINS_ACTIVE | VIR_CONNECT_LIST_DOMAINS_RUNNING);
     CHECK(nvms == 1 && strcmp(vms[0]->def->name, "beta") == 0);
     virObjectListFreeCount(vms, nvms);
-    CHECK(virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL, VIR_CONNECT_LIST_DOMAINS_PERSISTENT) == 0);
+    virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL, VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
     CHECK(nvms == 1);
     virObjectListFreeCount(vms, nvms);
-    CHECK(virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL, 1u << 20) == -1);
+    virDomainObjListCollectAll(doms, &vms, &nvms);
+    CHECK(nvms == 2 && strcmp(vms[0]->def->name, "beta") == 0);
+    virObjectListFreeCount(vms, nvms);
+    virDomainObjListCollect(doms, NULL, &vms, &nvms, NULL, 1u << 20);
+    CHECK(vms == NULL && nvms == 0);
     CHECK_ERROR(VIR_ERR_INVALID_ARG, "unsupported flags");
-    CHECK(virDomainObjListCollect(doms, NULL, NULL, &nvms, NULL, 0) == -1);
+    virDomainObjListCollect(doms, NULL, NULL, &nvms, NULL, 0);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "vms");
+    virDomainObjListCollectAll(NULL, &vms, &nvms);
+    CHECK(vms == NULL && nvms == 0);
     virObjectListFreeCount(NULL, 0);
     int active = 0;
     CHECK(virDomainObjListForEach(doms, false, count_cb, &active) == 0 && active == 1);

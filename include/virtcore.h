@@ -1690,17 +1690,28 @@ int virDomainObjListGetInactiveNames(struct virDomainObjList *doms,
                                      virConnectPtr conn);
 
 /**
- * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
- * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), sorted
- * by name (libvirt's `virDomainObjListCollect`; also the `Export`-like listing, without
- * `virConnect`). Release with `virObjectListFreeCount(*vms, *nvms)`.
+ * Every domain, as a malloc'ed array of *referenced, unlocked* objects in `*vms` (count
+ * in `*nvms`), in name order (libvirt's `virDomainObjListCollectAll`). Release with
+ * `virObjectListFreeCount(*vms, *nvms)`.
  */
-int virDomainObjListCollect(struct virDomainObjList *doms,
-                            virConnectPtr conn,
-                            struct virDomainObj ***vms,
-                            size_t *nvms,
-                            virDomainObjListACLFilter filter,
-                            unsigned int flags);
+void virDomainObjListCollectAll(struct virDomainObjList *domlist,
+                                struct virDomainObj ***vms,
+                                size_t *nvms);
+
+/**
+ * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
+ * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in name
+ * order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
+ * `Export`-like listing, without `virConnect`). Release with
+ * `virObjectListFreeCount(*vms, *nvms)`. On bad arguments or unknown flags the error is
+ * reported and the list is empty (`*vms` NULL, `*nvms` 0).
+ */
+void virDomainObjListCollect(struct virDomainObjList *doms,
+                             virConnectPtr conn,
+                             struct virDomainObj ***vms,
+                             size_t *nvms,
+                             virDomainObjListACLFilter filter,
+                             unsigned int flags);
 
 /**
  * Unreferences `count` objects of a malloc'ed array and frees it (libvirt's

@@ -633,10 +633,67 @@ unsafe fn matches(o: *mut virDomainObj, flags: c_uint) -> bool {
         )
 }
 
+/// Hands the referenced objects in `out` to C as a malloc'ed array.
+unsafe fn give_array(
+    cx: &Cx,
+    out: Vec<*mut virDomainObj>,
+    vms: *mut *mut *mut virDomainObj,
+    nvms: *mut usize,
+) -> Result<(), crate::error::Error> {
+    let arr = libc::calloc(out.len().max(1), std::mem::size_of::<*mut virDomainObj>())
+        as *mut *mut virDomainObj;
+    if arr.is_null() {
+        for o in out {
+            drop(Strong::from_raw(o));
+        }
+        return Err(cx.error(virErrorNumber::VIR_ERR_NO_MEMORY, "domain list"));
+    }
+    ptr::copy_nonoverlapping(out.as_ptr(), arr, out.len());
+    *vms = arr;
+    *nvms = out.len();
+    Ok(())
+}
+
+/// Clears the outputs first, so a failed call leaves an empty list.
+unsafe fn reset_outputs(vms: *mut *mut *mut virDomainObj, nvms: *mut usize) {
+    if !vms.is_null() {
+        *vms = ptr::null_mut();
+    }
+    if !nvms.is_null() {
+        *nvms = 0;
+    }
+}
+
+/// Every domain, as a malloc'ed array of *referenced, unlocked* objects in `*vms` (count
+/// in `*nvms`), in name order (libvirt's `virDomainObjListCollectAll`). Release with
+/// `virObjectListFreeCount(*vms, *nvms)`.
+#[no_mangle]
+pub unsafe extern "C" fn virDomainObjListCollectAll(
+    domlist: *mut virDomainObjList,
+    vms: *mut *mut *mut virDomainObj,
+    nvms: *mut usize,
+) {
+    call_void(D, "virDomainObjListCollectAll", |cx| {
+        log_debug!("virDomainObjListCollectAll(domlist={domlist:?}, vms={vms:?}, nvms={nvms:?})");
+        reset_outputs(vms, nvms);
+        let l = list_arg(&cx, domlist)?;
+        cx.non_null(vms, "vms")?;
+        cx.non_null(nvms, "nvms")?;
+        let out = l
+            .snapshot_by_name()
+            .into_iter()
+            .map(Strong::into_raw)
+            .collect();
+        give_array(&cx, out, vms, nvms)
+    })
+}
+
 /// The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
-/// malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), sorted
-/// by name (libvirt's `virDomainObjListCollect`; also the `Export`-like listing, without
-/// `virConnect`). Release with `virObjectListFreeCount(*vms, *nvms)`.
+/// malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in name
+/// order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
+/// `Export`-like listing, without `virConnect`). Release with
+/// `virObjectListFreeCount(*vms, *nvms)`. On bad arguments or unknown flags the error is
+/// reported and the list is empty (`*vms` NULL, `*nvms` 0).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListCollect(
     doms: *mut virDomainObjList,
@@ -645,9 +702,10 @@ pub unsafe extern "C" fn virDomainObjListCollect(
     nvms: *mut usize,
     filter: virDomainObjListACLFilter,
     flags: c_uint,
-) -> c_int {
-    call(D, "virDomainObjListCollect", |cx| {
+) {
+    call_void(D, "virDomainObjListCollect", |cx| {
         log_debug!("virDomainObjListCollect(doms={doms:?}, conn={conn:?}, vms={vms:?}, nvms={nvms:?}, filter={filter:?}, flags={flags:?})");
+        reset_outputs(vms, nvms);
         cx.check_flags(flags, LIST_FILTERS_ALL)?;
         let l = list_arg(&cx, doms)?;
         cx.non_null(vms, "vms")?;
@@ -660,18 +718,7 @@ pub unsafe extern "C" fn virDomainObjListCollect(
             }
             true
         });
-        let arr = libc::calloc(out.len().max(1), std::mem::size_of::<*mut virDomainObj>())
-            as *mut *mut virDomainObj;
-        if arr.is_null() {
-            for o in out {
-                drop(Strong::from_raw(o));
-            }
-            return Err(cx.error(virErrorNumber::VIR_ERR_NO_MEMORY, "domain list"));
-        }
-        ptr::copy_nonoverlapping(out.as_ptr(), arr, out.len());
-        *vms = arr;
-        *nvms = out.len();
-        Ok(0)
+        give_array(&cx, out, vms, nvms)
     })
 }
 
