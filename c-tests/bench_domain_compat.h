@@ -65,8 +65,11 @@ int virDomainObjListGetActiveIDs(virDomainObjList *doms, int *ids, int maxids,
                                  virDomainObjListACLFilter filter, virConnectPtr conn);
 int virDomainObjListGetInactiveNames(virDomainObjList *doms, char **const names, int maxnames,
                                      virDomainObjListACLFilter filter, virConnectPtr conn);
-int virDomainObjListCollect(virDomainObjList *domlist, virConnectPtr conn, virDomainObj ***vms,
-                            size_t *nvms, virDomainObjListACLFilter filter, unsigned int flags);
+/* 9.0 returns nothing (its body ends in a tail call of a void filter) */
+void virDomainObjListCollect(virDomainObjList *domlist, virConnectPtr conn, virDomainObj ***vms,
+                             size_t *nvms, virDomainObjListACLFilter filter, unsigned int flags);
+void virDomainObjListCollectAll(virDomainObjList *domlist, virDomainObj ***vms, size_t *nvms);
+void virObjectListFreeCount(void *list, size_t count);
 int virDomainObjListLoadAllConfigs(virDomainObjList *doms, const char *configDir,
                                    const char *autostartDir, bool liveStatus,
                                    virDomainXMLOption *xmlopt, virDomainLoadConfigNotify notify,

@@ -274,43 +274,51 @@ static void test_list(void)
     CHECK(virDomainObjListGetActiveIDs(l, ids, 8, acl_odd, (virConnectPtr)0x1234) == 3);
     CHECK(virDomainObjListGetInactiveNames(l, names, 8, acl_odd, (virConnectPtr)0x1234) == 0);
 
-    /* Collect: referenced, unlocked objects; filters; ACL */
+    /* Collect (void in libvirt 9.0): referenced, unlocked objects in name order; filters;
+     * ACL. CollectAll: every domain. */
     virDomainObj **list = NULL;
     size_t n = 0;
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL, 0) == 0);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, 0);
     CHECK(n == 6);
     for (size_t i = 0; i < n; i++) {
         virObjectLock(list[i]); /* would deadlock if Collect left them locked */
+        CHECK(strcmp(list[i]->def->name, i ? list[i - 1]->def->name : "") > 0);
         virObjectUnlock(list[i]);
     }
     virObjectListFreeCount(list, n);
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL, VIR_CONNECT_LIST_DOMAINS_ACTIVE) == 0);
+    virDomainObjListCollectAll(l, &list, &n);
+    CHECK(n == 6);
+    virObjectListFreeCount(list, n);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, VIR_CONNECT_LIST_DOMAINS_ACTIVE);
     CHECK(n == 3);
     virObjectListFreeCount(list, n);
-    CHECK(virDomainObjListCollect(l, (virConnectPtr)0x1234, &list, &n, acl_odd,
-                                  VIR_CONNECT_LIST_DOMAINS_INACTIVE) == 0);
+    virDomainObjListCollect(l, (virConnectPtr)0x1234, &list, &n, acl_odd,
+                            VIR_CONNECT_LIST_DOMAINS_INACTIVE);
     CHECK(n == 0);
     virObjectListFreeCount(list, n);
     vms[3]->persistent = true;
     vms[3]->autostart = true;
     vms[4]->hasManagedSave = true;
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL,
-                                  VIR_CONNECT_LIST_DOMAINS_PERSISTENT) == 0 && n == 1 &&
-          list[0] == vms[3]);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, VIR_CONNECT_LIST_DOMAINS_PERSISTENT);
+    CHECK(n == 1 && list[0] == vms[3]);
     virObjectListFreeCount(list, n);
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL,
-                                  VIR_CONNECT_LIST_DOMAINS_AUTOSTART) == 0 && n == 1);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, VIR_CONNECT_LIST_DOMAINS_AUTOSTART);
+    CHECK(n == 1);
     virObjectListFreeCount(list, n);
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL,
-                                  VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE) == 0 && n == 1 &&
-          list[0] == vms[4]);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE);
+    CHECK(n == 1 && list[0] == vms[4]);
     virObjectListFreeCount(list, n);
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL,
-                                  VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE |
-                                      VIR_CONNECT_LIST_DOMAINS_TRANSIENT) == 0 && n == 4);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL,
+                            VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE |
+                                VIR_CONNECT_LIST_DOMAINS_TRANSIENT);
+    CHECK(n == 4);
     virObjectListFreeCount(list, n);
     virObjectListFreeCount(NULL, 0);
-    EXPECT_INVALID(virDomainObjListCollect(l, NULL, &list, &n, NULL, 1u << 30) == -1, "flags");
+    /* unknown flags: error reported, empty result */
+    list = (virDomainObj **)0x1;
+    n = 99;
+    EXPECT_INVALID_VOID(virDomainObjListCollect(l, NULL, &list, &n, NULL, 1u << 30), "flags");
+    CHECK(list == NULL && n == 0);
 
     /* Rename: flags reach the callback; old name gone, new name found */
     unsigned int seen = 0;
@@ -385,7 +393,8 @@ static void test_list(void)
     CHECK(virDomainObjListFindByName(l, "dom6") == NULL);
     uuid_of(6, u);
     CHECK(virDomainObjListFindByUUID(l, u) == NULL);
-    CHECK(virDomainObjListCollect(l, NULL, &list, &n, NULL, 0) == 0 && n == 5);
+    virDomainObjListCollect(l, NULL, &list, &n, NULL, 0);
+    CHECK(n == 5);
     virObjectListFreeCount(list, n);
     def = def_of(6, 0);
     virResetLastError();
@@ -464,9 +473,14 @@ static void test_list(void)
     EXPECT_INVALID(virDomainObjListGetActiveIDs(l, NULL, 8, NULL, NULL) == -1, "ids");
     EXPECT_INVALID(virDomainObjListGetInactiveNames(NULL, names, 8, NULL, NULL) == -1, "doms");
     EXPECT_INVALID(virDomainObjListGetInactiveNames(l, NULL, 8, NULL, NULL) == -1, "names");
-    EXPECT_INVALID(virDomainObjListCollect(NULL, NULL, &list, &n, NULL, 0) == -1, "doms");
-    EXPECT_INVALID(virDomainObjListCollect(l, NULL, NULL, &n, NULL, 0) == -1, "vms");
-    EXPECT_INVALID(virDomainObjListCollect(l, NULL, &list, NULL, NULL, 0) == -1, "nvms");
+    EXPECT_INVALID_VOID(virDomainObjListCollect(NULL, NULL, &list, &n, NULL, 0), "doms");
+    CHECK(list == NULL && n == 0);
+    EXPECT_INVALID_VOID(virDomainObjListCollect(l, NULL, NULL, &n, NULL, 0), "vms");
+    EXPECT_INVALID_VOID(virDomainObjListCollect(l, NULL, &list, NULL, NULL, 0), "nvms");
+    EXPECT_INVALID_VOID(virDomainObjListCollectAll(NULL, &list, &n), "domlist");
+    CHECK(list == NULL && n == 0);
+    EXPECT_INVALID_VOID(virDomainObjListCollectAll(l, NULL, &n), "vms");
+    EXPECT_INVALID_VOID(virDomainObjListCollectAll(l, &list, NULL), "nvms");
 
     /* the list holds the objects: dropping it frees the remaining ones */
     for (int i = 1; i <= 6; i++)

@@ -166,11 +166,9 @@ static void collect(virDomainObjList *list, const char *what, unsigned int flags
 {
     virDomainObj **vms = NULL;
     size_t n = 0;
-    int rc = virDomainObjListCollect(list, NULL, &vms, &n, NULL, flags);
-    SAY("collect %-16s flags=0x%04x: rc=%d n=%zu\n", what, flags, rc, n);
-    for (size_t i = 0; i < n; i++)
-        virObjectUnref(vms[i]);
-    free(vms);
+    virDomainObjListCollect(list, NULL, &vms, &n, NULL, flags);
+    SAY("collect %-16s flags=0x%04x: n=%zu\n", what, flags, n);
+    virObjectListFreeCount(vms, n);
 }
 
 static bool deny_b_filter(virConnectPtr conn, virDomainDef *def)
@@ -331,14 +329,15 @@ static void sequence_list(void)
     {
         virDomainObj **vms = NULL;
         size_t n = 0;
-        int rc = virDomainObjListCollect(list, NULL, &vms, &n, deny_b_filter, 0);
+        virDomainObjListCollect(list, NULL, &vms, &n, deny_b_filter, 0);
         SAY("ACL: active=%d inactive=%d\n",
             virDomainObjListNumOfDomains(list, true, deny_b_filter, NULL),
             virDomainObjListNumOfDomains(list, false, deny_b_filter, NULL));
-        SAY("collect with ACL filter hiding beta: rc=%d n=%zu\n", rc, n);
-        for (size_t i = 0; i < n; i++)
-            virObjectUnref(vms[i]);
-        free(vms);
+        SAY("collect with ACL filter hiding beta: n=%zu\n", n);
+        virObjectListFreeCount(vms, n);
+        virDomainObjListCollectAll(list, &vms, &n);
+        SAY("collect all: n=%zu\n", n);
+        virObjectListFreeCount(vms, n);
     }
 
     foreach_count = 0;
