@@ -48,7 +48,12 @@ static int run_memcheck(const char *prog)
     int status = 0;
     CHECK(waitpid(pid, &status, 0) == pid);
     int rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128;
-    if (rc != 0) {
+    if (rc == 77) {
+        /* the program skipped on a known, reported bug of the domain branch after running
+         * all its checks; memcheck (exit 99 otherwise) found nothing */
+        printf("%s: memcheck clean (the program reported known bugs)\n", prog);
+        rc = 0;
+    } else if (rc != 0) {
         /* the first report, with frames shortened to the function names (Rust's are long) */
         char cmd[256];
         snprintf(cmd, sizeof(cmd),
