@@ -275,8 +275,9 @@ pub unsafe extern "C" fn virDomainObjSetState(
 /// A new, empty domain list (libvirt's `virDomainObjListNew`); release with `virObjectUnref`.
 ///
 /// Locking protocol of the list and its objects:
-/// - Lock order: list before object, never the reverse. Do not call list functions while
-///   holding a domain object locked, except from the callbacks named below.
+/// - Lock order: list before object, never the reverse. While holding a domain object
+///   locked, call only the list functions that take that locked object (`Remove`,
+///   `RemoveLocked`, `Rename`, which follow the protocol below), not the finders.
 /// - `virDomainObjListFind*` and `virDomainObjListAdd` return the object locked and
 ///   referenced; end with `virDomainObjEndAPI(&vm)`. Finders reference the object under
 ///   the list's read lock, release it, then lock the object and skip it if `removing`.

@@ -24,7 +24,7 @@ use parking_lot::RawRwLock;
 
 use super::error::{arg_err, failed, internal, invalid};
 use super::obj::{assign_def, is_active, virDomainObj};
-use super::types::{def_free, uuid_format, virDomainDef, VIR_UUID_BUFLEN};
+use super::types::{uuid_format, virDomainDef, VIR_UUID_BUFLEN};
 use crate::error::{virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
 
@@ -681,12 +681,4 @@ unsafe fn set_id_index(maps: &mut Maps, p: *mut virDomainObj, id: c_int) {
         maps.by_id.insert(id, p);
         (*p).link.id = id;
     }
-}
-
-/// Frees a definition the list refused (helper for callers' error paths).
-///
-/// # Safety
-/// As for `def_free`.
-pub unsafe fn discard_def(def: *mut virDomainDef) {
-    def_free(def)
 }

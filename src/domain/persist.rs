@@ -243,9 +243,6 @@ fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
     })
 }
 
-/// One failure of a load, kept to be reported.
-pub struct LoadFailure(pub Error);
-
 /// libvirt's `virDomainObjListLoadAllConfigs`. Returns the number of domains loaded and
 /// the last failure (each one is logged); a missing directory loads nothing.
 ///
