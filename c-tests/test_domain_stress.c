@@ -3,7 +3,7 @@
  * Four worker threads (STRESS_WORKERS) each own a range of slots of STRESS_DOMAINS domains
  * and, for STRESS_SECONDS, add, find (by UUID, name and ID), remove, rename and set the
  * state of them; changing the state also starts or stops the domain by writing
- * `def->id` directly, as C drivers do. Each worker also looks up random domains of the
+ * `def->id` directly or by replacing `vm->def`, as C drivers do. Each worker also looks up random domains of the
  * other workers and checks that whatever comes back is what was asked for. A fifth thread
  * runs Collect (with filters), ForEach (read and modify), NumOfDomains, GetActiveIDs and
  * GetInactiveNames the whole time.
@@ -84,7 +84,8 @@ static void make_uuid(int slot, unsigned char u[16])
     u[15] = (unsigned char)slot;
 }
 
-static virDomainObj *add_slot(struct worker *w, int s, bool active)
+/* A definition of slot s under its current name, running (id) or not. */
+static virDomainDef *slot_def(int s, bool active)
 {
     struct slot *sl = &slots[s];
     char xml[1024], uuidstr[37];
@@ -103,6 +104,12 @@ static virDomainObj *add_slot(struct worker *w, int s, bool active)
         virDomainDefParseString(xml, NULL, NULL, active ? 0 : VIR_DOMAIN_DEF_PARSE_INACTIVE);
     CHECK(def != NULL);
     CHECK(def->id == (active ? id_of(s) : -1));
+    return def;
+}
+
+static virDomainObj *add_slot(struct worker *w, int s, bool active)
+{
+    virDomainDef *def = slot_def(s, active);
     virDomainObj *vm = virDomainObjListAdd(list, &def, NULL, 0, NULL);
     CHECK(vm != NULL);
     CHECK(def == NULL);
@@ -192,15 +199,21 @@ static void worker_step(struct worker *w)
         virDomainObjEndAPI(&vm);
         w->ops[OP_RENAME]++;
     } else if (op < 80) {
-        /* start or stop: state and def->id written directly under the object lock */
+        /* start or stop, as C drivers do it under the object lock: set the state and
+         * either write def->id or replace vm->def with a new definition */
         vm = virDomainObjListFindByUUID(list, sl->uuid);
         CHECK(vm == sl->vm);
-        if (sl->active) {
+        bool replace = next_rand(&w->rng) % 2;
+        if (sl->active)
             virDomainObjSetState(vm, VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_SHUTOFF_DESTROYED);
-            vm->def->id = -1;
-        } else {
+        else
             virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
-            vm->def->id = id_of(s);
+        if (replace) {
+            virDomainDef *old = vm->def;
+            vm->def = slot_def(s, !sl->active);
+            virDomainDefFree(old);
+        } else {
+            vm->def->id = sl->active ? -1 : id_of(s);
         }
         sl->active = !sl->active;
         int reason = -1;
