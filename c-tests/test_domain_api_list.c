@@ -3,6 +3,8 @@
  * (virCheckFlags semantics: VIR_ERR_INVALID_ARG naming the argument or the flags). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdatomic.h>
+#include <unistd.h>
 
 #include "testutil.h"
 
@@ -546,8 +548,46 @@ static void test_removal_protocol(void)
     virObjectUnref(race_list);
 }
 
+/* Find* return the object locked: a second finder waits until the first one ends. (A
+ * correct list always passes; a list that returned it unlocked is caught whenever the
+ * second finder gets through during the pause.) */
+static atomic_int second_got;
+static void *second_finder(void *arg)
+{
+    virDomainObj *vm = virDomainObjListFindByName(race_list, "dom10");
+    CHECK(vm != NULL);
+    atomic_store(&second_got, 1);
+    virDomainObjEndAPI(&vm);
+    return NULL;
+}
+
+static void test_find_returns_locked(void)
+{
+    race_list = virDomainObjListNew();
+    CHECK(race_list != NULL);
+    virObjectUnref(add(race_list, 10, 100));
+    for (int how = 0; how < 3; how++) {
+        unsigned char u[16];
+        uuid_of(10, u);
+        virDomainObj *vm = how == 0   ? virDomainObjListFindByUUID(race_list, u)
+                           : how == 1 ? virDomainObjListFindByName(race_list, "dom10")
+                                      : virDomainObjListFindByID(race_list, 100);
+        CHECK(vm != NULL);
+        atomic_store(&second_got, 0);
+        pthread_t t;
+        CHECK(pthread_create(&t, NULL, second_finder, NULL) == 0);
+        usleep(50 * 1000);
+        CHECK(atomic_load(&second_got) == 0);
+        virDomainObjEndAPI(&vm);
+        CHECK(pthread_join(t, NULL) == 0);
+        CHECK(atomic_load(&second_got) == 1);
+    }
+    virObjectUnref(race_list);
+}
+
 int main(void)
 {
+    test_find_returns_locked();
     test_obj();
     test_list();
     test_removal_protocol();
