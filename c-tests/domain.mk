@@ -1,0 +1,29 @@
+# Domain subsystem: programs built from one source against both virtcore and Debian's
+# libvirt.so.0 9.0.0 (-DDOMAIN_USE_LIBVIRT; prototypes in bench_domain_compat.h), the
+# valgrind run of the stress test, and the benchmark (`make bench`, never `make check`).
+
+DOMAIN_COMPAT := bench_domain_compat.h
+
+# Conformance: bin/test_domain_conformance (virtcore) runs this libvirt build of the
+# same source and compares every result line.
+# (`all:` in the Makefile is read before this fragment, so name the prerequisite here too.)
+EXTRA += $(BIN)/domain_conformance_libvirt
+all: $(BIN)/domain_conformance_libvirt
+$(BIN)/test_domain_conformance: $(DOMAIN_COMPAT)
+$(BIN)/domain_conformance_libvirt: test_domain_conformance.c $(DOMAIN_COMPAT)
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS)
+
+# Benchmark: the same source against each library; scripts/bench-domain.sh prints ratios.
+.PHONY: bench-domain
+bench: bench-domain
+bench-domain: $(BIN)/bench_domain_vc $(BIN)/bench_domain_lv
+	bash $(TOP)/scripts/bench-domain.sh $(abspath $(BIN)) $(BENCH_DOMAIN_COUNTS)
+
+$(BIN)/bench_domain_vc: bench_domain.c $(DOMAIN_COMPAT) $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS)
+
+$(BIN)/bench_domain_lv: bench_domain.c $(DOMAIN_COMPAT)
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS) -lpthread
