@@ -242,22 +242,10 @@ pub unsafe fn describe_params(nparams: usize, params: *const virLockManagerParam
             VIR_LOCK_MANAGER_PARAM_TYPE_UINT => v.ui.to_string(),
             VIR_LOCK_MANAGER_PARAM_TYPE_ULONG => v.ul.to_string(),
             VIR_LOCK_MANAGER_PARAM_TYPE_DOUBLE => v.d.to_string(),
-            VIR_LOCK_MANAGER_PARAM_TYPE_UUID => uuid_string(&v.uuid),
+            VIR_LOCK_MANAGER_PARAM_TYPE_UUID => crate::domain::types::uuid_format(&v.uuid),
             t => format!("<unknown type {t}>"),
         };
         out.push(format!("{}={value}", text(p.key)));
     }
     out.join(" ")
-}
-
-pub fn uuid_string(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        h[0..4].concat(),
-        h[4..6].concat(),
-        h[6..8].concat(),
-        h[8..10].concat(),
-        h[10..16].concat()
-    )
 }
