@@ -16,29 +16,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-typedef struct {
-    int type;
-    const char *key;
-    union {
-        int iv;
-        unsigned int ui;
-        unsigned long long ul;
-        const char *cstr;
-        unsigned char uuid[16];
-    } value;
-} lvParam;
-typedef struct { char *name; void *driver; void *handle; int refs; } lvPlugin;
-lvPlugin *virLockManagerPluginNew(const char *name, const char *driverName,
-                                  const char *configDir, unsigned int flags);
-void virLockManagerPluginUnref(lvPlugin *plugin);
-void *virLockManagerNew(void *driver, unsigned int type, size_t nparams, lvParam *params,
-                        unsigned int flags);
-int virLockManagerAddResource(void *lock, unsigned int type, const char *name,
-                              size_t nparams, lvParam *params, unsigned int flags);
-int virLockManagerAcquire(void *lock, const char *state, unsigned int flags, int action,
-                          int *fd);
-int virLockManagerRelease(void *lock, char **state, unsigned int flags);
-int virLockManagerFree(void *lock);
+#include "libvirt_lock_private.h"
 
 static double now_us(void)
 {

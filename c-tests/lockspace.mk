@@ -8,12 +8,12 @@ $(LOCKSPACE_TESTS): $(BIN)/%: %.c test_lockspace_util.h testutil.h $(TOP)/includ
 	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) -DLOCKSPACE_SO='"$(LOCKSPACE_SO)"' $< -o $@ $(VC_LIBS)
 
 # Loaded by Debian's libvirt.so.0 itself: built against libvirt, not virtcore.
-$(BIN)/test_lockspace_libvirt: test_lockspace_libvirt.c
+$(BIN)/test_lockspace_libvirt: test_lockspace_libvirt.c libvirt_lock_private.h
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(LV_CFLAGS) -DLOCKSPACE_DIR='"$(dir $(LOCKSPACE_SO))"' $< -o $@ $(LV_LIBS)
 
 # The bench is built against libvirt.so.0: both plugins are loaded by libvirt's own loader.
-$(BIN)/bench_lockspace: bench_lockspace.c
+$(BIN)/bench_lockspace: bench_lockspace.c libvirt_lock_private.h
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(LV_CFLAGS) -DLOCKSPACE_DIR='"$(dir $(LOCKSPACE_SO))"' $< -o $@ $(LV_LIBS)
 

@@ -17,36 +17,7 @@
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 
-/* libvirt's internal lock manager API (exported as LIBVIRT_PRIVATE_9.0.0). */
-typedef struct {
-    int type;
-    const char *key;
-    union {
-        int iv;
-        long long l;
-        unsigned int ui;
-        unsigned long long ul;
-        double d;
-        char *str;
-        const char *cstr;
-        unsigned char uuid[16];
-    } value;
-} lvParam;
-typedef struct lvPlugin { char *name; void *driver; void *handle; int refs; } lvPlugin;
-lvPlugin *virLockManagerPluginNew(const char *name, const char *driverName,
-                                  const char *configDir, unsigned int flags);
-void virLockManagerPluginUnref(lvPlugin *plugin);
-bool virLockManagerPluginUsesState(lvPlugin *plugin);
-const char *virLockManagerPluginGetName(lvPlugin *plugin);
-void *virLockManagerNew(void *driver, unsigned int type, size_t nparams, lvParam *params,
-                        unsigned int flags);
-int virLockManagerAddResource(void *lock, unsigned int type, const char *name,
-                              size_t nparams, lvParam *params, unsigned int flags);
-int virLockManagerAcquire(void *lock, const char *state, unsigned int flags, int action,
-                          int *fd);
-int virLockManagerRelease(void *lock, char **state, unsigned int flags);
-int virLockManagerInquire(void *lock, char **state, unsigned int flags);
-int virLockManagerFree(void *lock);
+#include "libvirt_lock_private.h"
 
 static int checks;
 #define CHECK(c)                                                                     \

@@ -1,0 +1,46 @@
+/* libvirt_lock_private.h: libvirt 9.0's internal lock-manager API, which Debian's
+ * libvirt.so.0 exports (LIBVIRT_PRIVATE_9.0.0) but whose headers are not installed.
+ * For programs built against libvirt instead of virtcore (bench_lockspace,
+ * test_lockspace_libvirt); the types carry test-private names so that they cannot be
+ * mistaken for virtcore.h's. */
+#ifndef VIRTCORE_LIBVIRT_LOCK_PRIVATE_H
+#define VIRTCORE_LIBVIRT_LOCK_PRIVATE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* virLockManagerParam */
+typedef struct {
+    int type;
+    const char *key;
+    union {
+        int iv;
+        long long l;
+        unsigned int ui;
+        unsigned long long ul;
+        double d;
+        char *str;
+        const char *cstr;
+        unsigned char uuid[16];
+    } value;
+} lvParam;
+/* virLockManagerPlugin (libvirt's private struct; its driver is what
+ * virLockManagerPluginGetDriver would return, which libvirt does not export) */
+typedef struct lvPlugin { char *name; void *driver; void *handle; int refs; } lvPlugin;
+
+lvPlugin *virLockManagerPluginNew(const char *name, const char *driverName,
+                                  const char *configDir, unsigned int flags);
+void virLockManagerPluginUnref(lvPlugin *plugin);
+bool virLockManagerPluginUsesState(lvPlugin *plugin);
+const char *virLockManagerPluginGetName(lvPlugin *plugin);
+void *virLockManagerNew(void *driver, unsigned int type, size_t nparams, lvParam *params,
+                        unsigned int flags);
+int virLockManagerAddResource(void *lock, unsigned int type, const char *name,
+                              size_t nparams, lvParam *params, unsigned int flags);
+int virLockManagerAcquire(void *lock, const char *state, unsigned int flags, int action,
+                          int *fd);
+int virLockManagerRelease(void *lock, char **state, unsigned int flags);
+int virLockManagerInquire(void *lock, char **state, unsigned int flags);
+int virLockManagerFree(void *lock);
+
+#endif
