@@ -38,6 +38,17 @@ impl Ctx {
         // SAFETY: live until drop; used by one thread.
         unsafe { &mut *self.0 }
     }
+
+    /// Acquires what was added, with no state, no flags, the default failure action and
+    /// no descriptor: the hot-plug and resume-without-state case.
+    unsafe fn acquire_added(&mut self, state: *const c_char) -> Result<(), Error> {
+        self.m().acquire(
+            state,
+            0,
+            VIR_DOMAIN_LOCK_FAILURE_DEFAULT,
+            std::ptr::null_mut(),
+        )
+    }
 }
 
 struct Args<'a> {
@@ -261,14 +272,7 @@ pub unsafe extern "C" fn virDomainLockProcessResume(
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         unsafe { cx.opt_str_arg(state, "state") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, true, 0) }?;
-        unsafe {
-            ctx.m().acquire(
-                state,
-                0,
-                VIR_DOMAIN_LOCK_FAILURE_DEFAULT,
-                std::ptr::null_mut(),
-            )
-        }?;
+        unsafe { ctx.acquire_added(state) }?;
         Ok(0)
     })
 }
@@ -307,14 +311,7 @@ pub unsafe extern "C" fn virDomainLockImageAttach(
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, false, 0) }?;
         unsafe { add_image(ctx.m(), src) }?;
-        unsafe {
-            ctx.m().acquire(
-                std::ptr::null(),
-                0,
-                VIR_DOMAIN_LOCK_FAILURE_DEFAULT,
-                std::ptr::null_mut(),
-            )
-        }?;
+        unsafe { ctx.acquire_added(std::ptr::null()) }?;
         Ok(0)
     })
 }
@@ -387,14 +384,7 @@ pub unsafe extern "C" fn virDomainLockLeaseAttach(
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, false, 0) }?;
         unsafe { add_lease(&cx, ctx.m(), lease) }?;
-        unsafe {
-            ctx.m().acquire(
-                std::ptr::null(),
-                0,
-                VIR_DOMAIN_LOCK_FAILURE_DEFAULT,
-                std::ptr::null_mut(),
-            )
-        }?;
+        unsafe { ctx.acquire_added(std::ptr::null()) }?;
         Ok(0)
     })
 }
