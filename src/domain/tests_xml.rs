@@ -10,10 +10,10 @@ use super::xml::*;
 use crate::error::last_error;
 
 fn corpus_dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/domain-xml");
+    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/domain-xml");
     assert!(
         d.is_dir(),
-        "domain XML corpus not found at {} (it lives in shared/corpus beside the clone)",
+        "domain XML corpus not found at {} (it is part of the repository)",
         d.display()
     );
     d
