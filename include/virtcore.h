@@ -6,7 +6,12 @@
  *
  * Names, signatures, enum values and error codes follow libvirt 9.0, so that code
  * written against libvirt's internal API compiles against this header.
+ *
+ * Needs C99 or later (bool, <stdint.h>, variadic macros, long long) or C++.
  */
+#if !defined(__cplusplus) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L)
+#error "virtcore.h needs C99 or later (e.g. -std=gnu11, -std=c99); it is not C89/C90"
+#endif
 
 #ifndef VIRTCORE_H
 #define VIRTCORE_H
@@ -15,8 +20,45 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-/* Version of this header, major*1000000 + minor*1000 + micro. */
+
+/* Version of this header (Cargo.toml's version, 0.1.0). */
+#define VIRTCORE_VERSION_MAJOR 0
+#define VIRTCORE_VERSION_MINOR 1
+#define VIRTCORE_VERSION_MICRO 0
+/* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;
+ * compare with virtcoreGetVersion() for the library actually loaded. */
 #define VIRTCORE_VERSION_NUMBER 1000
+/**
+ * virReportErrorHelper:
+ * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
+ * @errorcode: the virErrorNumber (VIR_ERR_*)
+ * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
+ * @fmt: printf-style format of the message, or NULL
+ *
+ * Reports an error from C code (a state driver, a lock driver plugin) into the calling
+ * thread's last error, exactly like libvirt's function of the same name. The message
+ * gets libvirt's prefix for @errorcode (e.g. "internal error: "). It sets no error of
+ * its own (a message that cannot be allocated is truncated to 1023 bytes).
+ *
+ * Declared here, inside the include guard and with C linkage, because the variadic
+ * function is defined in C (csrc/report.c) and cbindgen cannot declare it.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+void virReportErrorHelper(int domcode, int errorcode, const char *filename,
+                          const char *funcname, size_t linenr, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+#ifdef __cplusplus
+}
+#endif
+
+/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
+#define virReportError(code, ...) \
+    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)
 
 
 /**
@@ -2429,30 +2471,19 @@ int virtcoreStateSetParallel(unsigned int nthreads);
  */
 int virtcoreStateSetRunDir(const char *dir);
 
+/**
+ * Stores the version of the loaded library in `*libVer`, encoded like libvirt's
+ * `virGetVersion` (major*1,000,000 + minor*1,000 + micro; 0.1.0 is 1000), which it
+ * mirrors without the hypervisor arguments. It equals `VIRTCORE_VERSION_NUMBER` of the
+ * header the library was built with.
+ *
+ * `libVer`: caller-owned, written on success only. Returns 0, or -1 with
+ * `VIR_ERR_INVALID_ARG` when `libVer` is NULL. Thread-safe; needs no initialization.
+ */
+int virtcoreGetVersion(unsigned long *libVer);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* VIRTCORE_H */
-
-/**
- * virReportErrorHelper:
- * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
- * @errorcode: the virErrorNumber (VIR_ERR_*)
- * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
- * @fmt: printf-style format of the message, or NULL
- *
- * Reports an error from C code (a state driver, a lock driver plugin) into the calling
- * thread's last error, exactly like libvirt's function of the same name. The message
- * gets libvirt's prefix for @errorcode (e.g. "internal error: ").
- */
-void virReportErrorHelper(int domcode, int errorcode, const char *filename,
-                          const char *funcname, size_t linenr, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
-#endif
-    ;
-
-/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
-#define virReportError(code, ...) \
-    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)
