@@ -28,6 +28,7 @@
 /* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;
  * compare with virtcoreGetVersion() for the library actually loaded. */
 #define VIRTCORE_VERSION_NUMBER 1000
+
 /**
  * virReportErrorHelper:
  * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
