@@ -269,7 +269,7 @@ pub extern "C" fn virStateCleanup() -> c_int {
 fn run_hook(func: &'static str, hook: Hook) -> c_int {
     call(STATE, func, |_| {
         log_debug!("{func}()");
-        super::each_initialized(hook)?;
+        super::each_initialized(func, hook)?;
         Ok(0)
     })
 }
