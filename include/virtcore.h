@@ -2435,25 +2435,29 @@ int virStateCleanup(void);
 
 /**
  * Calls `stateReload` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateReload(void);
 
 /**
  * Calls `stateStop` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateStop(void);
 
 /**
  * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownPrepare(void);
 
 /**
  * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownWait(void);
 
@@ -2466,9 +2470,15 @@ int virStateShutdownWait(void);
 int virtcoreStateSetParallel(unsigned int nthreads);
 
 /**
- * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`);
- * NULL restores the default (`ROOT/run/virtcore`, `/run/virtcore` when privileged, else
- * `$XDG_RUNTIME_DIR/virtcore`). It should be on tmpfs. Returns 0 or -1.
+ * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)
+ * used by the next `virStateInitialize`; it is this daemon's own (not shared with other
+ * programs). NULL restores the default: `ROOT/run/virtcore` with a root, else
+ * `/run/virtcore/PROGRAM` when privileged, `$XDG_RUNTIME_DIR/virtcore/PROGRAM` or
+ * `/tmp/virtcore-EUID/PROGRAM` (PROGRAM: the executable's file name). It should be on
+ * tmpfs. Missing directories are created 0700; a directory owned by another uid or
+ * writable by group/others is refused at start-up (logged; autostart then runs every
+ * time). `dir` is copied. Returns 0, or -1 with `VIR_ERR_INVALID_ARG` for a relative path
+ * and `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
  */
 int virtcoreStateSetRunDir(const char *dir);
 
