@@ -9,6 +9,7 @@
  * - a marker that cannot be written: a warning;
  * - two daemons (different executables) with a `storage` driver: separate markers. */
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <sys/types.h>
 #include "test_state_util.h"
@@ -247,9 +248,14 @@ static int run_daemon(const char *exe)
 
 static void two_daemons(void)
 {
-    char a[128], b[128], xdg[128], p[256];
-    snprintf(a, sizeof(a), "%s/daemon-a", td_base);
-    snprintf(b, sizeof(b), "%s/daemon-b", td_base);
+    char a[PATH_MAX + 64], b[PATH_MAX + 64], bindir[PATH_MAX], xdg[128], p[256];
+    /* Next to this program (its directory allows exec; /tmp may be noexec). */
+    ssize_t n = readlink("/proc/self/exe", bindir, sizeof(bindir) - 1);
+    CHECK(n > 0);
+    bindir[n] = '\0';
+    *strrchr(bindir, '/') = '\0';
+    snprintf(a, sizeof(a), "%s/daemon-a-%ld", bindir, (long)getpid());
+    snprintf(b, sizeof(b), "%s/daemon-b-%ld", bindir, (long)getpid());
     snprintf(xdg, sizeof(xdg), "%s/xdg", td_base);
     copy_self(a);
     copy_self(b);
@@ -258,9 +264,10 @@ static void two_daemons(void)
     CHECK(run_daemon(b) == 10); /* not skipped because daemon-a's storage autostarted */
     CHECK(run_daemon(a) == 11);
     CHECK(run_daemon(b) == 11);
-    snprintf(p, sizeof(p), "%s/virtcore/daemon-a/autostart/storage", xdg);
+    CHECK(unlink(a) == 0 && unlink(b) == 0);
+    snprintf(p, sizeof(p), "%s/virtcore/daemon-a-%ld/autostart/storage", xdg, (long)getpid());
     CHECK(strcmp(read_line(p), boot_id()) == 0);
-    snprintf(p, sizeof(p), "%s/virtcore/daemon-b/autostart/storage", xdg);
+    snprintf(p, sizeof(p), "%s/virtcore/daemon-b-%ld/autostart/storage", xdg, (long)getpid());
     CHECK(strcmp(read_line(p), boot_id()) == 0);
     CHECK(unsetenv("XDG_RUNTIME_DIR") == 0);
 }
