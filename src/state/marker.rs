@@ -298,3 +298,89 @@ impl Markers {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn markers(dir: &Path) -> Markers {
+        Markers::resolve(Some(dir), &InitArgs::default())
+    }
+
+    #[test]
+    fn records_and_finds_in_a_private_dir() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("run");
+        let m = markers(&run);
+        assert!(!m.done("storage"));
+        m.record("storage");
+        assert!(m.done("storage"));
+        assert!(markers(&run).done("storage"));
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&run), 0o700);
+        assert_eq!(mode(&run.join("autostart")), 0o700);
+    }
+
+    #[test]
+    fn refuses_a_dir_writable_by_others() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("run");
+        fs::create_dir_all(run.join("autostart")).unwrap();
+        fs::write(run.join("autostart/storage"), format!("{}\n", boot_id())).unwrap();
+        fs::set_permissions(&run, fs::Permissions::from_mode(0o777)).unwrap();
+        let m = markers(&run);
+        assert!(
+            !m.done("storage"),
+            "a marker in a refused dir is not believed"
+        );
+        let why = m.open().unwrap_err();
+        assert!(why.contains("writable by group or others"), "{why}");
+    }
+
+    #[test]
+    fn symlink_and_fifo_markers_are_not_followed() {
+        let t = tempfile::tempdir().unwrap();
+        let run = t.path().join("run");
+        let m = markers(&run);
+        assert!(!m.done("x")); // creates the directories
+        let victim = t.path().join("victim");
+        fs::write(&victim, boot_id()).unwrap();
+        std::os::unix::fs::symlink(&victim, run.join("autostart/link")).unwrap();
+        assert!(
+            !m.done("link"),
+            "a symlink is not followed, even to a valid id"
+        );
+        let fifo = CString::new(run.join("autostart/fifo").as_os_str().as_bytes()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        assert!(!m.done("fifo"), "a FIFO is neither blocking nor a marker");
+        m.record("link");
+        m.record("fifo");
+        assert!(m.done("link") && m.done("fifo"));
+        assert_eq!(fs::read_to_string(&victim).unwrap(), boot_id());
+        assert!(!fs::symlink_metadata(run.join("autostart/link"))
+            .unwrap()
+            .file_type()
+            .is_symlink());
+    }
+
+    #[test]
+    fn shared_default_dirs_get_a_per_program_subdirectory() {
+        let args = InitArgs {
+            privileged: true,
+            ..InitArgs::default()
+        };
+        let (base, subs) = run_dir(None, &args);
+        assert_eq!(base, Path::new("/run/virtcore"));
+        assert_eq!(subs, vec![program_name()]);
+        let rooted = InitArgs {
+            root: Some("/srv/vm".into()),
+            ..InitArgs::default()
+        };
+        assert_eq!(
+            run_dir(None, &rooted),
+            (PathBuf::from("/srv/vm/run/virtcore"), vec![])
+        );
+        assert!(!program_name().is_empty() && !program_name().contains('/'));
+    }
+}
