@@ -36,6 +36,8 @@ fn main() {
 
     cc::Build::new()
         .file("csrc/report.c")
+        // The committed header, for the declaration of virReportErrorHelper.
+        .include(crate_dir.join("include"))
         // Nothing in Rust calls it, so without this the linker would drop it.
         .link_lib_modifier("+whole-archive")
         .define(
