@@ -36,6 +36,8 @@ fn main() {
 
     cc::Build::new()
         .file("csrc/report.c")
+        // The committed header, for the declaration of virReportErrorHelper.
+        .include(crate_dir.join("include"))
         // Nothing in Rust calls it, so without this the linker would drop it.
         .link_lib_modifier("+whole-archive")
         .define(
@@ -142,7 +144,10 @@ fn write_version_script(path: &Path, exports: &BTreeMap<PathBuf, Vec<String>>) {
 }
 
 fn generate_header(crate_dir: &Path, out_dir: &Path) {
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
+    // The version macros come from Cargo.toml's version, so it is typed only once.
+    let macros = version_macros(&env::var("CARGO_PKG_VERSION").unwrap());
+    config.after_includes = Some(macros + config.after_includes.as_deref().unwrap_or(""));
     let header = out_dir.join("virtcore.h");
     cbindgen::Builder::new()
         .with_config(config)
@@ -161,6 +166,33 @@ fn generate_header(crate_dir: &Path, out_dir: &Path) {
         let text = fs::read_to_string(&header).unwrap();
         write_if_changed(&crate_dir.join("include/virtcore.h"), &text);
     }
+}
+
+/// `VIRTCORE_VERSION_MAJOR/MINOR/MICRO` and libvirt's encoding of all three in one number
+/// (`src/version.rs` returns the same number at run time).
+fn version_macros(version: &str) -> String {
+    let core = version.split(['-', '+']).next().unwrap();
+    let parts: Vec<u64> = core
+        .split('.')
+        .map(|p| p.parse().expect("Cargo.toml version is MAJOR.MINOR.MICRO"))
+        .collect();
+    let [major, minor, micro] = parts[..] else {
+        panic!("Cargo.toml version {version} is not MAJOR.MINOR.MICRO");
+    };
+    assert!(
+        minor < 1000 && micro < 1000,
+        "version {version} does not fit libvirt's encoding"
+    );
+    format!(
+        "\n/* Version of this header (Cargo.toml's version, {version}). */\n\
+         #define VIRTCORE_VERSION_MAJOR {major}\n\
+         #define VIRTCORE_VERSION_MINOR {minor}\n\
+         #define VIRTCORE_VERSION_MICRO {micro}\n\
+         /* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;\n \
+         * compare with virtcoreGetVersion() for the library actually loaded. */\n\
+         #define VIRTCORE_VERSION_NUMBER {}\n\n",
+        major * 1_000_000 + minor * 1000 + micro
+    )
 }
 
 fn write_if_changed(path: &Path, text: &str) {
