@@ -268,12 +268,12 @@ fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
 /// # Safety
 /// `p` is a parameter handed in by C; its string pointer, if any, is a C string.
 unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>> {
-    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
-        && p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
+    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
+        && p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
     {
         return Err(Error::invalid_arg(format!(
             "parameter '{key}' must be a string (type {})",
-            p.type_
+            p.r#type
         )));
     }
     let s = p.value.cstr;
@@ -289,7 +289,7 @@ unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>
 fn param_uint(p: &virLockManagerParam, key: &str) -> Result<u64> {
     // SAFETY: reading the union member that the type tag says is set.
     unsafe {
-        match p.type_ {
+        match p.r#type {
             VIR_LOCK_MANAGER_PARAM_TYPE_UINT => Ok(p.value.ui as u64),
             VIR_LOCK_MANAGER_PARAM_TYPE_ULONG => Ok(p.value.ul),
             VIR_LOCK_MANAGER_PARAM_TYPE_INT if p.value.iv >= 0 => Ok(p.value.iv as u64),
@@ -327,11 +327,11 @@ unsafe fn params<'a>(
             .to_string_lossy()
             .into_owned();
         if !(VIR_LOCK_MANAGER_PARAM_TYPE_STRING..=VIR_LOCK_MANAGER_PARAM_TYPE_UUID)
-            .contains(&p.type_)
+            .contains(&p.r#type)
         {
             return Err(Error::invalid_arg(format!(
                 "parameter '{key}' has unknown type {}",
-                p.type_
+                p.r#type
             )));
         }
         out.push((key, p));
@@ -372,10 +372,10 @@ impl Manager {
         for (key, p) in params(nparams, raw)? {
             match key.as_str() {
                 "uuid" => {
-                    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
+                    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
                         return Err(Error::invalid_arg(format!(
                             "parameter 'uuid' must be a UUID (type {})",
-                            p.type_
+                            p.r#type
                         )));
                     }
                     uuid = Some(p.value.uuid);
