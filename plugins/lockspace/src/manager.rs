@@ -213,54 +213,25 @@ impl Held {
     }
 }
 
-fn lease_path(config: &Config, material: &[u8]) -> PathBuf {
-    config.lockspace_dir.join(lease::sha256_hex(material))
-}
-
-fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
-    match &target {
-        Target::Disk { path } => Resource {
-            lock_path: lease_path(config, path.as_bytes()),
-            lock_offset: lease::RESOURCE_LOCK,
-            record_path: None,
-            target,
-            shared,
-        },
-        Target::Lease {
-            key,
-            lockspace,
-            path: Some(p),
-            offset,
-        } => Resource {
-            record_path: Some(lease_path(
-                config,
-                format!(
-                    "lease\0{}\0{key}\0{p}\0{offset}",
-                    lockspace.as_deref().unwrap_or("")
-                )
-                .as_bytes(),
-            )),
-            lock_path: PathBuf::from(p),
-            lock_offset: *offset,
-            target,
-            shared,
-        },
-        Target::Lease {
-            key,
-            lockspace,
-            path: None,
-            ..
-        } => Resource {
-            lock_path: lease_path(
-                config,
-                format!("lease\0{}\0{key}", lockspace.as_deref().unwrap_or("")).as_bytes(),
-            ),
-            lock_offset: lease::RESOURCE_LOCK,
-            record_path: None,
-            target,
-            shared,
-        },
-    }
+/// The resources that lock `target`: its own, and for a disk that exists the image's
+/// host-local identity too (`lease::disk_identity`), so that every name of one image
+/// conflicts. Both are taken, held and released by the same code path.
+fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Resource>> {
+    let identity = lease::disk_identity(&target)?;
+    Ok(std::iter::once(target)
+        .chain(identity)
+        .map(|target| {
+            let (lock_path, lock_offset, record_path) =
+                lease::files_for(&config.lockspace_dir, &target);
+            Resource {
+                target,
+                shared,
+                lock_path,
+                lock_offset,
+                record_path,
+            }
+        })
+        .collect())
 }
 
 /// A C string parameter's value (STRING or CSTRING), `None` when NULL.
@@ -490,13 +461,14 @@ impl Manager {
             return Ok(());
         }
         let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
-        if let Some(r) = self.resources.iter_mut().find(|r| r.target == target) {
-            // The same resource twice: exclusive wins.
-            r.shared &= shared;
-            return Ok(());
+        for res in resources_for(&self.config, target, shared)? {
+            if let Some(r) = self.resources.iter_mut().find(|r| r.target == res.target) {
+                // The same resource twice: exclusive wins.
+                r.shared &= shared;
+                continue;
+            }
+            self.resources.push(res);
         }
-        self.resources
-            .push(resource_for(&self.config, target, shared));
         Ok(())
     }
 
@@ -670,15 +642,18 @@ impl Manager {
         let mut wanted: Vec<(Resource, Option<u64>)> =
             self.resources.iter().map(|r| (r.clone(), None)).collect();
         if let Some(s) = state.filter(|s| !s.is_empty()) {
-            for e in state::decode(s)? {
-                match wanted.iter_mut().find(|(r, _)| r.target == e.target) {
-                    Some(w) => w.1 = Some(e.generation),
-                    None => wanted.push((
-                        resource_for(&self.config, e.target, e.shared),
-                        Some(e.generation),
-                    )),
+            state::merge(&mut wanted, |r| &r.target, state::decode(s)?, |e| {
+                // A state may add resources that only live in the lockspace directory;
+                // never a user's lease file this guest did not declare.
+                if let Target::Lease { path: Some(_), .. } = e.target {
+                    return Err(Error::invalid_arg(format!(
+                        "lock state names {}, which is not a resource of {}",
+                        e.target.describe(),
+                        self.domain()
+                    )));
                 }
-            }
+                resources_for(&self.config, e.target, e.shared)
+            })?;
         }
         let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
         let mut table = lock(&HELD);
