@@ -106,9 +106,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(Value::Str(s))
             }
-            Some(b'[') if depth >= MAX_NESTING => Err(self.err(&format!(
-                "lists nested more than {MAX_NESTING} deep"
-            ))),
+            Some(b'[') if depth >= MAX_NESTING => {
+                Err(self.err(&format!("lists nested more than {MAX_NESTING} deep")))
+            }
             Some(b'[') => {
                 self.pos += 1;
                 let mut items = Vec::new();
@@ -276,7 +276,10 @@ fn create_lockspace_dir(dir: &Path) -> Result<()> {
     let (parent, st) = ancestor;
     use std::os::unix::fs::PermissionsExt;
     if !st.is_dir() {
-        return Err(missing(format!("'{}' is not a directory", parent.display())));
+        return Err(missing(format!(
+            "'{}' is not a directory",
+            parent.display()
+        )));
     }
     if writable_by_others(&st) && st.permissions().mode() & 0o1000 == 0 {
         return Err(missing(format!(
@@ -448,7 +451,10 @@ mod tests {
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = check_lockspace_dir(&open.join("ls")).unwrap_err();
-        assert!(e.message.contains("is missing and cannot be created"), "{e}");
+        assert!(
+            e.message.contains("is missing and cannot be created"),
+            "{e}"
+        );
         assert!(e.message.contains("mode 0777"), "{e}");
         assert!(!open.join("ls").exists());
         let file = dir.path().join("f");

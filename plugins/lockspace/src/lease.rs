@@ -88,9 +88,7 @@ pub fn files_for(dir: &Path, target: &Target) -> (PathBuf, u64, Option<PathBuf>)
     let named = |material: &str| dir.join(sha256_hex(material.as_bytes()));
     match target {
         Target::Disk { path } => (named(path), RESOURCE_LOCK, None),
-        Target::DiskIdentity {
-            host, dev, ino, ..
-        } => (
+        Target::DiskIdentity { host, dev, ino, .. } => (
             named(&format!("image\0{host}\0{dev}\0{ino}")),
             RESOURCE_LOCK,
             None,
@@ -227,7 +225,10 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
     if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino) {
         return Err(Error::new(
             VIR_ERR_OPERATION_INVALID,
-            format!("lease file '{}' was replaced while opening it", path.display()),
+            format!(
+                "lease file '{}' was replaced while opening it",
+                path.display()
+            ),
         ));
     }
     Ok(fd)
@@ -635,7 +636,10 @@ mod tests {
         let disk = |p: &Path| Target::Disk {
             path: p.to_str().unwrap().into(),
         };
-        assert_ne!(files_for(&ls, &disk(&img)).0, files_for(&ls, &disk(&hard)).0);
+        assert_ne!(
+            files_for(&ls, &disk(&img)).0,
+            files_for(&ls, &disk(&hard)).0
+        );
         assert!(disk_identity(&Target::Disk {
             path: "/no/such/image".into()
         })
@@ -645,6 +649,9 @@ mod tests {
             path: "/dev/null".into(),
         })
         .unwrap();
-        assert!(null.is_some(), "a character device still has an inode identity");
+        assert!(
+            null.is_some(),
+            "a character device still has an inode identity"
+        );
     }
 }

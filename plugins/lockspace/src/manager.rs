@@ -642,18 +642,23 @@ impl Manager {
         let mut wanted: Vec<(Resource, Option<u64>)> =
             self.resources.iter().map(|r| (r.clone(), None)).collect();
         if let Some(s) = state.filter(|s| !s.is_empty()) {
-            state::merge(&mut wanted, |r| &r.target, state::decode(s)?, |e| {
-                // A state may add resources that only live in the lockspace directory;
-                // never a user's lease file this guest did not declare.
-                if let Target::Lease { path: Some(_), .. } = e.target {
-                    return Err(Error::invalid_arg(format!(
-                        "lock state names {}, which is not a resource of {}",
-                        e.target.describe(),
-                        self.domain()
-                    )));
-                }
-                resources_for(&self.config, e.target, e.shared)
-            })?;
+            state::merge(
+                &mut wanted,
+                |r| &r.target,
+                state::decode(s)?,
+                |e| {
+                    // A state may add resources that only live in the lockspace directory;
+                    // never a user's lease file this guest did not declare.
+                    if let Target::Lease { path: Some(_), .. } = e.target {
+                        return Err(Error::invalid_arg(format!(
+                            "lock state names {}, which is not a resource of {}",
+                            e.target.describe(),
+                            self.domain()
+                        )));
+                    }
+                    resources_for(&self.config, e.target, e.shared)
+                },
+            )?;
         }
         let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
         let mut table = lock(&HELD);

@@ -53,9 +53,7 @@ fn identity_key(t: &Target) -> (u8, &str, &str, &str, u64, u64) {
     tests::PROBES.with(|p| p.set(p.get() + 1));
     match t {
         Target::Disk { path } => (0, path, "", "", 0, 0),
-        Target::DiskIdentity {
-            host, dev, ino, ..
-        } => (1, host, "", "", *dev, *ino),
+        Target::DiskIdentity { host, dev, ino, .. } => (1, host, "", "", *dev, *ino),
         Target::Lease {
             key,
             lockspace,
