@@ -16,6 +16,7 @@ use crate::abi::*;
 use crate::conf::{self, Config};
 use crate::error::{Error, Result};
 use crate::lease::{self, Holder};
+use crate::naming;
 use crate::state::{self, Entry, Target};
 
 struct DriverState {
@@ -214,15 +215,15 @@ impl Held {
 }
 
 /// The resources that lock `target`: its own, and for a disk that exists the image's
-/// host-local identity too (`lease::disk_identity`), so that every name of one image
+/// host-local identity too (`naming::disk_identity`), so that every name of one image
 /// conflicts. Both are taken, held and released by the same code path.
 fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Resource>> {
-    let identity = lease::disk_identity(&target)?;
+    let identity = naming::disk_identity(&target)?;
     Ok(std::iter::once(target)
         .chain(identity)
         .map(|target| {
             let (lock_path, lock_offset, record_path) =
-                lease::files_for(&config.lockspace_dir, &target);
+                naming::files_for(&config.lockspace_dir, &target);
             Resource {
                 target,
                 shared,

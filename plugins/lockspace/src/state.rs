@@ -12,7 +12,7 @@
 //! The generation lets `drvAcquire` detect a stale state: it changes every time someone
 //! takes the lease exclusively.
 //!
-//! A disk's second, host-local lock ([`Target::DiskIdentity`], see `lease.rs`) is never
+//! A disk's second, host-local lock ([`Target::DiskIdentity`], see `naming.rs`) is never
 //! written into a state: device and inode numbers mean nothing on the destination host,
 //! which derives its own from the disk path.
 
