@@ -92,43 +92,21 @@ fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-/// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
-/// device, a FIFO or anything but a regular file is refused **before** it is opened for
-/// anything: an existing file is first opened `O_PATH` (which opens nothing: no device
-/// side effect, no FIFO wait), checked with `fstat`, and only then that same inode is
-/// reopened read-write through `/proc/self/fd`.
-pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
-    let rw = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    if create {
-        // A file created here is new and regular: nothing existing is opened.
-        if let Some(fd) = raw_open(&c, rw | libc::O_CREAT | libc::O_EXCL) {
-            return Ok(fd);
-        }
-        if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-            return Err(cannot_open());
-        }
-    }
-    let probe =
-        raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
-    let st = stat_fd(probe.as_raw_fd(), path)?;
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!("lease file '{}' is not a regular file", path.display()),
-        ));
-    }
-    let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
-    if let Some(fd) = raw_open(&proc, rw & !libc::O_NOFOLLOW) {
-        return Ok(fd);
-    }
-    // No /proc: open by name, and accept it only if it is still the inode checked (the
-    // directory is not writable by others, see conf.rs, so it cannot have been swapped).
-    let fd = raw_open(&c, rw).ok_or_else(cannot_open)?;
-    let again = stat_fd(fd.as_raw_fd(), path)?;
-    if (again.st_dev, again.st_ino) != (st.st_dev, st.st_ino) {
+fn not_regular(path: &Path) -> Error {
+    Error::new(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        format!("lease file '{}' is not a regular file", path.display()),
+    )
+}
+
+fn is_regular(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// `fd` must still be the inode `st` described (checked before it was opened).
+fn same_inode(fd: OwnedFd, st: &libc::stat, path: &Path) -> Result<OwnedFd> {
+    let now = stat_fd(fd.as_raw_fd(), path)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(Error::new(
             VIR_ERR_OPERATION_INVALID,
             format!(
@@ -138,6 +116,63 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
         ));
     }
     Ok(fd)
+}
+
+const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
+/// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
+/// device node, a FIFO or anything but a regular file is refused before it is opened
+/// read-write:
+///
+/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
+///   without following symlinks and checked to be that same inode. Only the directory's
+///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
+///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
+///   more than a plain open, on the lock cycle's hot path.
+/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
+///   only then that very inode is reopened read-write through `/proc/self/fd` (without
+///   `/proc`: by name, checked to be the same inode).
+pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    if create {
+        // Twice at most: a file created by someone else between lstat and O_EXCL.
+        for _ in 0..2 {
+            // SAFETY: lstat into a zeroed stat buffer, valid C string.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
+                if !is_regular(&st) {
+                    return Err(not_regular(path));
+                }
+                let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+                return same_inode(fd, &st, path);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return Err(cannot_open());
+            }
+            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
+                return Ok(fd);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(cannot_open());
+            }
+        }
+        return Err(cannot_open());
+    }
+    let probe =
+        raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
+    let st = stat_fd(probe.as_raw_fd(), path)?;
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
+    if let Some(fd) = raw_open(&proc, RW & !libc::O_NOFOLLOW) {
+        return Ok(fd);
+    }
+    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+    same_inode(fd, &st, path)
 }
 
 fn flock(kind: i32, start: u64) -> libc::flock {

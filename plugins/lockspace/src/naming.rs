@@ -6,6 +6,7 @@
 
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use crate::error::{Error, Result};
 use crate::lease::{sha256_hex, RESOURCE_LOCK};
@@ -60,8 +61,22 @@ pub fn files_for(dir: &Path, target: &Target) -> (PathBuf, u64, Option<PathBuf>)
 }
 
 /// This host, as image identities name it: `/etc/machine-id` (unique per installation),
-/// else the host name. Hosts sharing a lockspace directory must differ in it.
+/// else the host name. Hosts sharing a lockspace directory must differ in it. Read once
+/// per load of the plugin (it is on every disk's path); kept in a fixed buffer, so an
+/// unload leaves no heap memory behind.
 pub fn host_identity() -> String {
+    static HOST: OnceLock<([u8; 300], usize)> = OnceLock::new();
+    let (buf, len) = HOST.get_or_init(|| {
+        let text = read_host_identity();
+        let mut buf = [0u8; 300];
+        let n = text.len().min(buf.len());
+        buf[..n].copy_from_slice(&text.as_bytes()[..n]);
+        (buf, n)
+    });
+    String::from_utf8_lossy(&buf[..*len]).into_owned()
+}
+
+fn read_host_identity() -> String {
     if let Ok(id) = std::fs::read_to_string("/etc/machine-id") {
         let id = id.trim();
         if !id.is_empty() && id.len() <= 64 && id.bytes().all(|b| b.is_ascii_hexdigit()) {
