@@ -1790,21 +1790,6 @@ typedef struct virStateDriver {
   const char *const *stateNeeds;
 } virStateDriver;
 
-#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
-
-#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
-
-#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
-
-#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
-
-#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
-
-/**
- * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
- */
-#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
-
 
 
 /**
@@ -1831,6 +1816,21 @@ typedef struct virStateDriver {
  * Tier 1: hypervisor drivers (QEMU, LXC, …). Any higher number is a further tier.
  */
 #define VIR_DRV_STATE_DRV_HYPERVISOR 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
+
+#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
+
+#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
+
+#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
+
+/**
+ * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
+ */
+#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
 
 #ifdef __cplusplus
 extern "C" {

@@ -12,6 +12,7 @@ pub mod conf;
 pub mod error;
 pub mod lease;
 pub mod manager;
+pub mod naming;
 pub mod state;
 
 use std::ffi::{c_char, c_int, c_uint, CStr};
