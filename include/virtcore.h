@@ -1366,6 +1366,11 @@ typedef struct virDomainDef {
 typedef struct virObjectLockable {
   struct virObject parent;
   unsigned char lock;
+  /**
+   * Internal: which thread holds `lock` (0: none), so an unlock from another thread is
+   * refused instead of releasing a lock that thread relies on.
+   */
+  uintptr_t owner;
 } virObjectLockable;
 
 /**
@@ -1404,6 +1409,10 @@ typedef struct virDomainObjListLink {
    * The object is in a list.
    */
   bool listed;
+  /**
+   * The list it is in (NULL: none).
+   */
+  const void *owner;
 } virDomainObjListLink;
 
 /**
@@ -1870,7 +1879,9 @@ struct virDomainObj *virDomainObjNew(struct virDomainXMLOption *xmlopt);
 
 /**
  * Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
- * `*vm == NULL` is a no-op.
+ * `*vm == NULL` is a no-op. When the calling thread does not hold `*vm` locked (a second
+ * `EndAPI` on a copy of the pointer, or another thread's object) the error is
+ * `VIR_ERR_OPERATION_INVALID` and nothing changes: no reference is dropped, `*vm` stays.
  */
 void virDomainObjEndAPI(struct virDomainObj **vm);
 
@@ -2357,7 +2368,8 @@ void virObjectLock(void *obj);
 
 /**
  * Unlocks an object locked by the calling thread. Unlocking an object that is not
- * locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
+ * locked, or that another thread holds, is reported as `VIR_ERR_OPERATION_INVALID` and
+ * changes nothing (the other thread keeps its lock).
  */
 void virObjectUnlock(void *obj);
 

@@ -195,7 +195,9 @@ pub unsafe extern "C" fn virDomainObjNew(xmlopt: *mut virDomainXMLOption) -> *mu
 }
 
 /// Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
-/// `*vm == NULL` is a no-op.
+/// `*vm == NULL` is a no-op. When the calling thread does not hold `*vm` locked (a second
+/// `EndAPI` on a copy of the pointer, or another thread's object) the error is
+/// `VIR_ERR_OPERATION_INVALID` and nothing changes: no reference is dropped, `*vm` stays.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
     call_void(D, "virDomainObjEndAPI", |cx| {
@@ -205,19 +207,21 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
             return Ok(());
         }
         let o = obj_arg(&cx, *vm, "*vm")?;
-        let was_locked = o.is_locked();
-        if was_locked {
-            o.unlock();
+        if !o.is_locked_by_me() {
+            let why = if o.is_locked() {
+                "is locked by another thread"
+            } else {
+                "is not locked"
+            };
+            return Err(cx.error(
+                virErrorNumber::VIR_ERR_OPERATION_INVALID,
+                format!("domain object {:p} {why}", *vm),
+            ));
         }
+        o.unlock();
         let p = *vm;
         *vm = ptr::null_mut();
         drop(Strong::from_raw(p));
-        if !was_locked {
-            return Err(cx.error(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!("domain object {p:p} was not locked"),
-            ));
-        }
         Ok(())
     })
 }
@@ -405,8 +409,7 @@ pub unsafe extern "C" fn virDomainObjListRemove(
         log_debug!("virDomainObjListRemove(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
-        l.remove(dom);
-        Ok(())
+        l.remove(dom)
     })
 }
 
@@ -422,8 +425,7 @@ pub unsafe extern "C" fn virDomainObjListRemoveLocked(
         log_debug!("virDomainObjListRemoveLocked(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
-        l.remove_locked(dom);
-        Ok(())
+        l.remove_locked(dom)
     })
 }
 
@@ -467,7 +469,7 @@ pub unsafe extern "C" fn virDomainObjListForEach(
         log_debug!("virDomainObjListForEach(doms={doms:?}, modify={modify:?}, callback={callback:?}, opaque={opaque:?})");
         let l = list_arg(&cx, doms)?;
         let cb = callback.ok_or_else(|| cx.null_arg("callback"))?;
-        Ok(l.for_each(modify, |o| cb(o, opaque)))
+        l.for_each(modify, |o| cb(o, opaque))
     })
 }
 
