@@ -168,6 +168,12 @@
 #define VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (1 << 15)
 
 /**
+ * Largest domain XML file (config or status) read, in bytes (10 MiB). Larger files are
+ * refused with an error naming them, before they are read into memory.
+ */
+#define VIRTCORE_DOMAIN_XML_MAX ((10 * 1024) * 1024)
+
+/**
  * Adding a running domain: the definition is the live one (libvirt's flag values).
  */
 #define VIR_DOMAIN_OBJ_LIST_ADD_LIVE (1 << 0)

@@ -6,6 +6,7 @@
 pub mod consts;
 pub mod error;
 pub mod ffi;
+pub mod files;
 pub mod list;
 pub mod obj;
 pub mod persist;
