@@ -458,6 +458,26 @@ mod tests {
     }
 
     #[test]
+    fn only_the_holder_unlocks() {
+        let t = Strong::new(Thing {
+            hdr: virObjectLockable::new(&THING),
+            value: 1,
+        });
+        let p = t.as_ptr() as usize;
+        unsafe { virObjectLock(p as *mut c_void) };
+        let code = std::thread::spawn(move || {
+            unsafe { virObjectUnlock(p as *mut c_void) };
+            crate::error::last_error().unwrap().0
+        })
+        .join()
+        .unwrap();
+        assert_eq!(code, 55);
+        assert!(t.is_locked_by_me());
+        unsafe { virObjectUnlock(p as *mut c_void) };
+        assert!(!t.is_locked());
+    }
+
+    #[test]
     fn foreign_pointers_are_refused() {
         let mut junk = [0u64; 4];
         let p = junk.as_mut_ptr() as *mut c_void;
