@@ -97,7 +97,10 @@ thread_local! {
 
 fn reading(l: &virDomainObjListPrivate) -> bool {
     let key = l as *const _ as usize;
-    READING.with(|r| r.borrow().contains(&key))
+    // (`try_with`: a list used from a thread-exit destructor simply is not tracked.)
+    READING
+        .try_with(|r| r.borrow().contains(&key))
+        .unwrap_or(false)
 }
 
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
@@ -111,7 +114,7 @@ impl Drop for Guard<'_> {
             match self.kind {
                 1 => {
                     let key = self.l as *const _ as usize;
-                    READING.with(|r| {
+                    let _ = READING.try_with(|r| {
                         let mut r = r.borrow_mut();
                         if let Some(i) = r.iter().rposition(|k| *k == key) {
                             r.swap_remove(i);
@@ -176,7 +179,7 @@ impl virDomainObjList {
             return Guard { l, kind: 0 };
         }
         l.lock.lock_shared_recursive();
-        READING.with(|r| r.borrow_mut().push(l as *const _ as usize));
+        let _ = READING.try_with(|r| r.borrow_mut().push(l as *const _ as usize));
         Guard { l, kind: 1 }
     }
 
