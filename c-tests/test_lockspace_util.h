@@ -159,15 +159,16 @@ static inline const char *ls_disk_file(const char *name)
     return p;
 }
 
-/* A manager for guest `name` whose UUID is 16 times `uuid_byte`. */
-static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
+/* A manager for guest `name` whose UUID is 16 times `uuid_byte`, running as process
+ * `pid` (this process, or another: the daemon's view of a guest). */
+static inline ls_manager *ls_new_pid(const char *name, unsigned char uuid_byte, pid_t pid)
 {
     ls_param p[5];
     memset(p, 0, sizeof(p));
     p[0].type = LS_PARAM_UUID; p[0].key = "uuid"; memset(p[0].value.uuid, uuid_byte, 16);
     p[1].type = LS_PARAM_STRING; p[1].key = "name"; p[1].value.cstr = name;
     p[2].type = LS_PARAM_UINT; p[2].key = "id"; p[2].value.ui = 7;
-    p[3].type = LS_PARAM_UINT; p[3].key = "pid"; p[3].value.ui = (unsigned)getpid();
+    p[3].type = LS_PARAM_UINT; p[3].key = "pid"; p[3].value.ui = (unsigned)pid;
     p[4].type = LS_PARAM_CSTRING; p[4].key = "uri"; p[4].value.cstr = "test:///default";
     ls_manager *m = calloc(1, sizeof(*m));
     CHECK(m != NULL);
@@ -177,6 +178,12 @@ static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
         return NULL;
     }
     return m;
+}
+
+/* A manager for guest `name` in this process. */
+static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
+{
+    return ls_new_pid(name, uuid_byte, getpid());
 }
 
 static inline void ls_free(ls_manager *m)
@@ -215,7 +222,8 @@ static inline const char *ls_uuid_text(unsigned char b)
 }
 
 /* ---- agents: forked processes running lock commands sent over a pipe. ----
- * Commands (one line each): "new NAME UUIDBYTE", "disk PATH FLAGS",
+ * Commands (one line each): "new NAME UUIDBYTE", "newpid NAME UUIDBYTE PID" (a manager
+ * for a guest running as process PID), "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
  * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "quit".
  * Replies: "ok [STATE]" or "err CODE MESSAGE". */
@@ -274,7 +282,11 @@ static inline void ls_agent_main(int in, int out)
         char *state = NULL;
         int rc;
         virResetLastError();
-        if (sscanf(line, "new %1023s %u", b, &flags) == 2) {
+        int gpid = 0;
+        if (sscanf(line, "newpid %1023s %u %d", b, &flags, &gpid) == 3) {
+            m = ls_new_pid(b, (unsigned char)flags, gpid);
+            ls_agent_result(out, m ? 0 : -1, NULL);
+        } else if (sscanf(line, "new %1023s %u", b, &flags) == 2) {
             m = ls_new(b, (unsigned char)flags);
             ls_agent_result(out, m ? 0 : -1, NULL);
         } else if (sscanf(line, "disk %2047s %u", a, &flags) == 2) {
