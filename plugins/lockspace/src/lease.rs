@@ -188,8 +188,9 @@ pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
     Err(Error::new(
         VIR_ERR_RESOURCE_BUSY,
         format!(
-            "lease file '{}' has no free holder slot ({MAX_SLOTS} holders)",
-            path.display()
+            "lease file '{}' has no free holder slot (at most {} shared or registered holders per resource)",
+            path.display(),
+            MAX_SLOTS - 1
         ),
     ))
 }
@@ -514,6 +515,39 @@ mod tests {
             format_uuid(&[0x12; 16]),
             "12121212-1212-1212-1212-121212121212"
         );
+    }
+
+    #[test]
+    fn every_live_holder_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lease");
+        let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
+        let record = |i: u32| Holder {
+            mode: MODE_SHARED,
+            pid: 100 + i,
+            uuid: [i as u8; 16],
+            name: format!("vm{i}"),
+            host: "h".into(),
+            resource: Some("disk:/x".into()),
+        };
+        // Slots taken, given up and taken again: the kernel's lock list is no longer in
+        // byte order, and a range probe would miss holders.
+        for (i, f) in files[..3].iter().enumerate() {
+            let slot = claim_slot(f.as_raw_fd(), &p).unwrap();
+            write_record(f.as_raw_fd(), slot, &record(i as u32), &p).unwrap();
+        }
+        release_slot(files[0].as_raw_fd(), 1);
+        let slot = claim_slot(files[3].as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "a dead or gone holder's slot is reused");
+        write_record(files[3].as_raw_fd(), slot, &record(3), &p).unwrap();
+        let mut pids: Vec<u32> = holders(files[4].as_raw_fd())
+            .iter()
+            .map(|h| h.pid)
+            .collect();
+        pids.sort();
+        assert_eq!(pids, vec![101, 102, 103]);
+        assert!(holds_slot(files[3].as_raw_fd(), files[4].as_raw_fd(), 1));
+        assert!(!holds_slot(files[2].as_raw_fd(), files[4].as_raw_fd(), 1));
     }
 
     #[test]
