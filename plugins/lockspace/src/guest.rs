@@ -15,6 +15,7 @@
 //! or the socket goes, i.e. until the guest exits. Release drains the mailbox through a
 //! duplicate of the receiving end and sends back what stays.
 
+use std::cell::OnceCell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
@@ -114,22 +115,6 @@ fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
-/// A guest process reached from another process, its mailbox found.
-pub struct Guest {
-    pub pid: u32,
-    pidfd: OwnedFd,
-    domain: String,
-    /// Duplicates of the mailbox ends.
-    rx: OwnedFd,
-    tx: OwnedFd,
-}
-
-/// A message drained from a mailbox: what it names and the open files it carried.
-pub struct Parcel {
-    pub label: String,
-    pub fds: Vec<OwnedFd>,
-}
-
 fn pidfd_getfd(pidfd: RawFd, target: RawFd) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; a returned descriptor is ours (close-on-exec by default).
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd, target, 0) };
@@ -140,20 +125,35 @@ fn pidfd_getfd(pidfd: RawFd, target: RawFd) -> io::Result<OwnedFd> {
 }
 
 fn stat_ids(path: &std::path::Path) -> io::Result<(u64, u64)> {
-    let st = std::fs::metadata(path)?;
     use std::os::unix::fs::MetadataExt;
+    let st = std::fs::metadata(path)?;
     Ok((st.dev(), st.ino()))
 }
 
+/// A guest process reached from another process (through a pidfd: a pid reused later
+/// is never mistaken for it). Its descriptor listing and mailbox are looked up on demand.
+pub struct Guest {
+    pub pid: u32,
+    uuid: [u8; 16],
+    pidfd: OwnedFd,
+    domain: String,
+    listing: OnceCell<Vec<(RawFd, String)>>,
+    /// Duplicates of the mailbox ends (receiving, sending).
+    mailbox: OnceCell<(OwnedFd, OwnedFd)>,
+}
+
+/// A message drained from a mailbox: what it names and the open files it carried.
+pub struct Parcel {
+    pub label: String,
+    pub fds: Vec<OwnedFd>,
+}
+
 impl Guest {
-    /// Reaches process `pid` and checks that it is guest `uuid`, registered with this
-    /// driver. Every failure says which: no such process, no permission (ptrace), a
-    /// kernel without `pidfd_getfd`, or a process that is not that guest (pid reused).
+    /// Reaches process `pid` of guest `uuid`. Every failure says which: no such process,
+    /// a kernel without pidfd (Linux 5.6 or later is needed).
     pub fn open(pid: u32, uuid: &[u8; 16], domain: &str) -> Result<Guest> {
         if pid == 0 || pid > i32::MAX as u32 {
-            return Err(Error::invalid_arg(format!(
-                "invalid pid {pid} for {domain}"
-            )));
+            return Err(Error::invalid_arg(format!("invalid pid {pid} for {domain}")));
         }
         let pidfd = pidfd_open(pid).map_err(|e| match e.raw_os_error() {
             Some(libc::ESRCH) => gone(pid, domain),
@@ -165,39 +165,28 @@ impl Guest {
             ),
             _ => Error::system(e, format!("cannot reach process {pid} of {domain} (pidfd_open)")),
         })?;
-        let want = tag(uuid, pid);
-        let (mut rx, mut tx) = (None, None);
-        let g = GuestFds {
-            pid,
-            pidfd: &pidfd,
-            domain,
-        };
-        for (n, link) in g.fds()? {
-            if !link.starts_with("socket:") {
-                continue;
-            }
-            let Some(fd) = g.getfd(n)? else { continue };
-            if rx.is_none() && bound_name(fd.as_raw_fd(), false).as_deref() == Some(&want) {
-                rx = Some(fd);
-            } else if tx.is_none() && bound_name(fd.as_raw_fd(), true).as_deref() == Some(&want) {
-                tx = Some(fd);
-            }
-        }
-        let (Some(rx), Some(tx)) = (rx, tx) else {
-            return Err(Error::new(
-                VIR_ERR_OPERATION_INVALID,
-                format!(
-                    "process {pid} is not {domain} as registered with lockspace (no lock mailbox '@{want}' in it: the guest did not acquire with REGISTER_ONLY or RESTRICT before exec, or the pid is another process's)"
-                ),
-            ));
-        };
         Ok(Guest {
             pid,
+            uuid: *uuid,
             pidfd,
             domain: domain.to_string(),
-            rx,
-            tx,
+            listing: OnceCell::new(),
+            mailbox: OnceCell::new(),
         })
+    }
+
+    /// Whether the process is still alive (and is the one the pidfd refers to).
+    pub fn alive(&self) -> bool {
+        // SAFETY: signal 0 through our pidfd only checks that the process exists.
+        unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                0,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            ) == 0
+        }
     }
 
     fn fds(&self) -> GuestFds<'_> {
@@ -208,33 +197,89 @@ impl Guest {
         }
     }
 
+    fn listing(&self) -> Result<&[(RawFd, String)]> {
+        if let Some(l) = self.listing.get() {
+            return Ok(l);
+        }
+        let l = self.fds().fds()?;
+        Ok(self.listing.get_or_init(|| l))
+    }
+
+    /// A duplicate of the guest's descriptor `n` (`None`: not open).
+    pub fn getfd(&self, n: RawFd) -> Result<Option<OwnedFd>> {
+        if n < 0 {
+            return Ok(None);
+        }
+        self.fds().getfd(n)
+    }
+
+    /// The guest's mailbox, found among its descriptors by its bound name: proof that
+    /// the process is the guest that registered (same UUID, same pid).
+    fn mailbox(&self) -> Result<&(OwnedFd, OwnedFd)> {
+        if let Some(m) = self.mailbox.get() {
+            return Ok(m);
+        }
+        let want = tag(&self.uuid, self.pid);
+        let (mut rx, mut tx) = (None, None);
+        for (n, link) in self.listing()? {
+            if !link.starts_with("socket:") {
+                continue;
+            }
+            let Some(fd) = self.getfd(*n)? else { continue };
+            if rx.is_none() && bound_name(fd.as_raw_fd(), false).as_deref() == Some(&want) {
+                rx = Some(fd);
+            } else if tx.is_none() && bound_name(fd.as_raw_fd(), true).as_deref() == Some(&want)
+            {
+                tx = Some(fd);
+            }
+        }
+        let (Some(rx), Some(tx)) = (rx, tx) else {
+            return Err(self.not_registered());
+        };
+        Ok(self.mailbox.get_or_init(|| (rx, tx)))
+    }
+
+    /// The error for a process that is not the registered guest.
+    pub fn not_registered(&self) -> Error {
+        Error::new(
+            VIR_ERR_OPERATION_INVALID,
+            format!(
+                "process {} is not {} as registered with lockspace (no lock mailbox '@{}' in it: the guest did not acquire with REGISTER_ONLY or RESTRICT before exec, or the pid is another process's)",
+                self.pid,
+                self.domain,
+                tag(&self.uuid, self.pid)
+            ),
+        )
+    }
+
+    /// Whether the guest has its mailbox (`Ok(false)`: it is not that registered guest).
+    pub fn has_mailbox(&self) -> Result<bool> {
+        match self.mailbox() {
+            Ok(_) => Ok(true),
+            Err(e) if e.code == VIR_ERR_OPERATION_INVALID && self.alive() => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Duplicates of the guest's descriptors open on the file at `path` (same device
     /// and inode).
-    pub fn files_at(&self, path: &std::path::Path) -> Result<Vec<OwnedFd>> {
+    pub fn files_at(&self, path: &std::path::Path) -> Result<Vec<(RawFd, OwnedFd)>> {
         let Ok(want) = stat_ids(path) else {
             return Ok(Vec::new());
         };
-        let g = self.fds();
         let mut out = Vec::new();
-        for (n, link) in g.fds()? {
-            if link.starts_with("socket:")
-                || link.starts_with("pipe:")
-                || link.starts_with("anon_inode:")
-            {
-                continue;
+        for (n, link) in self.listing()? {
+            if !link.starts_with('/') {
+                continue; // sockets, pipes, anonymous inodes
             }
             let proc_path = format!("/proc/{}/fd/{n}", self.pid);
             if stat_ids(std::path::Path::new(&proc_path)).ok() != Some(want) {
                 continue;
             }
-            if let Some(fd) = g.getfd(n)? {
+            if let Some(fd) = self.getfd(*n)? {
                 // The descriptor may have been replaced between the stat and the copy.
-                // SAFETY: fstat into a zeroed buffer.
-                let mut st: libc::stat = unsafe { std::mem::zeroed() };
-                if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } == 0
-                    && (st.st_dev, st.st_ino) == want
-                {
-                    out.push(fd);
+                if fd_ids(fd.as_raw_fd()) == Some(want) {
+                    out.push((*n, fd));
                 }
             }
         }
@@ -244,7 +289,8 @@ impl Guest {
     /// Hands open files to the guest: one message in its mailbox, never read, keeps
     /// them open until the guest exits (or a release drains them).
     pub fn hand_in(&self, label: &str, fds: &[RawFd]) -> Result<()> {
-        send(self.tx.as_raw_fd(), label, fds).map_err(|e| {
+        let tx = self.mailbox()?.1.as_raw_fd();
+        send(tx, label, fds).map_err(|e| {
             Error::system(
                 e,
                 format!(
@@ -258,9 +304,10 @@ impl Guest {
     /// Takes every message out of the guest's mailbox (to be sent back with
     /// [`Guest::hand_in`] unless released).
     pub fn drain(&self) -> Result<Vec<Parcel>> {
+        let rx = self.mailbox()?.0.as_raw_fd();
         let mut out = Vec::new();
         loop {
-            match recv(self.rx.as_raw_fd()) {
+            match recv(rx) {
                 Ok(Some(p)) => out.push(p),
                 Ok(None) => return Ok(out),
                 Err(e) => {
@@ -280,6 +327,13 @@ impl Guest {
             }
         }
     }
+}
+
+/// Device and inode of an open file.
+pub fn fd_ids(fd: RawFd) -> Option<(u64, u64)> {
+    // SAFETY: fstat into a zeroed buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
 }
 
 fn gone(pid: u32, domain: &str) -> Error {

@@ -37,10 +37,12 @@ const RECORD_SIZE: usize = 512;
 /// Records of the first format (name and host, 240 bytes each): still read.
 const RECORD_MAGIC_V1: &[u8; 8] = b"VCLSREC1";
 const TEXT_FIELD_V1: usize = 240;
-/// The current format: name (128), host (72), resource (u16 length + 278 bytes).
+/// The current format: name (128), host (64), the holder's descriptor number of this
+/// file (i32, -1: none), 4 reserved, resource (u16 length + 278 bytes).
 const RECORD_MAGIC: &[u8; 8] = b"VCLSREC2";
 const NAME_FIELD: std::ops::Range<usize> = 32..160;
-const HOST_FIELD: std::ops::Range<usize> = 160..232;
+const HOST_FIELD: std::ops::Range<usize> = 160..224;
+const FD_FIELD: std::ops::Range<usize> = 224..228;
 const RESOURCE_LEN: std::ops::Range<usize> = 232..234;
 const RESOURCE_FIELD: std::ops::Range<usize> = 234..RECORD_SIZE;
 
@@ -219,6 +221,10 @@ pub struct Holder {
     /// What the holder locked (`disk:CANONICAL-PATH`, `lease:LOCKSPACE/KEY`…); `None` in
     /// records of the first format. Longer than its field: `sha256:HEX` of the text.
     pub resource: Option<String>,
+    /// The descriptor number through which the guest's process holds this file (its
+    /// registration), -1 when it has none (a file handed in, an old record): where
+    /// another process looks first for the guest's open file.
+    pub fd: i32,
 }
 
 fn put_text(buf: &mut [u8], s: &str) {
@@ -243,6 +249,7 @@ impl Holder {
         b[16..32].copy_from_slice(&self.uuid);
         put_text(&mut b[NAME_FIELD], &self.name);
         put_text(&mut b[HOST_FIELD], &self.host);
+        b[FD_FIELD].copy_from_slice(&self.fd.to_le_bytes());
         if let Some(r) = &self.resource {
             // Whole or not at all: a cut path would name another file.
             let text = if r.len() <= RESOURCE_FIELD.len() {
@@ -268,6 +275,7 @@ impl Holder {
             name: String::new(),
             host: String::new(),
             resource: None,
+            fd: -1,
         };
         if &b[..8] == RECORD_MAGIC_V1 {
             h.name = get_text(&b[32..32 + TEXT_FIELD_V1]);
@@ -279,6 +287,7 @@ impl Holder {
         }
         h.name = get_text(&b[NAME_FIELD]);
         h.host = get_text(&b[HOST_FIELD]);
+        h.fd = i32::from_le_bytes(b[FD_FIELD].try_into().ok()?);
         let len = u16::from_le_bytes(b[RESOURCE_LEN].try_into().ok()?) as usize;
         if len > 0 {
             let field = b.get(RESOURCE_FIELD.start..RESOURCE_FIELD.start + len)?;
@@ -344,25 +353,27 @@ pub fn write_record(fd: RawFd, slot: u64, h: &Holder, path: &Path) -> Result<()>
 /// The live records of a lease, with their slots: every slot whose lock another open
 /// file holds (probed slot by slot), with a record of either format.
 pub fn live_records(fd: RawFd) -> Vec<(u64, Holder)> {
-    let mut out = Vec::new();
-    for slot in 0..MAX_SLOTS {
-        if !matches!(locked_by_other(fd, SLOT_LOCK_BASE + slot), Ok(true)) {
-            continue;
-        }
-        if let Some(h) = read_record(fd, slot) {
-            out.push((slot, h));
-        }
-    }
-    out
+    records(fd)
+        .into_iter()
+        .filter(|(slot, _)| slot_live(fd, *slot))
+        .collect()
 }
 
-/// The record written in `slot` (live or not), if it is a valid one.
-pub fn read_record(fd: RawFd, slot: u64) -> Option<Holder> {
-    let mut buf = [0u8; RECORD_SIZE];
-    match pread_full(fd, &mut buf, RECORD_BASE + slot * RECORD_SIZE as u64) {
-        Ok(RECORD_SIZE) => Holder::decode(&buf),
-        _ => None,
-    }
+/// Every valid record of a lease, live or stale (one read): a slot without one has
+/// nothing to report, so only these need probing.
+pub fn records(fd: RawFd) -> Vec<(u64, Holder)> {
+    let mut buf = vec![0u8; RECORD_SIZE * MAX_SLOTS as usize];
+    let n = pread_full(fd, &mut buf, RECORD_BASE).unwrap_or(0);
+    buf[..n]
+        .chunks_exact(RECORD_SIZE)
+        .enumerate()
+        .filter_map(|(slot, b)| Holder::decode(b).map(|h| (slot as u64, h)))
+        .collect()
+}
+
+/// Whether another open file than `fd` holds `slot`.
+pub fn slot_live(fd: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(fd, SLOT_LOCK_BASE + slot), Ok(true))
 }
 
 /// The live holders of a lease (records whose slot lock is held by another open file)
@@ -486,12 +497,14 @@ mod tests {
             name: "é".repeat(200),
             host: "host-a".into(),
             resource: Some("disk:/images/a.img".into()),
+            fd: 9,
         };
         let back = Holder::decode(&h.encode()).unwrap();
         assert_eq!(back.pid, 4242);
         assert!(back.name.len() < NAME_FIELD.len() && back.name.chars().all(|c| c == 'é'));
         assert_eq!(back.host, "host-a");
         assert_eq!(back.resource.as_deref(), Some("disk:/images/a.img"));
+        assert_eq!(back.fd, 9);
         let long = Holder {
             resource: Some(format!("disk:/{}", "x".repeat(400))),
             ..h.clone()
@@ -509,7 +522,7 @@ mod tests {
         let old = Holder::decode(&v1).unwrap();
         assert_eq!((old.mode, old.pid, old.uuid), (MODE_SHARED, 77, [3; 16]));
         assert_eq!((old.name.as_str(), old.host.as_str()), ("vm", "hh"));
-        assert_eq!(old.resource, None);
+        assert_eq!((old.resource, old.fd), (None, -1));
         assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
         assert_eq!(
             format_uuid(&[0x12; 16]),
@@ -529,6 +542,7 @@ mod tests {
             name: format!("vm{i}"),
             host: "h".into(),
             resource: Some("disk:/x".into()),
+            fd: 3,
         };
         // Slots taken, given up and taken again: the kernel's lock list is no longer in
         // byte order, and a range probe would miss holders.
@@ -570,6 +584,7 @@ mod tests {
             name: "vm".into(),
             host: "h".into(),
             resource: None,
+            fd: -1,
         };
         write_record(a.as_raw_fd(), slot, &h, &p).unwrap();
         write_generation(a.as_raw_fd(), 5, &p).unwrap();

@@ -190,6 +190,9 @@ struct Held {
     forks: u64,
     /// Its holder slot: none yet for an exclusive holder before it has the lock.
     slot: Option<u64>,
+    /// The number of the record file's descriptor in the guest's process (-1: none
+    /// there, e.g. a file handed to it), written in the holder record.
+    guest_fd: i32,
     generation: u64,
 }
 
@@ -553,7 +556,7 @@ impl Manager {
         self.guest_pid() == pid() as u32
     }
 
-    fn holder(&self, mode: u32, res: &Resource) -> Holder {
+    fn holder(&self, mode: u32, res: &Resource, fd: i32) -> Holder {
         Holder {
             mode,
             pid: self.guest_pid(),
@@ -561,6 +564,7 @@ impl Manager {
             name: self.owner.name.clone(),
             host: hostname(),
             resource: Some(resource_text(&res.target)),
+            fd,
         }
     }
 
@@ -591,14 +595,16 @@ impl Manager {
             forks: FORKS.load(Ordering::Relaxed),
             slot: None,
             generation: 0,
+            guest_fd: -1,
         };
+        held.guest_fd = held.record_fd();
         if claim {
             let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
             held.slot = Some(slot);
             lease::write_record(
                 held.record_fd(),
                 slot,
-                &self.holder(lease::MODE_REGISTERED, res),
+                &self.holder(lease::MODE_REGISTERED, res, held.guest_fd),
                 held.record_path(),
             )?;
         }
@@ -667,12 +673,12 @@ impl Manager {
                 return lease::write_record(
                     rec_fd,
                     slot,
-                    &self.holder(lease::MODE_SHARED, &held.res),
+                    &self.holder(lease::MODE_SHARED, &held.res, held.guest_fd),
                     &path,
                 );
             }
             // Only exclusive holders move the generation (under their write lock).
-            let h = self.holder(lease::MODE_EXCLUSIVE, &held.res);
+            let h = self.holder(lease::MODE_EXCLUSIVE, &held.res, held.guest_fd);
             match held.slot {
                 // Registered earlier: its own slot.
                 Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
@@ -792,7 +798,7 @@ impl Manager {
                     let _ = lease::write_record(
                         h.record_fd(),
                         slot,
-                        &self.holder(lease::MODE_REGISTERED, &h.res),
+                        &self.holder(lease::MODE_REGISTERED, &h.res, h.guest_fd),
                         h.record_path(),
                     );
                 }

@@ -19,6 +19,20 @@ enum Taken {
     Fresh(Held),
 }
 
+/// Where a guest stands on a resource.
+enum Standing {
+    /// Registered or holding through its own open file: a duplicate of it, its number
+    /// in the guest, the slot, the record's mode.
+    Own(OwnedFd, RawFd, u64, u32),
+    /// Holding through a file handed to it (in its mailbox).
+    HandedIn,
+    Nothing,
+}
+
+fn is_holder(mode: u32) -> bool {
+    mode == lease::MODE_EXCLUSIVE || mode == lease::MODE_SHARED
+}
+
 /// How a resource is named in the guest's mailbox.
 fn label(res: &Resource) -> String {
     format!("{}@{}", res.lock_path.display(), res.lock_offset)
@@ -50,53 +64,59 @@ impl Manager {
         Guest::open(self.owner.pid, &self.owner.uuid, &self.domain())
     }
 
-    /// The guest's open file of `res`'s record file holding a slot registered for this
-    /// guest, with that slot and its record's mode.
-    fn registered_in(
-        &self,
-        g: &Guest,
-        res: &Resource,
-        probe: &OwnedFd,
-    ) -> Result<Option<(OwnedFd, u64, u32)>> {
+    /// Where the guest stands on `res`, from the live records of its lease file.
+    fn standing(&self, g: &Guest, res: &Resource, probe: &OwnedFd) -> Result<Standing> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        let mine: Vec<(u64, u32)> = lease::live_records(probe.as_raw_fd())
+        let p = probe.as_raw_fd();
+        let mine: Vec<(u64, Holder)> = lease::records(p)
             .into_iter()
-            .filter(|(_, h)| h.uuid == self.owner.uuid && h.pid == g.pid)
-            .map(|(slot, h)| (slot, h.mode))
+            .filter(|(slot, h)| {
+                h.uuid == self.owner.uuid && h.pid == g.pid && lease::slot_live(p, *slot)
+            })
             .collect();
         if mine.is_empty() {
-            return Ok(None);
+            return Ok(Standing::Nothing);
         }
-        for fd in g.files_at(path)? {
-            if let Some(&(slot, mode)) = mine
-                .iter()
-                .find(|(slot, _)| lease::holds_slot(fd.as_raw_fd(), probe.as_raw_fd(), *slot))
-            {
-                return Ok(Some((fd, slot, mode)));
+        // The guest's own open file: first where its record says, then any of its files.
+        let ids = guest::fd_ids(p);
+        for (slot, h) in &mine {
+            if let Some(fd) = g.getfd(h.fd)? {
+                if guest::fd_ids(fd.as_raw_fd()) == ids
+                    && lease::holds_slot(fd.as_raw_fd(), p, *slot)
+                {
+                    return Ok(Standing::Own(fd, h.fd, *slot, h.mode));
+                }
             }
         }
-        Ok(None)
+        for (n, fd) in g.files_at(path)? {
+            if let Some((slot, h)) = mine
+                .iter()
+                .find(|(slot, _)| lease::holds_slot(fd.as_raw_fd(), p, *slot))
+            {
+                return Ok(Standing::Own(fd, n, *slot, h.mode));
+            }
+        }
+        if mine.iter().any(|(_, h)| is_holder(h.mode)) {
+            return Ok(Standing::HandedIn);
+        }
+        Ok(Standing::Nothing)
     }
 
-    /// The open file the guest's lock of `res` goes through, given its record file.
-    fn guest_lock_fd(&self, g: &Guest, res: &Resource, record: OwnedFd) -> Result<Held> {
+    /// A lock of `res` through the guest's own open `record` file (number `n` there).
+    fn guest_lock_fd(&self, g: &Guest, res: &Resource, record: OwnedFd, n: RawFd) -> Result<Held> {
         let user_file = res.record_path.is_some();
         let (lock_fd, record_fd) = if user_file {
-            let fd = g
-                .files_at(&res.lock_path)?
-                .into_iter()
-                .next()
-                .ok_or_else(|| {
-                    Error::new(
-                        VIR_ERR_OPERATION_INVALID,
-                        format!(
-                            "process {} of {} has no open lease file '{}'",
-                            g.pid,
-                            self.domain(),
-                            res.lock_path.display()
-                        ),
-                    )
-                })?;
+            let (_, fd) = g.files_at(&res.lock_path)?.into_iter().next().ok_or_else(|| {
+                Error::new(
+                    VIR_ERR_OPERATION_INVALID,
+                    format!(
+                        "process {} of {} has no open lease file '{}'",
+                        g.pid,
+                        self.domain(),
+                        res.lock_path.display()
+                    ),
+                )
+            })?;
             (fd, Some(record))
         } else {
             (record, None)
@@ -111,6 +131,7 @@ impl Manager {
             forks: FORKS.load(Ordering::Relaxed),
             slot: None,
             generation: 0,
+            guest_fd: n,
         })
     }
 
@@ -123,35 +144,40 @@ impl Manager {
     ) -> Result<Option<Taken>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
         let probe = lease::open(path, true)?;
-        let held_already = lease::holders(probe.as_raw_fd())
-            .iter()
-            .any(|h| h.uuid == self.owner.uuid && h.pid == g.pid);
-        if held_already {
-            return Ok(None);
-        }
-        if let Some((fd, slot, _)) = self.registered_in(g, res, &probe)? {
-            let mut held = self.guest_lock_fd(g, res, fd)?;
-            held.slot = Some(slot);
-            self.lock_resource(&mut held, expected)?;
-            return Ok(Some(Taken::Registered(held)));
-        }
-        // Never opened by the guest (hot-plug): our files, handed to it afterwards.
-        let mut held = self.open_resource(res, res.shared)?;
-        held.pid = g.pid as i32;
-        if let Err(e) = self.lock_resource(&mut held, expected) {
-            if let Some(slot) = held.slot {
-                lease::release_slot(held.record_fd(), slot);
+        match self.standing(g, res, &probe)? {
+            Standing::Own(_, _, _, mode) if is_holder(mode) => Ok(None),
+            Standing::HandedIn => Ok(None),
+            Standing::Own(fd, n, slot, _) => {
+                let mut held = self.guest_lock_fd(g, res, fd, n)?;
+                held.slot = Some(slot);
+                self.lock_resource(&mut held, expected)?;
+                Ok(Some(Taken::Registered(held)))
             }
-            return Err(e);
+            Standing::Nothing => {
+                // Never opened by the guest (hot-plug): our files, handed to it once
+                // all are locked; only to the registered guest.
+                if !g.has_mailbox()? {
+                    return Err(g.not_registered());
+                }
+                let mut held = self.open_resource(res, res.shared)?;
+                held.pid = g.pid as i32;
+                held.guest_fd = -1;
+                if let Err(e) = self.lock_resource(&mut held, expected) {
+                    if let Some(slot) = held.slot {
+                        lease::release_slot(held.record_fd(), slot);
+                    }
+                    return Err(e);
+                }
+                Ok(Some(Taken::Fresh(held)))
+            }
         }
-        Ok(Some(Taken::Fresh(held)))
     }
 
     /// Puts a lock taken through the guest's registered file back to "registered".
     fn unlock_registered(&self, g: &Guest, held: &Held, slot: u64) -> Result<()> {
         let rec = held.record_fd();
         let path = held.record_path();
-        let registered = self.holder(lease::MODE_REGISTERED, &held.res);
+        let registered = self.holder(lease::MODE_REGISTERED, &held.res, held.guest_fd);
         if slot == lease::EXCLUSIVE_SLOT {
             // Slot 0 is only held with the write lock: move to an ordinary slot first.
             let other = lease::claim_slot(rec, path)?;
@@ -300,34 +326,45 @@ impl Manager {
         }
         let g = match self.open_guest() {
             Ok(g) => g,
-            // Gone, or another process now: the guest's locks went with it.
+            // Gone: the guest's locks went with it.
             Err(e) if e.code == VIR_ERR_OPERATION_INVALID => return Ok(None),
             Err(e) => return Err(e),
         };
+        match self.release_in(&g) {
+            Ok(entries) => Ok(Self::state_of(&entries)),
+            Err(_) if !g.alive() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn release_in(&self, g: &Guest) -> Result<Vec<Entry>> {
         let mut entries = Vec::new();
+        let mut handed_in = false;
         for res in &self.resources {
             let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
             if !path.exists() {
                 continue;
             }
             let probe = lease::open(path, false)?;
-            let Some((fd, slot, mode)) = self.registered_in(&g, res, &probe)? else {
-                continue;
-            };
-            if mode != lease::MODE_EXCLUSIVE && mode != lease::MODE_SHARED {
-                continue;
+            match self.standing(g, res, &probe)? {
+                Standing::Own(fd, n, slot, mode) if is_holder(mode) => {
+                    let held = self.guest_lock_fd(g, res, fd, n)?;
+                    let generation = lease::read_generation(held.record_fd(), path)?;
+                    self.unlock_registered(g, &held, slot)?;
+                    entries.push(Entry {
+                        target: res.target.clone(),
+                        shared: mode == lease::MODE_SHARED,
+                        generation,
+                    });
+                }
+                Standing::HandedIn => handed_in = true,
+                _ => {}
             }
-            let held = self.guest_lock_fd(&g, res, fd)?;
-            let generation = lease::read_generation(held.record_fd(), path)?;
-            self.unlock_registered(&g, &held, slot)?;
-            entries.push(Entry {
-                target: res.target.clone(),
-                shared: mode == lease::MODE_SHARED,
-                generation,
-            });
         }
-        let labels: Vec<String> = self.resources.iter().map(label).collect();
-        entries.extend(self.drain_mailbox(&g, |l| labels.iter().any(|x| x == l))?);
-        Ok(Self::state_of(&entries))
+        if handed_in && g.has_mailbox()? {
+            let labels: Vec<String> = self.resources.iter().map(label).collect();
+            entries.extend(self.drain_mailbox(g, |l| labels.iter().any(|x| x == l))?);
+        }
+        Ok(entries)
     }
 }
