@@ -204,6 +204,32 @@ int main(void)
     AGENT_OK(t1, "acquire 0");
     AGENT_OK(t1, "release");
 
+    /* No ptrace permission over the guest (a daemon that is not root): says so. The
+     * lease files are opened to it so that only the permission to the guest is missing. */
+    ls_agent *g4 = start_guest("vm4", 0x44, boot, bootf, 1);
+    char cmd[PATH_MAX + 32];
+    snprintf(cmd, sizeof(cmd), "chmod 0666 '%s'/*", ls_leases);
+    CHECK(system(cmd) == 0);
+    ls_agent *nobody = ls_agent_start();
+    AGENT_OK(nobody, "setuid 65534");
+    daemon_manager(nobody, "vm4", 0x44, g4->pid, boot, bootf, 1);
+    msg = AGENT_ERR(nobody, LS_ERR_OPERATION_DENIED, "acquire 0");
+    CHECK_CONTAINS(msg, "ptrace");
+    CHECK_CONTAINS(msg, "domain 'vm4'");
+    ls_agent_stop(nobody, 0);
+    /* A kernel without pidfd_getfd (seccomp makes it fail with ENOSYS): says so. */
+    ls_agent *old = ls_agent_start();
+    AGENT_OK(old, "nopidfd");
+    daemon_manager(old, "vm4", 0x44, g4->pid, boot, bootf, 1);
+    msg = AGENT_ERR(old, LS_ERR_OPERATION_UNSUPPORTED, "acquire 0");
+    CHECK_CONTAINS(msg, "pidfd_getfd");
+    CHECK_CONTAINS(msg, "5.6");
+    ls_agent_stop(old, 0);
+    /* Neither error took anything. */
+    AGENT_OK(t1, "acquire 0");
+    AGENT_OK(t1, "release");
+    ls_agent_stop(g4, SIGKILL);
+
     /* A guest started running (RESTRICT alone: it took its lock itself, slot 0 of an
      * exclusive holder), paused and resumed by the daemon. */
     ls_agent *g3 = ls_agent_start();

@@ -14,7 +14,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -87,6 +92,8 @@ enum {
 #define LS_ERR_OPERATION_INVALID 55
 #define LS_ERR_CONFIG_UNSUPPORTED 67
 #define LS_ERR_RESOURCE_BUSY 87
+#define LS_ERR_OPERATION_DENIED 29
+#define LS_ERR_OPERATION_UNSUPPORTED 84
 #define LS_FROM_LOCKING 42
 
 static ls_driver *drv;
@@ -225,7 +232,8 @@ static inline const char *ls_uuid_text(unsigned char b)
  * Commands (one line each): "new NAME UUIDBYTE", "newpid NAME UUIDBYTE PID" (a manager
  * for a guest running as process PID), "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
- * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "quit".
+ * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "setuid UID" (drop
+ * root), "nopidfd" (pidfd_getfd fails with ENOSYS from now on, as on Linux < 5.6), "quit".
  * Replies: "ok [STATE]" or "err CODE MESSAGE". */
 typedef struct {
     pid_t pid;
@@ -308,6 +316,21 @@ static inline void ls_agent_main(int in, int out)
             ls_free(m);
             m = NULL;
             ls_agent_result(out, 0, NULL);
+        } else if (sscanf(line, "setuid %u", &flags) == 1) {
+            ls_agent_result(out, setresuid(flags, flags, flags), NULL);
+        } else if (strcmp(line, "nopidfd") == 0) {
+            /* seccomp: pidfd_getfd returns ENOSYS, everything else runs. */
+            struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_getfd, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+            rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            if (rc == 0)
+                rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+            ls_agent_result(out, rc, NULL);
         } else if (strcmp(line, "quit") == 0) {
             if (m)
                 ls_free(m);

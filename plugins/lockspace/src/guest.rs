@@ -153,7 +153,9 @@ impl Guest {
     /// a kernel without pidfd (Linux 5.6 or later is needed).
     pub fn open(pid: u32, uuid: &[u8; 16], domain: &str) -> Result<Guest> {
         if pid == 0 || pid > i32::MAX as u32 {
-            return Err(Error::invalid_arg(format!("invalid pid {pid} for {domain}")));
+            return Err(Error::invalid_arg(format!(
+                "invalid pid {pid} for {domain}"
+            )));
         }
         let pidfd = pidfd_open(pid).map_err(|e| match e.raw_os_error() {
             Some(libc::ESRCH) => gone(pid, domain),
@@ -228,8 +230,7 @@ impl Guest {
             let Some(fd) = self.getfd(*n)? else { continue };
             if rx.is_none() && bound_name(fd.as_raw_fd(), false).as_deref() == Some(&want) {
                 rx = Some(fd);
-            } else if tx.is_none() && bound_name(fd.as_raw_fd(), true).as_deref() == Some(&want)
-            {
+            } else if tx.is_none() && bound_name(fd.as_raw_fd(), true).as_deref() == Some(&want) {
                 tx = Some(fd);
             }
         }

@@ -68,11 +68,10 @@ impl Manager {
     fn standing(&self, g: &Guest, res: &Resource, probe: &OwnedFd) -> Result<Standing> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
         let p = probe.as_raw_fd();
+        // This guest's records, live or stale: `holds_slot` below proves liveness.
         let mine: Vec<(u64, Holder)> = lease::records(p)
             .into_iter()
-            .filter(|(slot, h)| {
-                h.uuid == self.owner.uuid && h.pid == g.pid && lease::slot_live(p, *slot)
-            })
+            .filter(|(_, h)| h.uuid == self.owner.uuid && h.pid == g.pid)
             .collect();
         if mine.is_empty() {
             return Ok(Standing::Nothing);
@@ -96,7 +95,10 @@ impl Manager {
                 return Ok(Standing::Own(fd, n, *slot, h.mode));
             }
         }
-        if mine.iter().any(|(_, h)| is_holder(h.mode)) {
+        if mine
+            .iter()
+            .any(|(slot, h)| is_holder(h.mode) && lease::slot_live(p, *slot))
+        {
             return Ok(Standing::HandedIn);
         }
         Ok(Standing::Nothing)
@@ -106,17 +108,21 @@ impl Manager {
     fn guest_lock_fd(&self, g: &Guest, res: &Resource, record: OwnedFd, n: RawFd) -> Result<Held> {
         let user_file = res.record_path.is_some();
         let (lock_fd, record_fd) = if user_file {
-            let (_, fd) = g.files_at(&res.lock_path)?.into_iter().next().ok_or_else(|| {
-                Error::new(
-                    VIR_ERR_OPERATION_INVALID,
-                    format!(
-                        "process {} of {} has no open lease file '{}'",
-                        g.pid,
-                        self.domain(),
-                        res.lock_path.display()
-                    ),
-                )
-            })?;
+            let (_, fd) = g
+                .files_at(&res.lock_path)?
+                .into_iter()
+                .next()
+                .ok_or_else(|| {
+                    Error::new(
+                        VIR_ERR_OPERATION_INVALID,
+                        format!(
+                            "process {} of {} has no open lease file '{}'",
+                            g.pid,
+                            self.domain(),
+                            res.lock_path.display()
+                        ),
+                    )
+                })?;
             (fd, Some(record))
         } else {
             (record, None)
@@ -342,10 +348,12 @@ impl Manager {
         let mut handed_in = false;
         for res in &self.resources {
             let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-            if !path.exists() {
-                continue;
-            }
-            let probe = lease::open(path, false)?;
+            let probe = match lease::open(path, false) {
+                Ok(f) => f,
+                // No lease file: nobody ever locked it.
+                Err(_) if !path.exists() => continue,
+                Err(e) => return Err(e),
+            };
             match self.standing(g, res, &probe)? {
                 Standing::Own(fd, n, slot, mode) if is_holder(mode) => {
                     let held = self.guest_lock_fd(g, res, fd, n)?;
