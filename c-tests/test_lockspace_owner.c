@@ -250,6 +250,58 @@ int main(void)
     AGENT_OK(t1, "acquire 0");
     AGENT_OK(t1, "release");
 
+    /* Leases: one in a user's file registered at start, resumed from the daemon; one in
+     * the lockspace directory and one more in the user's file, attached later. */
+    char *lf = dup_reply(ls_disk_file("leases.bin"));
+    ls_agent *g5 = ls_agent_start();
+    AGENT_OK(g5, "new vm5 85");
+    AGENT_OK(g5, "lease k1 - %s 0 0", lf);
+    AGENT_OK(g5, "acquire %u", LS_REGISTER_ONLY | LS_RESTRICT);
+    AGENT_OK(g5, "exec");
+    wait_exec(g5->pid);
+    ls_agent *t5 = ls_agent_start();
+    AGENT_OK(t5, "new other5 86");
+    AGENT_OK(t5, "lease k1 - %s 0 0", lf);
+    AGENT_OK(t5, "lease k2 space - 0 0");
+    AGENT_OK(t5, "lease k3 - %s 4096 0", lf);
+    AGENT_OK(t5, "acquire 0"); /* registered only: free */
+    AGENT_OK(t5, "release");
+    AGENT_OK(d, "free");
+    AGENT_OK(d, "newpid vm5 85 %d", (int)g5->pid);
+    AGENT_OK(d, "lease k1 - %s 0 0", lf);
+    AGENT_OK(d, "acquire 0");
+    refused_by(t5, "vm5", g5->pid);
+    AGENT_OK(d, "free");
+    AGENT_OK(d, "newpid vm5 85 %d", (int)g5->pid);
+    AGENT_OK(d, "lease k2 space - 0 0");
+    AGENT_OK(d, "lease k3 - %s 4096 0", lf);
+    AGENT_OK(d, "acquire 0");
+    ls_agent_stop(d, SIGKILL);
+    d = ls_agent_start();
+    AGENT_OK(d, "newpid vm5 85 %d", (int)g5->pid);
+    AGENT_OK(d, "lease k1 - %s 0 0", lf);
+    CHECK_CONTAINS(AGENT_OK(d, "release"), "k1");
+    AGENT_OK(t5, "free");
+    AGENT_OK(t5, "new other5 86");
+    AGENT_OK(t5, "lease k1 - %s 0 0", lf);
+    AGENT_OK(t5, "acquire 0");
+    AGENT_OK(t5, "release");
+    AGENT_OK(t5, "lease k2 space - 0 0");
+    refused_by(t5, "vm5", g5->pid); /* k2 and k3 are still the guest's */
+    AGENT_OK(d, "free");
+    AGENT_OK(d, "newpid vm5 85 %d", (int)g5->pid);
+    AGENT_OK(d, "lease k2 space - 0 0");
+    AGENT_OK(d, "lease k3 - %s 4096 0", lf);
+    msg = AGENT_OK(d, "release");
+    CHECK_CONTAINS(msg, "k2");
+    CHECK_CONTAINS(msg, "k3");
+    AGENT_OK(t5, "lease k3 - %s 4096 0", lf);
+    AGENT_OK(t5, "acquire 0");
+    AGENT_OK(t5, "release");
+    ls_agent_stop(g5, SIGKILL);
+    ls_agent_stop(t5, 0);
+    free(lf);
+
     ls_agent_stop(u, SIGKILL);
     ls_agent_stop(d, 0);
     ls_agent_stop(t1, 0);
