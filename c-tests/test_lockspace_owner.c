@@ -302,6 +302,38 @@ int main(void)
     ls_agent_stop(t5, 0);
     free(lf);
 
+    /* Many disks attached one by one (more than a default socket buffer holds in
+     * flight), one detached from the middle: the others stay. */
+    ls_agent *g6 = start_guest("vm6", 0x66, boot, bootf, 0);
+    enum { NPLUG = 320 };
+    for (int i = 0; i < NPLUG; i++) {
+        char nm[32];
+        snprintf(nm, sizeof(nm), "plug%d.img", i);
+        AGENT_OK(d, "free");
+        AGENT_OK(d, "newpid vm6 102 %d", (int)g6->pid);
+        AGENT_OK(d, "disk %s 0", ls_path(nm)); /* need not exist */
+        AGENT_OK(d, "acquire 0");
+    }
+    AGENT_OK(d, "free");
+    AGENT_OK(d, "newpid vm6 102 %d", (int)g6->pid);
+    AGENT_OK(d, "disk %s 0", ls_path("plug100.img"));
+    CHECK_CONTAINS(AGENT_OK(d, "release"), "plug100.img");
+    ls_agent *t6 = ls_agent_start();
+    AGENT_OK(t6, "new other6 103");
+    AGENT_OK(t6, "disk %s 0", ls_path("plug100.img"));
+    AGENT_OK(t6, "acquire 0");
+    AGENT_OK(t6, "free");
+    AGENT_OK(t6, "new other6 103");
+    AGENT_OK(t6, "disk %s 0", ls_path("plug319.img"));
+    refused_by(t6, "vm6", g6->pid);
+    AGENT_OK(t6, "free");
+    AGENT_OK(t6, "new other6 103");
+    AGENT_OK(t6, "disk %s 0", ls_path("plug0.img"));
+    refused_by(t6, "vm6", g6->pid);
+    ls_agent_stop(g6, SIGKILL);
+    AGENT_OK(t6, "acquire 0");
+    ls_agent_stop(t6, 0);
+
     ls_agent_stop(u, SIGKILL);
     ls_agent_stop(d, 0);
     ls_agent_stop(t1, 0);

@@ -88,6 +88,24 @@ pub fn create_mailbox(uuid: &[u8; 16], pid: u32, domain: &str) -> Result<(OwnedF
     }
     // SAFETY: both were just returned by socketpair and are owned by nobody else.
     let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
+    // Messages in flight are charged to the sending end: the default buffer holds about
+    // 270 of them (resources attached from the daemon); ask for more where allowed.
+    let big: libc::c_int = 4 << 20;
+    for opt in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
+        // SAFETY: setting an int socket option on our socket.
+        let rc = unsafe {
+            libc::setsockopt(
+                tx.as_raw_fd(),
+                libc::SOL_SOCKET,
+                opt,
+                (&big as *const libc::c_int).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        };
+        if rc == 0 {
+            break;
+        }
+    }
     let (sa, len) = sockaddr(&tag(uuid, pid));
     // SAFETY: binding a valid abstract address to our socket.
     if unsafe {
@@ -292,13 +310,17 @@ impl Guest {
     pub fn hand_in(&self, label: &str, fds: &[RawFd]) -> Result<()> {
         let tx = self.mailbox()?.1.as_raw_fd();
         send(tx, label, fds).map_err(|e| {
-            Error::system(
-                e,
-                format!(
-                    "cannot hand the locks of {label} to process {} of {}",
-                    self.pid, self.domain
-                ),
-            )
+            let what = format!(
+                "cannot hand the locks of {label} to process {} of {}",
+                self.pid, self.domain
+            );
+            if e.raw_os_error() == Some(libc::EAGAIN) {
+                return Error::new(
+                    VIR_ERR_RESOURCE_BUSY,
+                    format!("{what}: its lock mailbox is full (too many resources attached since it started)"),
+                );
+            }
+            Error::system(e, what)
         })
     }
 
