@@ -429,7 +429,9 @@ const MAX_FDS: usize = 4;
 const LABEL_MAX: usize = 8192;
 
 fn send(sock: RawFd, label: &str, fds: &[RawFd]) -> io::Result<()> {
-    assert!(fds.len() <= MAX_FDS && !fds.is_empty());
+    if fds.is_empty() || fds.len() > MAX_FDS {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
     let space = unsafe { libc::CMSG_SPACE((fds.len() * 4) as u32) } as usize;
     let mut cbuf = vec![0u64; space.div_ceil(8)];
     let mut iov = libc::iovec {
@@ -482,7 +484,7 @@ fn recv(sock: RawFd) -> io::Result<Option<Parcel>> {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+                let count = ((*c).cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize) / 4;
                 let data: *const RawFd = libc::CMSG_DATA(c).cast();
                 for i in 0..count {
                     fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
