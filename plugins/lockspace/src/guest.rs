@@ -410,7 +410,7 @@ impl GuestFds<'_> {
             Some(libc::EPERM) | Some(libc::EACCES) => Error::new(
                 VIR_ERR_OPERATION_DENIED,
                 format!(
-                    "cannot {what} process {pid} of {domain}: permission denied (pidfd_getfd needs ptrace access to the guest: the same user and kernel.yama.ptrace_scope <= 1, or CAP_SYS_PTRACE)"
+                    "cannot {what} process {pid} of {domain}: permission denied (pidfd_getfd needs ptrace access to the guest: CAP_SYS_PTRACE with kernel.yama.ptrace_scope <= 2, or the same user with ptrace_scope 0)"
                 ),
             ),
             Some(libc::ENOSYS) => Error::new(
