@@ -933,7 +933,10 @@ impl Manager {
         let fd = lease::open(path, false)?;
         let held = lease::holders(fd.as_raw_fd())
             .into_iter()
-            .find(|h| h.uuid == self.owner.uuid);
+            // With a pid, that process of the guest only (two during a migration).
+            .find(|h| {
+                h.uuid == self.owner.uuid && (self.owner.pid == 0 || h.pid == self.owner.pid)
+            });
         let Some(h) = held else {
             return Ok(None);
         };
