@@ -122,7 +122,9 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
 /// track of them, and a later load must be able to release them.
 pub fn deinit() -> bool {
     let me = pid();
-    let holding = lock(&HELD).iter().any(|h| h.pid == me);
+    // A registered guest's mailbox counts too: closing it would lose what is handed in.
+    let holding =
+        lock(&HELD).iter().any(|h| h.pid == me) || lock(&MAILBOXES).iter().any(|m| m.pid == me);
     let mut d = lock(&DRIVER);
     if d.inits <= 1 && holding {
         return false;
