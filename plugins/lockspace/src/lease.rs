@@ -82,40 +82,106 @@ pub fn canonical_disk_path(path: &str) -> Result<String> {
     }
 }
 
-/// Opens a lease file read-write with `O_CLOEXEC | O_NOFOLLOW` (a symlink is refused),
-/// creating it mode 0600 when `create`; anything but a regular file is refused.
-pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    let mut flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    if create {
-        flags |= libc::O_CREAT;
-    }
-    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
-    if fd < 0 {
-        return Err(Error::last_os(format!(
-            "cannot open lease file '{}'",
-            path.display()
-        )));
-    }
-    // SAFETY: fd was just returned by open and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+fn stat_fd(fd: RawFd, path: &Path) -> Result<libc::stat> {
     // SAFETY: fstat into a zeroed stat buffer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(Error::last_os(format!(
             "cannot stat lease file '{}'",
             path.display()
         )));
     }
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    Ok(st)
+}
+
+fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
+    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
+    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
+    // SAFETY: fd was just returned by open and is owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn not_regular(path: &Path) -> Error {
+    Error::new(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        format!("lease file '{}' is not a regular file", path.display()),
+    )
+}
+
+fn is_regular(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// `fd` must still be the inode `st` described (checked before it was opened).
+fn same_inode(fd: OwnedFd, st: &libc::stat, path: &Path) -> Result<OwnedFd> {
+    let now = stat_fd(fd.as_raw_fd(), path)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!("lease file '{}' is not a regular file", path.display()),
+            VIR_ERR_OPERATION_INVALID,
+            format!(
+                "lease file '{}' was replaced while opening it",
+                path.display()
+            ),
         ));
     }
     Ok(fd)
+}
+
+const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
+/// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
+/// device node, a FIFO or anything but a regular file is refused before it is opened
+/// read-write:
+///
+/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
+///   without following symlinks and checked to be that same inode. Only the directory's
+///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
+///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
+///   more than a plain open, on the lock cycle's hot path.
+/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
+///   only then that very inode is reopened read-write through `/proc/self/fd` (without
+///   `/proc`: by name, checked to be the same inode).
+pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    if create {
+        // Twice at most: a file created by someone else between lstat and O_EXCL.
+        for _ in 0..2 {
+            // SAFETY: lstat into a zeroed stat buffer, valid C string.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
+                if !is_regular(&st) {
+                    return Err(not_regular(path));
+                }
+                let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+                return same_inode(fd, &st, path);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return Err(cannot_open());
+            }
+            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
+                return Ok(fd);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(cannot_open());
+            }
+        }
+        return Err(cannot_open());
+    }
+    let probe =
+        raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
+    let st = stat_fd(probe.as_raw_fd(), path)?;
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
+    if let Some(fd) = raw_open(&proc, RW & !libc::O_NOFOLLOW) {
+        return Ok(fd);
+    }
+    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+    same_inode(fd, &st, path)
 }
 
 fn flock(kind: i32, start: u64) -> libc::flock {
@@ -614,5 +680,23 @@ mod tests {
         std::os::unix::fs::symlink(&p, &link).unwrap();
         let e = open(&link, true).unwrap_err();
         assert!(e.message.contains("link"), "{e}");
+    }
+
+    #[test]
+    fn special_files_are_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A FIFO opened read-write would not block, but one opened for reading would:
+        // either way it must be refused, never opened.
+        let e = open(&fifo, false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(&fifo, true).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(Path::new("/dev/null"), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(dir.path(), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
     }
 }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod guest;
 pub mod lease;
 pub mod manager;
+pub mod naming;
 pub mod state;
 
 use std::ffi::{c_char, c_int, c_uint, CStr};

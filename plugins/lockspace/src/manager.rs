@@ -22,6 +22,7 @@ use crate::abi::*;
 use crate::conf::{self, Config};
 use crate::error::{Error, Result};
 use crate::lease::{self, Holder};
+use crate::naming;
 use crate::state::{self, Entry, Target};
 
 struct DriverState {
@@ -240,60 +241,32 @@ impl Held {
 fn resource_text(t: &Target) -> String {
     match t {
         Target::Disk { path } => format!("disk:{path}"),
+        Target::DiskIdentity { host, dev, ino, .. } => format!("image:{host}:{dev}:{ino}"),
         Target::Lease { key, lockspace, .. } => {
             format!("lease:{}/{key}", lockspace.as_deref().unwrap_or(""))
         }
     }
 }
 
-fn lease_path(config: &Config, material: &[u8]) -> PathBuf {
-    config.lockspace_dir.join(lease::sha256_hex(material))
-}
-
-fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
-    match &target {
-        Target::Disk { path } => Resource {
-            lock_path: lease_path(config, path.as_bytes()),
-            lock_offset: lease::RESOURCE_LOCK,
-            record_path: None,
-            target,
-            shared,
-        },
-        Target::Lease {
-            key,
-            lockspace,
-            path: Some(p),
-            offset,
-        } => Resource {
-            record_path: Some(lease_path(
-                config,
-                format!(
-                    "lease\0{}\0{key}\0{p}\0{offset}",
-                    lockspace.as_deref().unwrap_or("")
-                )
-                .as_bytes(),
-            )),
-            lock_path: PathBuf::from(p),
-            lock_offset: *offset,
-            target,
-            shared,
-        },
-        Target::Lease {
-            key,
-            lockspace,
-            path: None,
-            ..
-        } => Resource {
-            lock_path: lease_path(
-                config,
-                format!("lease\0{}\0{key}", lockspace.as_deref().unwrap_or("")).as_bytes(),
-            ),
-            lock_offset: lease::RESOURCE_LOCK,
-            record_path: None,
-            target,
-            shared,
-        },
-    }
+/// The resources that lock `target`: its own, and for a disk that exists the image's
+/// host-local identity too (`naming::disk_identity`), so that every name of one image
+/// conflicts. Both are taken, held and released by the same code path.
+fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Resource>> {
+    let identity = naming::disk_identity(&target)?;
+    Ok(std::iter::once(target)
+        .chain(identity)
+        .map(|target| {
+            let (lock_path, lock_offset, record_path) =
+                naming::files_for(&config.lockspace_dir, &target);
+            Resource {
+                target,
+                shared,
+                lock_path,
+                lock_offset,
+                record_path,
+            }
+        })
+        .collect())
 }
 
 /// A C string parameter's value (STRING or CSTRING), `None` when NULL.
@@ -301,12 +274,12 @@ fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
 /// # Safety
 /// `p` is a parameter handed in by C; its string pointer, if any, is a C string.
 unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>> {
-    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
-        && p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
+    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
+        && p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
     {
         return Err(Error::invalid_arg(format!(
             "parameter '{key}' must be a string (type {})",
-            p.type_
+            p.r#type
         )));
     }
     let s = p.value.cstr;
@@ -322,7 +295,7 @@ unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>
 fn param_uint(p: &virLockManagerParam, key: &str) -> Result<u64> {
     // SAFETY: reading the union member that the type tag says is set.
     unsafe {
-        match p.type_ {
+        match p.r#type {
             VIR_LOCK_MANAGER_PARAM_TYPE_UINT => Ok(p.value.ui as u64),
             VIR_LOCK_MANAGER_PARAM_TYPE_ULONG => Ok(p.value.ul),
             VIR_LOCK_MANAGER_PARAM_TYPE_INT if p.value.iv >= 0 => Ok(p.value.iv as u64),
@@ -360,11 +333,11 @@ unsafe fn params<'a>(
             .to_string_lossy()
             .into_owned();
         if !(VIR_LOCK_MANAGER_PARAM_TYPE_STRING..=VIR_LOCK_MANAGER_PARAM_TYPE_UUID)
-            .contains(&p.type_)
+            .contains(&p.r#type)
         {
             return Err(Error::invalid_arg(format!(
                 "parameter '{key}' has unknown type {}",
-                p.type_
+                p.r#type
             )));
         }
         out.push((key, p));
@@ -406,10 +379,10 @@ impl Manager {
         for (key, p) in params(nparams, raw)? {
             match key.as_str() {
                 "uuid" => {
-                    if p.type_ != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
+                    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
                         return Err(Error::invalid_arg(format!(
                             "parameter 'uuid' must be a UUID (type {})",
-                            p.type_
+                            p.r#type
                         )));
                     }
                     uuid = Some(p.value.uuid);
@@ -535,13 +508,14 @@ impl Manager {
             return Ok(());
         }
         let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
-        if let Some(r) = self.resources.iter_mut().find(|r| r.target == target) {
-            // The same resource twice: exclusive wins.
-            r.shared &= shared;
-            return Ok(());
+        for res in resources_for(&self.config, target, shared)? {
+            if let Some(r) = self.resources.iter_mut().find(|r| r.target == res.target) {
+                // The same resource twice: exclusive wins.
+                r.shared &= shared;
+                continue;
+            }
+            self.resources.push(res);
         }
-        self.resources
-            .push(resource_for(&self.config, target, shared));
         Ok(())
     }
 
@@ -737,15 +711,23 @@ impl Manager {
         let mut wanted: Vec<(Resource, Option<u64>)> =
             self.resources.iter().map(|r| (r.clone(), None)).collect();
         if let Some(s) = state.filter(|s| !s.is_empty()) {
-            for e in state::decode(s)? {
-                match wanted.iter_mut().find(|(r, _)| r.target == e.target) {
-                    Some(w) => w.1 = Some(e.generation),
-                    None => wanted.push((
-                        resource_for(&self.config, e.target, e.shared),
-                        Some(e.generation),
-                    )),
-                }
-            }
+            state::merge(
+                &mut wanted,
+                |r| &r.target,
+                state::decode(s)?,
+                |e| {
+                    // A state may add resources that only live in the lockspace directory;
+                    // never a user's lease file this guest did not declare.
+                    if let Target::Lease { path: Some(_), .. } = e.target {
+                        return Err(Error::invalid_arg(format!(
+                            "lock state names {}, which is not a resource of {}",
+                            e.target.describe(),
+                            self.domain()
+                        )));
+                    }
+                    resources_for(&self.config, e.target, e.shared)
+                },
+            )?;
         }
         if !self.is_local() {
             return self.acquire_remote(&wanted, flags);
