@@ -5,8 +5,10 @@
 
 QEMU_NS='http://libvirt.org/schemas/domain/qemu/1.0'
 
-new_disk() { # new_disk NAME: a fresh 16 MiB raw image, prints its path
-  local p="$T/disks/$1.img"
+# new_disk NAME: a fresh 16 MiB raw image, prints its path. Named after the driver and
+# scenario too (DISK_TAG), so a lock one scenario leaves behind cannot decide another.
+new_disk() {
+  local p="$T/disks/${DISK_TAG:-x}-$1.img"
   rm -f "$p"
   truncate -s 16M "$p" && echo "$p"
 }
