@@ -49,6 +49,7 @@ skip() { echo "libvirtd-suite: skipped: $*"; exit 77; }
 for p in unshare libvirtd virtlockd virsh qemu-system-x86_64; do
   command -v "$p" >/dev/null || skip "$p not installed (scripts/ensure-deps.sh installs it)"
 done
+unshare -m --propagation private true 2>/dev/null || skip "no private mount namespace here (unshare -m refused)"
 [ -f "$LOCKSPACE_SO" ] || skip "no $LOCKSPACE_SO (run make first)"
 getent passwd libvirt-qemu >/dev/null || skip "no user libvirt-qemu (scripts/ensure-deps.sh creates it)"
 
