@@ -6,7 +6,12 @@
  *
  * Names, signatures, enum values and error codes follow libvirt 9.0, so that code
  * written against libvirt's internal API compiles against this header.
+ *
+ * Needs C99 or later (bool, <stdint.h>, variadic macros, long long) or C++.
  */
+#if !defined(__cplusplus) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L)
+#error "virtcore.h needs C99 or later (e.g. -std=gnu11, -std=c99); it is not C89/C90"
+#endif
 
 #ifndef VIRTCORE_H
 #define VIRTCORE_H
@@ -15,8 +20,46 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-/* Version of this header, major*1000000 + minor*1000 + micro. */
+
+/* Version of this header (Cargo.toml's version, 0.1.0). */
+#define VIRTCORE_VERSION_MAJOR 0
+#define VIRTCORE_VERSION_MINOR 1
+#define VIRTCORE_VERSION_MICRO 0
+/* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;
+ * compare with virtcoreGetVersion() for the library actually loaded. */
 #define VIRTCORE_VERSION_NUMBER 1000
+
+/**
+ * virReportErrorHelper:
+ * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
+ * @errorcode: the virErrorNumber (VIR_ERR_*)
+ * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
+ * @fmt: printf-style format of the message, or NULL
+ *
+ * Reports an error from C code (a state driver, a lock driver plugin) into the calling
+ * thread's last error, exactly like libvirt's function of the same name. The message
+ * gets libvirt's prefix for @errorcode (e.g. "internal error: "). It sets no error of
+ * its own (a message that cannot be allocated is truncated to 1023 bytes).
+ *
+ * Declared here, inside the include guard and with C linkage, because the variadic
+ * function is defined in C (csrc/report.c) and cbindgen cannot declare it.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+void virReportErrorHelper(int domcode, int errorcode, const char *filename,
+                          const char *funcname, size_t linenr, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+#ifdef __cplusplus
+}
+#endif
+
+/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
+#define virReportError(code, ...) \
+    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)
 
 
 /**
@@ -1747,21 +1790,6 @@ typedef struct virStateDriver {
   const char *const *stateNeeds;
 } virStateDriver;
 
-#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
-
-#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
-
-#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
-
-#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
-
-#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
-
-/**
- * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
- */
-#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
-
 
 
 /**
@@ -1788,6 +1816,21 @@ typedef struct virStateDriver {
  * Tier 1: hypervisor drivers (QEMU, LXC, …). Any higher number is a further tier.
  */
 #define VIR_DRV_STATE_DRV_HYPERVISOR 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
+
+#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
+
+#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
+
+#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
+
+/**
+ * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
+ */
+#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -2392,25 +2435,29 @@ int virStateCleanup(void);
 
 /**
  * Calls `stateReload` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateReload(void);
 
 /**
  * Calls `stateStop` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateStop(void);
 
 /**
  * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownPrepare(void);
 
 /**
  * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownWait(void);
 
@@ -2423,36 +2470,31 @@ int virStateShutdownWait(void);
 int virtcoreStateSetParallel(unsigned int nthreads);
 
 /**
- * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`);
- * NULL restores the default (`ROOT/run/virtcore`, `/run/virtcore` when privileged, else
- * `$XDG_RUNTIME_DIR/virtcore`). It should be on tmpfs. Returns 0 or -1.
+ * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)
+ * used by the next `virStateInitialize`; it is this daemon's own (not shared with other
+ * programs). NULL restores the default: `ROOT/run/virtcore` with a root, else
+ * `/run/virtcore/PROGRAM` when privileged, `$XDG_RUNTIME_DIR/virtcore/PROGRAM` or
+ * `/tmp/virtcore-EUID/PROGRAM` (PROGRAM: the executable's file name). It should be on
+ * tmpfs. Missing directories are created 0700; a directory owned by another uid or
+ * writable by group/others is refused at start-up (logged; autostart then runs every
+ * time). `dir` is copied. Returns 0, or -1 with `VIR_ERR_INVALID_ARG` for a relative path
+ * and `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
  */
 int virtcoreStateSetRunDir(const char *dir);
+
+/**
+ * Stores the version of the loaded library in `*libVer`, encoded like libvirt's
+ * `virGetVersion` (major*1,000,000 + minor*1,000 + micro; 0.1.0 is 1000), which it
+ * mirrors without the hypervisor arguments. It equals `VIRTCORE_VERSION_NUMBER` of the
+ * header the library was built with.
+ *
+ * `libVer`: caller-owned, written on success only. Returns 0, or -1 with
+ * `VIR_ERR_INVALID_ARG` when `libVer` is NULL. Thread-safe; needs no initialization.
+ */
+int virtcoreGetVersion(unsigned long *libVer);
 
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* VIRTCORE_H */
-
-/**
- * virReportErrorHelper:
- * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
- * @errorcode: the virErrorNumber (VIR_ERR_*)
- * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
- * @fmt: printf-style format of the message, or NULL
- *
- * Reports an error from C code (a state driver, a lock driver plugin) into the calling
- * thread's last error, exactly like libvirt's function of the same name. The message
- * gets libvirt's prefix for @errorcode (e.g. "internal error: ").
- */
-void virReportErrorHelper(int domcode, int errorcode, const char *filename,
-                          const char *funcname, size_t linenr, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
-#endif
-    ;
-
-/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
-#define virReportError(code, ...) \
-    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)
