@@ -2,9 +2,12 @@
 # Installs the Debian packages the tests need when they are missing (fast no-op otherwise).
 # pkg-config: C tests link through it; libvirt-dev/libvirt0: conformance tests and
 # benchmarks against Debian's libvirt 9.0; libvirt-daemon: virtlockd and lockd.so;
-# libclang-dev: bindgen in the Rust layout tests; valgrind: memcheck of C tests.
+# libclang-dev: bindgen in the Rust layout tests; valgrind: memcheck of C tests;
+# binutils: strip at install time; meson, ninja-build, cmake: install-check builds
+# consumers the way their users do.
 set -euo pipefail
-need=(pkg-config gcc g++ make libvirt0 libvirt-dev libvirt-daemon libclang-dev valgrind)
+need=(pkg-config gcc g++ make binutils libvirt0 libvirt-dev libvirt-daemon libclang-dev valgrind
+      meson ninja-build cmake)
 missing=()
 for p in "${need[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
