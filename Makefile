@@ -72,7 +72,7 @@ $(UNINST)/virtcore.pc: pkgconfig/virtcore.pc.in Cargo.toml Makefile
 D       := $(DESTDIR)
 BUILT   := $(REL)/libvirtcore.so $(REL)/libvirtcore.a $(LOCKDRIVERS:%=$(REL)/lib%.so)
 # $(call put,SRC,DEST,MODE,STRIP COMMAND,EXTRA COMMAND)
-put = t='$(2).tmp'; install -m $(3) '$(1)' "$$t" && $(4) "$$t" $(5) && mv -f "$$t" '$(2)' \
+put = t='$(2).tmp'; install -m $(3) '$(1)' "$$t" && $(4) "$$t" $(5) && mv -fT "$$t" '$(2)' \
       || { rm -f "$$t"; exit 1; }
 SETDIR  := perl $(TOP)/scripts/set-lockdriverdir.pl
 CMAKE_TO_LIBDIR = $(shell realpath -m --relative-to='$(CMAKEDIR)' '$(LIBDIR)')

@@ -212,6 +212,27 @@ pub fn plugin_dir() -> String {
     .unwrap_or_else(super::builtin_dir::builtin_plugin_dir)
 }
 
+/// True in a statically linked program (`cc -static` with `libvirtcore.a`): its program
+/// headers have no `PT_INTERP`. glibc's `dlopen` there maps a second C library for the
+/// plugin, and the plugin crashes on its first call into it; such a load is refused.
+fn statically_linked() -> bool {
+    // SAFETY: getauxval is always safe; AT_PHDR/AT_PHNUM describe the program's own
+    // program headers, mapped for the life of the process (glibc fixes them up when the
+    // program is started through ld.so explicitly).
+    let (phdr, phnum) = unsafe {
+        (
+            libc::getauxval(libc::AT_PHDR) as *const libc::Elf64_Phdr,
+            libc::getauxval(libc::AT_PHNUM) as usize,
+        )
+    };
+    if phdr.is_null() || phnum == 0 {
+        return false;
+    }
+    // SAFETY: as above; phnum entries of Elf64_Phdr on x86-64.
+    let headers = unsafe { std::slice::from_raw_parts(phdr, phnum) };
+    !headers.iter().any(|h| h.p_type == libc::PT_INTERP)
+}
+
 fn dlerror_text() -> String {
     // SAFETY: dlerror's string is thread-local and copied at once.
     let e = unsafe { libc::dlerror() };
@@ -348,6 +369,15 @@ pub fn load(
     if unsafe { libc::access(c_path.as_ptr(), libc::R_OK) } < 0 {
         let reason = std::io::Error::last_os_error().to_string();
         return Err(LockError::NotAccessible { path, reason }.into());
+    }
+    if statically_linked() {
+        return Err(LockError::NotLoadable {
+            path,
+            reason: "the program is statically linked, and glibc cannot run a plugin in it \
+                     (link the C library dynamically, or use the built-in 'nop')"
+                .into(),
+        }
+        .into());
     }
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if handle.is_null() {
