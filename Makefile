@@ -133,6 +133,7 @@ check: check-deps all
 	$(MAKE) c-tests
 
 lint:
+	bash scripts/check-rust-version.sh --lock
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
