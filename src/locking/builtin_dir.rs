@@ -13,10 +13,10 @@
 //! value into the code that uses it, or the rewrite would not be seen.
 
 /// Marks the record; the rewriting script looks for exactly this.
-pub const MAGIC: &[u8] = b"@VIRTCORE_LOCKDRIVERDIR@=";
+const MAGIC: &[u8] = b"@VIRTCORE_LOCKDRIVERDIR@=";
 /// Whole record size: the magic, a path of up to `RECORD_LEN - MAGIC.len() - 1` bytes,
 /// and at least one NUL.
-pub const RECORD_LEN: usize = 4096;
+const RECORD_LEN: usize = 4096;
 
 const BUILD_DIR: &str = match option_env!("VIRTCORE_LOCKDRIVERDIR") {
     Some(d) => d,
