@@ -1,7 +1,9 @@
 # virtcore: build, install and test for C users.
 #
-#   make                 release build of libvirtcore.{so,a}, the lock drivers and virtcore.pc
-#   make install         PREFIX=/usr/local DESTDIR= (library, SONAME links, header, .pc, plugins)
+#   make                 release build of libvirtcore.{so,a}, the lock drivers, the in-tree .pc
+#   make install         PREFIX=/usr/local LIBDIR= INCLUDEDIR= LOCKDRIVERDIR= DESTDIR= (library,
+#                        SONAME links, header, .pc, CMake package, lock drivers); builds nothing
+#   make uninstall       the same variables: removes exactly what install put there
 #   make check           every test: cargo tests, lints, C tests, install and symbol checks
 #   make demo            build and run the demo daemon (tiered vs flat start-up)
 #   make bench           C benchmarks against Debian's libvirt 9.0
@@ -11,24 +13,37 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 LOCKDRIVERDIR ?= $(LIBDIR)/virtcore/lock-driver
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+CMAKEDIR ?= $(LIBDIR)/cmake/virtcore
 DESTDIR ?=
 CARGO   ?= cargo
+STRIP   ?= strip
+# sudo's PATH may lack /sbin; LDCONFIG=true skips it.
+LDCONFIG ?= $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 SOVERSION := 0
+# Lock drivers this project builds and installs (and uninstall removes: only these).
+LOCKDRIVERS := lockspace
 
 TOP     := $(CURDIR)
 REL     := $(TOP)/target/release
 # The in-tree layout under build/: lib/ (with the SONAME link), lock-driver/, pkgconfig/.
 # The in-tree pkg-config file: lets c-tests/ and demo/ link through pkg-config before install.
 UNINST  := $(TOP)/build/pkgconfig
+# The build-time default of the library's lock-driver directory; `make install` rewrites
+# it in the installed copies to that install's LOCKDRIVERDIR (src/locking/builtin_dir.rs).
 export VIRTCORE_LOCKDRIVERDIR := $(LOCKDRIVERDIR)
 
-.PHONY: all lib header install uninstall check check-deps cargo-test lint c-tests \
+.PHONY: all lib check-rust header install uninstall check check-deps cargo-test lint c-tests \
         symbols install-check demo bench clean
 
-all: lib virtcore.pc $(UNINST)/virtcore.pc
+all: lib $(UNINST)/virtcore.pc
 
-lib:
+# A clear message instead of cargo's when rustc is older than Cargo.toml's rust-version.
+check-rust:
+	@bash scripts/check-rust-version.sh
+
+lib: check-rust
 	$(CARGO) build --release --workspace
 	mkdir -p build/lib build/lock-driver
 	ln -sf $(REL)/libvirtcore.so build/lib/libvirtcore.so.$(SOVERSION)
@@ -40,29 +55,71 @@ header:
 	VIRTCORE_UPDATE_HEADER=1 $(CARGO) build
 	@git diff --stat -- include/virtcore.h || true
 
-virtcore.pc: pkgconfig/virtcore.pc.in Cargo.toml Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+# Substitutes the directories of one layout into a template: $(call fill,PREFIX,LIBDIR,
+# INCLUDEDIR,LOCKDRIVERDIR).
+fill = sed -e 's|@PREFIX@|$(1)|g' -e 's|@LIBDIR@|$(2)|g' -e 's|@INCLUDEDIR@|$(3)|g' \
+            -e 's|@LOCKDRIVERDIR@|$(4)|g' -e 's|@VERSION@|$(VERSION)|g'
 
 $(UNINST)/virtcore.pc: pkgconfig/virtcore.pc.in Cargo.toml Makefile
 	mkdir -p $(UNINST)
-	sed -e 's|@PREFIX@|$(TOP)|' -e 's|@LIBDIR@|$(TOP)/build/lib|' -e 's|@VERSION@|$(VERSION)|' \
-	    -e 's|^lockdriverdir=.*|lockdriverdir=$(TOP)/build/lock-driver|' $< > $@
+	$(call fill,$(TOP),$(TOP)/build/lib,$(TOP)/include,$(TOP)/build/lock-driver) $< > $@
 
-install: all
-	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) $(DESTDIR)$(LIBDIR)/pkgconfig \
-	           $(DESTDIR)$(LOCKDRIVERDIR)
-	install -m 0755 $(REL)/libvirtcore.so $(DESTDIR)$(LIBDIR)/libvirtcore.so.$(VERSION)
-	ln -sf libvirtcore.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libvirtcore.so.$(SOVERSION)
-	ln -sf libvirtcore.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libvirtcore.so
-	install -m 0644 $(REL)/libvirtcore.a $(DESTDIR)$(LIBDIR)/libvirtcore.a
-	install -m 0644 include/virtcore.h $(DESTDIR)$(INCLUDEDIR)/virtcore.h
-	install -m 0644 virtcore.pc $(DESTDIR)$(LIBDIR)/pkgconfig/virtcore.pc
-	for p in build/lock-driver/*.so; do [ -f "$$p" ] && install -m 0755 "$$p" $(DESTDIR)$(LOCKDRIVERDIR)/ || true; done
+# install builds nothing (sudo's PATH may have no cargo): it copies what `make` built and
+# writes every file for *this* install's directories: the .pc and CMake files from their
+# templates, the built-in lock-driver directory into the library copies. Installed
+# binaries are stripped (debug info, and the LLVM bitcode of the static library's objects).
+# Each file goes to a temporary name first and is renamed into place.
+D       := $(DESTDIR)
+BUILT   := $(REL)/libvirtcore.so $(REL)/libvirtcore.a $(LOCKDRIVERS:%=$(REL)/lib%.so)
+# $(call put,SRC,DEST,MODE,STRIP COMMAND,EXTRA COMMAND)
+put = t='$(2).tmp'; install -m $(3) '$(1)' "$$t" && $(4) "$$t" $(5) && mv -fT "$$t" '$(2)' \
+      || { rm -f "$$t"; exit 1; }
+SETDIR  := perl $(TOP)/scripts/set-lockdriverdir.pl
+CMAKE_TO_LIBDIR = $(shell realpath -m --relative-to='$(CMAKEDIR)' '$(LIBDIR)')
+CMAKE_TO_INCLUDEDIR = $(shell realpath -m --relative-to='$(CMAKEDIR)' '$(INCLUDEDIR)')
 
+install:
+	@for f in $(BUILT); do [ -f "$$f" ] || { echo "make install: $$f is missing:" \
+	   "run 'make' first (install builds nothing)" >&2; exit 1; }; done
+	@for d in '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(LOCKDRIVERDIR)' '$(PKGCONFIGDIR)' \
+	          '$(CMAKEDIR)'; do case "$$d" in /*) ;; *) echo "make install: '$$d' is not" \
+	   "an absolute path" >&2; exit 1;; esac; case "$$d" in *[\ \|\'\"]*) echo "make install:" \
+	   "'$$d': spaces and quotes are not supported in install directories" >&2; exit 1;; esac; done
+	install -d '$(D)$(LIBDIR)' '$(D)$(INCLUDEDIR)' '$(D)$(PKGCONFIGDIR)' '$(D)$(CMAKEDIR)' \
+	           '$(D)$(LOCKDRIVERDIR)'
+	$(call put,$(REL)/libvirtcore.so,$(D)$(LIBDIR)/libvirtcore.so.$(VERSION),0755,$(STRIP) --strip-unneeded,&& $(SETDIR) "$$t" '$(LOCKDRIVERDIR)')
+	ln -sfn libvirtcore.so.$(VERSION) '$(D)$(LIBDIR)/libvirtcore.so.$(SOVERSION)'
+	ln -sfn libvirtcore.so.$(SOVERSION) '$(D)$(LIBDIR)/libvirtcore.so'
+	$(call put,$(REL)/libvirtcore.a,$(D)$(LIBDIR)/libvirtcore.a,0644,$(STRIP) --strip-debug -R .llvmbc -R .llvmcmd,&& $(SETDIR) "$$t" '$(LOCKDRIVERDIR)')
+	$(foreach p,$(LOCKDRIVERS),$(call put,$(REL)/lib$(p).so,$(D)$(LOCKDRIVERDIR)/$(p).so,0755,$(STRIP) --strip-unneeded);)
+	$(call put,include/virtcore.h,$(D)$(INCLUDEDIR)/virtcore.h,0644,true)
+	$(call fill,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(LOCKDRIVERDIR)) pkgconfig/virtcore.pc.in \
+	    > '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' && mv -f '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' \
+	    '$(D)$(PKGCONFIGDIR)/virtcore.pc'
+	@# The CMake package finds the library and header relative to itself (works staged too).
+	for f in virtcoreConfig virtcoreConfigVersion; do \
+	  $(call fill,$(PREFIX),$(CMAKE_TO_LIBDIR),$(CMAKE_TO_INCLUDEDIR),$(LOCKDRIVERDIR)) \
+	    cmake/$$f.cmake.in > '$(D)$(CMAKEDIR)/'$$f.cmake.tmp && \
+	  mv -f '$(D)$(CMAKEDIR)/'$$f.cmake.tmp '$(D)$(CMAKEDIR)/'$$f.cmake || exit 1; done
+	@$(ldconfig)
+
+# Refresh the dynamic linker's cache when installing for real as root; else say so.
+ldconfig = if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then echo '$(LDCONFIG)'; $(LDCONFIG); \
+           elif [ -z '$(DESTDIR)' ]; then echo "make: run ldconfig as root if $(LIBDIR) is in" \
+           "the dynamic linker's path (/etc/ld.so.conf)"; fi
+
+# Removes exactly what install put there: our files, and our own directories when empty
+# (never an overridden LOCKDRIVERDIR, nor other plugins in it).
 uninstall:
-	rm -f $(DESTDIR)$(LIBDIR)/libvirtcore.so* $(DESTDIR)$(LIBDIR)/libvirtcore.a \
-	      $(DESTDIR)$(INCLUDEDIR)/virtcore.h $(DESTDIR)$(LIBDIR)/pkgconfig/virtcore.pc
-	rm -rf $(DESTDIR)$(LIBDIR)/virtcore
+	rm -f '$(D)$(LIBDIR)/libvirtcore.so.$(VERSION)' '$(D)$(LIBDIR)/libvirtcore.so.$(SOVERSION)' \
+	      '$(D)$(LIBDIR)/libvirtcore.so' '$(D)$(LIBDIR)/libvirtcore.a' \
+	      '$(D)$(INCLUDEDIR)/virtcore.h' '$(D)$(PKGCONFIGDIR)/virtcore.pc' \
+	      '$(D)$(CMAKEDIR)/virtcoreConfig.cmake' '$(D)$(CMAKEDIR)/virtcoreConfigVersion.cmake' \
+	      $(foreach p,$(LOCKDRIVERS),'$(D)$(LOCKDRIVERDIR)/$(p).so')
+	for d in $(if $(filter $(LIBDIR)/virtcore/lock-driver,$(LOCKDRIVERDIR)),'$(D)$(LOCKDRIVERDIR)') \
+	         '$(D)$(LIBDIR)/virtcore' '$(D)$(CMAKEDIR)'; do \
+	  [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d" || exit 1; done
+	@$(ldconfig)
 
 # Installs (as root, through apt) whatever the tests need and the machine lacks.
 check-deps:
@@ -76,6 +133,7 @@ check: check-deps all
 	$(MAKE) c-tests
 
 lint:
+	bash scripts/check-rust-version.sh --lock
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -100,6 +158,6 @@ bench: all
 
 clean:
 	$(CARGO) clean
-	rm -rf build virtcore.pc
+	rm -rf build
 	$(MAKE) -C c-tests clean
 	-$(MAKE) -C demo clean

@@ -2,7 +2,7 @@
 //!
 //! `PluginNew("lockd", "qemu", "/etc/libvirt", 0)` finds `DIR/lockd.so` (DIR: the
 //! `VIRTCORE_LOCK_DRIVER_DIR` or `LIBVIRT_LOCK_MANAGER_PLUGIN_DIR` environment variable,
-//! else the directory fixed at build time), checks it step by step — exists, readable,
+//! else the directory `make install` put the drivers in), checks it step by step — exists, readable,
 //! loadable, exports `virLockDriverImpl`, ABI major 1, mandatory callbacks present — and
 //! runs its `drvInit` with `/etc/libvirt/qemu-lockd.conf`. Each step that fails is its own
 //! [`LockError`]. `nop` is built in.
@@ -24,12 +24,6 @@ use super::error::LockError;
 use super::nop::NOP_DRIVER;
 use crate::error::Error;
 use crate::object::{virObject, ObjectClass, ObjectType, Strong};
-
-/// Default plugin directory: `$(LIBDIR)/virtcore/lock-driver` of the build's install prefix.
-pub const DEFAULT_PLUGIN_DIR: &str = match option_env!("VIRTCORE_LOCKDRIVERDIR") {
-    Some(d) => d,
-    None => "/usr/local/lib/virtcore/lock-driver",
-};
 
 /// Serializes loading + `drvInit` and `drvDeinit` + unloading: a plugin's global state is
 /// shared by every instance loaded from the same file.
@@ -206,7 +200,7 @@ pub fn valid_name(name: &str) -> bool {
 }
 
 /// Where plugins are looked for: the environment overrides (read with `secure_getenv`), or
-/// the build-time default.
+/// the built-in directory (the installed `LOCKDRIVERDIR`, see [`super::builtin_dir`]).
 pub fn plugin_dir() -> String {
     [
         "VIRTCORE_LOCK_DRIVER_DIR",
@@ -215,7 +209,28 @@ pub fn plugin_dir() -> String {
     .iter()
     .filter_map(|k| crate::ffi::secure_getenv(k))
     .find(|v| !v.is_empty())
-    .unwrap_or_else(|| DEFAULT_PLUGIN_DIR.to_string())
+    .unwrap_or_else(super::builtin_dir::builtin_plugin_dir)
+}
+
+/// True in a statically linked program (`cc -static` with `libvirtcore.a`): its program
+/// headers have no `PT_INTERP`. glibc's `dlopen` there maps a second C library for the
+/// plugin, and the plugin crashes on its first call into it; such a load is refused.
+fn statically_linked() -> bool {
+    // SAFETY: getauxval is always safe; AT_PHDR/AT_PHNUM describe the program's own
+    // program headers, mapped for the life of the process (glibc fixes them up when the
+    // program is started through ld.so explicitly).
+    let (phdr, phnum) = unsafe {
+        (
+            libc::getauxval(libc::AT_PHDR) as *const libc::Elf64_Phdr,
+            libc::getauxval(libc::AT_PHNUM) as usize,
+        )
+    };
+    if phdr.is_null() || phnum == 0 {
+        return false;
+    }
+    // SAFETY: as above; phnum entries of Elf64_Phdr on x86-64.
+    let headers = unsafe { std::slice::from_raw_parts(phdr, phnum) };
+    !headers.iter().any(|h| h.p_type == libc::PT_INTERP)
 }
 
 fn dlerror_text() -> String {
@@ -354,6 +369,15 @@ pub fn load(
     if unsafe { libc::access(c_path.as_ptr(), libc::R_OK) } < 0 {
         let reason = std::io::Error::last_os_error().to_string();
         return Err(LockError::NotAccessible { path, reason }.into());
+    }
+    if statically_linked() {
+        return Err(LockError::NotLoadable {
+            path,
+            reason: "the program is statically linked, and glibc cannot run a plugin in it \
+                     (link the C library dynamically, or use the built-in 'nop')"
+                .into(),
+        }
+        .into());
     }
     let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
     if handle.is_null() {
