@@ -1,5 +1,5 @@
 /* test_lock_abi.c: the lock-driver plugin ABI in virtcore.h has exactly libvirt 9.0's
- * layout and values (DESIGN.md §3, x86-64). Compile-time asserts, plus run-time checks so
+ * layout and values (libvirt 9.0's lock_driver.h, x86-64). Compile-time asserts, plus run-time checks so
  * the test reports what it verified. */
 #include <stddef.h>
 #include "testutil.h"

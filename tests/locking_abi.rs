@@ -106,7 +106,7 @@ fn rust_abi_equals_header_abi() {
         size_of::<virLockManagerParamValue>(),
         align_of::<virLockManagerParamValue>(),
     );
-    // DESIGN.md's table.
+    // libvirt 9.0's lock_driver.h values.
     assert_eq!(size_of::<virLockDriver>(), 72);
     assert_eq!(size_of::<virLockManager>(), 16);
     assert_eq!(size_of::<virLockManagerParam>(), 32);

@@ -1,4 +1,4 @@
-//! Domain objects and the domain object list (DESIGN.md §2).
+//! Domain objects and the domain object list (libvirt 9.0's `domain_conf.h`, `virdomainobjlist.h`).
 //!
 //! * `types`: the C-visible definition structs (`virDomainDef`, disks, leases).
 //! * `xml`: libvirt's domain XML, parsed with roxmltree, formatted by patching the original.

@@ -1,4 +1,4 @@
-//! The lock manager and its plugin interface (DESIGN.md §3).
+//! The lock manager and its plugin interface (libvirt 9.0's `lock_manager.h`, `lock_driver.h`, `domain_lock.h`).
 //!
 //! * [`abi`]: libvirt's lock-driver plugin ABI (`virLockDriver`, `virLockManager`, …).
 //! * [`plugin`]: loading plugins (`dlopen` of `LOCKDRIVERDIR/NAME.so`, or the built-in

@@ -1,4 +1,4 @@
-//! Tiered state drivers (DESIGN.md §1).
+//! Tiered state drivers (libvirt 9.0's `virStateDriver` and `virStateInitialize`, plus tiers).
 //!
 //! Drivers register once; `initialize` runs them tier by tier (ascending), and inside a tier
 //! in registration order: first every driver's `initialize`, then the `autostart` of every
