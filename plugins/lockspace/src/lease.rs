@@ -8,7 +8,7 @@
 //! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
 //! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
 //! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner; slot 0 is the exclusive holder's |
-//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
+//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host, resource |
 //!
 //! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
 //! so they last until it is closed, i.e. until the holder releases or dies. A record
@@ -34,8 +34,17 @@ pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
 const RECORD_SIZE: usize = 512;
-const RECORD_MAGIC: &[u8; 8] = b"VCLSREC1";
-const TEXT_FIELD: usize = 240;
+/// Records of the first format (name and host, 240 bytes each): still read.
+const RECORD_MAGIC_V1: &[u8; 8] = b"VCLSREC1";
+const TEXT_FIELD_V1: usize = 240;
+/// The current format: name (128), host (64), the holder's descriptor number of this
+/// file (i32, -1: none), 4 reserved, resource (u16 length + 278 bytes).
+const RECORD_MAGIC: &[u8; 8] = b"VCLSREC2";
+const NAME_FIELD: std::ops::Range<usize> = 32..160;
+const HOST_FIELD: std::ops::Range<usize> = 160..224;
+const FD_FIELD: std::ops::Range<usize> = 224..228;
+const RESOURCE_LEN: std::ops::Range<usize> = 232..234;
+const RESOURCE_FIELD: std::ops::Range<usize> = 234..RECORD_SIZE;
 
 pub const MODE_EXCLUSIVE: u32 = 1;
 pub const MODE_SHARED: u32 = 2;
@@ -134,20 +143,24 @@ pub fn try_lock(fd: RawFd, kind: i32, start: u64) -> io::Result<bool> {
     }
 }
 
-/// The first byte in `start..start+len` on which another open file holds a lock that
-/// conflicts with a write lock.
-fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
-    let mut fl = flock(libc::F_WRLCK, start);
-    fl.l_len = len as libc::off_t;
+/// Whether another open file holds a lock on byte `at` that conflicts with a write lock.
+/// One byte per call: over a range, `F_OFD_GETLK` reports the first conflicting lock in
+/// the kernel's list, not the lowest locked byte, so a range probe can skip holders.
+fn locked_by_other(fd: RawFd, at: u64) -> io::Result<bool> {
+    let mut fl = flock(libc::F_WRLCK, at);
     // SAFETY: F_OFD_GETLK with a valid flock.
     if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    if fl.l_type == libc::F_UNLCK as libc::c_short {
-        Ok(None)
-    } else {
-        Ok(Some((fl.l_start as u64).max(start)))
-    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Whether the open file `mine` holds holder slot `slot`: a probe through another open
+/// file of the same lease (`other`) sees the slot locked, one through `mine` does not
+/// (an open file never conflicts with its own locks).
+pub fn holds_slot(mine: RawFd, other: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(other, SLOT_LOCK_BASE + slot), Ok(true))
+        && matches!(locked_by_other(mine, SLOT_LOCK_BASE + slot), Ok(false))
 }
 
 /// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
@@ -177,8 +190,9 @@ pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
     Err(Error::new(
         VIR_ERR_RESOURCE_BUSY,
         format!(
-            "lease file '{}' has no free holder slot ({MAX_SLOTS} holders)",
-            path.display()
+            "lease file '{}' has no free holder slot (at most {} shared or registered holders per resource)",
+            path.display(),
+            MAX_SLOTS - 1
         ),
     ))
 }
@@ -187,14 +201,30 @@ pub fn release_slot(fd: RawFd, slot: u64) {
     let _ = try_lock(fd, libc::F_UNLCK, SLOT_LOCK_BASE + slot);
 }
 
+/// Gives up whatever slots this open file holds.
+pub fn release_all_slots(fd: RawFd) {
+    let mut fl = flock(libc::F_UNLCK, SLOT_LOCK_BASE);
+    fl.l_len = MAX_SLOTS as libc::off_t;
+    // SAFETY: F_OFD_SETLK with a valid flock.
+    unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) };
+}
+
 /// Who holds a lease, as recorded in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Holder {
     pub mode: u32,
+    /// The guest's own process (the process whose open file holds the lock).
     pub pid: u32,
     pub uuid: [u8; 16],
     pub name: String,
     pub host: String,
+    /// What the holder locked (`disk:CANONICAL-PATH`, `lease:LOCKSPACE/KEY`…); `None` in
+    /// records of the first format. Longer than its field: `sha256:HEX` of the text.
+    pub resource: Option<String>,
+    /// The descriptor number through which the guest's process holds this file (its
+    /// registration), -1 when it has none (a file handed in, an old record): where
+    /// another process looks first for the guest's open file.
+    pub fd: i32,
 }
 
 fn put_text(buf: &mut [u8], s: &str) {
@@ -217,22 +247,53 @@ impl Holder {
         b[8..12].copy_from_slice(&self.mode.to_le_bytes());
         b[12..16].copy_from_slice(&self.pid.to_le_bytes());
         b[16..32].copy_from_slice(&self.uuid);
-        put_text(&mut b[32..32 + TEXT_FIELD], &self.name);
-        put_text(&mut b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD], &self.host);
+        put_text(&mut b[NAME_FIELD], &self.name);
+        put_text(&mut b[HOST_FIELD], &self.host);
+        b[FD_FIELD].copy_from_slice(&self.fd.to_le_bytes());
+        if let Some(r) = &self.resource {
+            // Whole or not at all: a cut path would name another file.
+            let text = if r.len() <= RESOURCE_FIELD.len() {
+                r.clone()
+            } else {
+                format!("sha256:{}", sha256_hex(r.as_bytes()))
+            };
+            b[RESOURCE_LEN].copy_from_slice(&(text.len() as u16).to_le_bytes());
+            b[RESOURCE_FIELD.start..RESOURCE_FIELD.start + text.len()]
+                .copy_from_slice(text.as_bytes());
+        }
         b
     }
 
     pub fn decode(b: &[u8]) -> Option<Holder> {
-        if b.len() < RECORD_SIZE || &b[..8] != RECORD_MAGIC {
+        if b.len() < RECORD_SIZE {
             return None;
         }
-        Some(Holder {
+        let mut h = Holder {
             mode: u32::from_le_bytes(b[8..12].try_into().ok()?),
             pid: u32::from_le_bytes(b[12..16].try_into().ok()?),
             uuid: b[16..32].try_into().ok()?,
-            name: get_text(&b[32..32 + TEXT_FIELD]),
-            host: get_text(&b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD]),
-        })
+            name: String::new(),
+            host: String::new(),
+            resource: None,
+            fd: -1,
+        };
+        if &b[..8] == RECORD_MAGIC_V1 {
+            h.name = get_text(&b[32..32 + TEXT_FIELD_V1]);
+            h.host = get_text(&b[32 + TEXT_FIELD_V1..32 + 2 * TEXT_FIELD_V1]);
+            return Some(h);
+        }
+        if &b[..8] != RECORD_MAGIC {
+            return None;
+        }
+        h.name = get_text(&b[NAME_FIELD]);
+        h.host = get_text(&b[HOST_FIELD]);
+        h.fd = i32::from_le_bytes(b[FD_FIELD].try_into().ok()?);
+        let len = u16::from_le_bytes(b[RESOURCE_LEN].try_into().ok()?) as usize;
+        if len > 0 {
+            let field = b.get(RESOURCE_FIELD.start..RESOURCE_FIELD.start + len)?;
+            h.resource = Some(String::from_utf8_lossy(field).into_owned());
+        }
+        Some(h)
     }
 
     pub fn describe(&self) -> String {
@@ -289,27 +350,41 @@ pub fn write_record(fd: RawFd, slot: u64, h: &Holder, path: &Path) -> Result<()>
     })
 }
 
+/// The live records of a lease, with their slots: every slot whose lock another open
+/// file holds (probed slot by slot), with a record of either format.
+pub fn live_records(fd: RawFd) -> Vec<(u64, Holder)> {
+    records(fd)
+        .into_iter()
+        .filter(|(slot, _)| slot_live(fd, *slot))
+        .collect()
+}
+
+/// Every valid record of a lease, live or stale (one read): a slot without one has
+/// nothing to report, so only these need probing.
+pub fn records(fd: RawFd) -> Vec<(u64, Holder)> {
+    let mut buf = vec![0u8; RECORD_SIZE * MAX_SLOTS as usize];
+    let n = pread_full(fd, &mut buf, RECORD_BASE).unwrap_or(0);
+    buf[..n]
+        .chunks_exact(RECORD_SIZE)
+        .enumerate()
+        .filter_map(|(slot, b)| Holder::decode(b).map(|h| (slot as u64, h)))
+        .collect()
+}
+
+/// Whether another open file than `fd` holds `slot`.
+pub fn slot_live(fd: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(fd, SLOT_LOCK_BASE + slot), Ok(true))
+}
+
 /// The live holders of a lease (records whose slot lock is held by another open file)
-/// that actually hold the lock (exclusive or shared, not merely registered).
+/// that actually hold the lock (exclusive or shared, not merely registered), in slot
+/// order: every one of them, whatever order they came in.
 pub fn holders(fd: RawFd) -> Vec<Holder> {
-    let mut out = Vec::new();
-    let mut next = 0;
-    while next < MAX_SLOTS {
-        let Ok(Some(byte)) = first_locked(fd, SLOT_LOCK_BASE + next, MAX_SLOTS - next) else {
-            break;
-        };
-        let slot = byte - SLOT_LOCK_BASE;
-        let mut buf = [0u8; RECORD_SIZE];
-        if let Ok(RECORD_SIZE) = pread_full(fd, &mut buf, RECORD_BASE + slot * RECORD_SIZE as u64) {
-            if let Some(h) = Holder::decode(&buf) {
-                if h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED {
-                    out.push(h);
-                }
-            }
-        }
-        next = slot + 1;
-    }
-    out
+    live_records(fd)
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED)
+        .collect()
 }
 
 /// The lease's generation (0 for a new, empty file).
@@ -421,16 +496,72 @@ mod tests {
             uuid: *b"0123456789abcdef",
             name: "é".repeat(200),
             host: "host-a".into(),
+            resource: Some("disk:/images/a.img".into()),
+            fd: 9,
         };
         let back = Holder::decode(&h.encode()).unwrap();
         assert_eq!(back.pid, 4242);
-        assert!(back.name.len() < TEXT_FIELD && back.name.chars().all(|c| c == 'é'));
+        assert!(back.name.len() < NAME_FIELD.len() && back.name.chars().all(|c| c == 'é'));
         assert_eq!(back.host, "host-a");
+        assert_eq!(back.resource.as_deref(), Some("disk:/images/a.img"));
+        assert_eq!(back.fd, 9);
+        let long = Holder {
+            resource: Some(format!("disk:/{}", "x".repeat(400))),
+            ..h.clone()
+        };
+        let r = Holder::decode(&long.encode()).unwrap().resource.unwrap();
+        assert!(r.starts_with("sha256:") && r.len() == 71, "{r}");
+        // A record of the first format (no resource) is still read.
+        let mut v1 = [0u8; RECORD_SIZE];
+        v1[..8].copy_from_slice(RECORD_MAGIC_V1);
+        v1[8..12].copy_from_slice(&MODE_SHARED.to_le_bytes());
+        v1[12..16].copy_from_slice(&77u32.to_le_bytes());
+        v1[16..32].copy_from_slice(&[3; 16]);
+        v1[32..34].copy_from_slice(b"vm");
+        v1[32 + TEXT_FIELD_V1..32 + TEXT_FIELD_V1 + 2].copy_from_slice(b"hh");
+        let old = Holder::decode(&v1).unwrap();
+        assert_eq!((old.mode, old.pid, old.uuid), (MODE_SHARED, 77, [3; 16]));
+        assert_eq!((old.name.as_str(), old.host.as_str()), ("vm", "hh"));
+        assert_eq!((old.resource, old.fd), (None, -1));
         assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
         assert_eq!(
             format_uuid(&[0x12; 16]),
             "12121212-1212-1212-1212-121212121212"
         );
+    }
+
+    #[test]
+    fn every_live_holder_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lease");
+        let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
+        let record = |i: u32| Holder {
+            mode: MODE_SHARED,
+            pid: 100 + i,
+            uuid: [i as u8; 16],
+            name: format!("vm{i}"),
+            host: "h".into(),
+            resource: Some("disk:/x".into()),
+            fd: 3,
+        };
+        // Slots taken, given up and taken again: the kernel's lock list is no longer in
+        // byte order, and a range probe would miss holders.
+        for (i, f) in files[..3].iter().enumerate() {
+            let slot = claim_slot(f.as_raw_fd(), &p).unwrap();
+            write_record(f.as_raw_fd(), slot, &record(i as u32), &p).unwrap();
+        }
+        release_slot(files[0].as_raw_fd(), 1);
+        let slot = claim_slot(files[3].as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "a dead or gone holder's slot is reused");
+        write_record(files[3].as_raw_fd(), slot, &record(3), &p).unwrap();
+        let mut pids: Vec<u32> = holders(files[4].as_raw_fd())
+            .iter()
+            .map(|h| h.pid)
+            .collect();
+        pids.sort();
+        assert_eq!(pids, vec![101, 102, 103]);
+        assert!(holds_slot(files[3].as_raw_fd(), files[4].as_raw_fd(), 1));
+        assert!(!holds_slot(files[2].as_raw_fd(), files[4].as_raw_fd(), 1));
     }
 
     #[test]
@@ -452,6 +583,8 @@ mod tests {
             uuid: [7; 16],
             name: "vm".into(),
             host: "h".into(),
+            resource: None,
+            fd: -1,
         };
         write_record(a.as_raw_fd(), slot, &h, &p).unwrap();
         write_generation(a.as_raw_fd(), 5, &p).unwrap();

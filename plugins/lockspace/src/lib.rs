@@ -10,6 +10,7 @@
 pub mod abi;
 pub mod conf;
 pub mod error;
+pub mod guest;
 pub mod lease;
 pub mod manager;
 pub mod state;

@@ -5,6 +5,12 @@
 //! acquires through one manager, frees it, and later releases through another one for
 //! the same guest (`domain_lock.c`). So held locks live in [`HELD`], keyed by the guest's
 //! UUID and the resource, and a manager only describes a guest and its resources.
+//!
+//! When the manager's guest (`drvNew`'s `pid`) is another process (the daemon resuming a
+//! guest or hot-plugging a disk), the locks are taken in that process instead: see
+//! [`crate::guest`] and `remote.rs`.
+
+mod remote;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -31,6 +37,15 @@ static DRIVER: Mutex<DriverState> = Mutex::new(DriverState {
 /// forked afterwards is not restricted.
 static RESTRICTED: AtomicI32 = AtomicI32::new(0);
 static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
+/// Mailboxes of the guests registered in this process (see [`crate::guest`]).
+static MAILBOXES: Mutex<Vec<Mailbox>> = Mutex::new(Vec::new());
+
+struct Mailbox {
+    pid: i32,
+    uuid: [u8; 16],
+    rx: OwnedFd,
+    tx: OwnedFd,
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -119,6 +134,7 @@ pub fn deinit() -> bool {
         // is lost with them. Entries left are a parent's, inherited over fork(); dropping
         // them closes only this process's copies of its lease files.
         *lock(&HELD) = Vec::new();
+        *lock(&MAILBOXES) = Vec::new();
     }
     true
 }
@@ -137,6 +153,8 @@ fn check_restrict(what: &str) -> Result<()> {
 pub struct Owner {
     pub uuid: [u8; 16],
     pub name: String,
+    /// The guest's process (`pid` parameter; 0 when not given: this process).
+    pub pid: u32,
 }
 
 /// A resource as the manager knows it: what it is, how it is locked, and where.
@@ -172,6 +190,9 @@ struct Held {
     forks: u64,
     /// Its holder slot: none yet for an exclusive holder before it has the lock.
     slot: Option<u64>,
+    /// The number of the record file's descriptor in the guest's process (-1: none
+    /// there, e.g. a file handed to it), written in the holder record.
+    guest_fd: i32,
     generation: u64,
 }
 
@@ -209,6 +230,16 @@ impl Held {
                 libc::F_UNLCK,
                 self.res.lock_offset,
             );
+        }
+    }
+}
+
+/// What a holder record says it locked (see [`Holder::resource`]).
+fn resource_text(t: &Target) -> String {
+    match t {
+        Target::Disk { path } => format!("disk:{path}"),
+        Target::Lease { key, lockspace, .. } => {
+            format!("lease:{}/{key}", lockspace.as_deref().unwrap_or(""))
         }
     }
 }
@@ -369,6 +400,7 @@ impl Manager {
         })?;
         let mut uuid = None;
         let mut name = None;
+        let mut guest_pid = 0;
         for (key, p) in params(nparams, raw)? {
             match key.as_str() {
                 "uuid" => {
@@ -381,8 +413,15 @@ impl Manager {
                     uuid = Some(p.value.uuid);
                 }
                 "name" => name = param_str(p, "name")?,
-                "id" | "pid" => {
+                "id" => {
                     param_uint(p, &key)?;
+                }
+                "pid" => {
+                    let v = param_uint(p, &key)?;
+                    guest_pid = u32::try_from(v)
+                        .ok()
+                        .filter(|&v| v <= i32::MAX as u32)
+                        .ok_or_else(|| Error::invalid_arg(format!("invalid pid {v}")))?;
                 }
                 "uri" => {
                     param_str(p, "uri")?;
@@ -404,7 +443,11 @@ impl Manager {
         })?;
         Ok(Manager {
             config,
-            owner: Owner { uuid, name },
+            owner: Owner {
+                uuid,
+                name,
+                pid: guest_pid,
+            },
             resources: Vec::new(),
         })
     }
@@ -500,13 +543,28 @@ impl Manager {
         Ok(())
     }
 
-    fn holder(&self, mode: u32) -> Holder {
+    /// The guest's process: this one unless `drvNew` named another.
+    fn guest_pid(&self) -> u32 {
+        match self.owner.pid {
+            0 => pid() as u32,
+            p => p,
+        }
+    }
+
+    /// Whether the guest is this process (locks are taken directly, as the guest).
+    fn is_local(&self) -> bool {
+        self.guest_pid() == pid() as u32
+    }
+
+    fn holder(&self, mode: u32, res: &Resource, fd: i32) -> Holder {
         Holder {
             mode,
-            pid: pid() as u32,
+            pid: self.guest_pid(),
             uuid: self.owner.uuid,
             name: self.owner.name.clone(),
             host: hostname(),
+            resource: Some(resource_text(&res.target)),
+            fd,
         }
     }
 
@@ -537,14 +595,16 @@ impl Manager {
             forks: FORKS.load(Ordering::Relaxed),
             slot: None,
             generation: 0,
+            guest_fd: -1,
         };
+        held.guest_fd = held.record_fd();
         if claim {
             let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
             held.slot = Some(slot);
             lease::write_record(
                 held.record_fd(),
                 slot,
-                &self.holder(lease::MODE_REGISTERED),
+                &self.holder(lease::MODE_REGISTERED, res, held.guest_fd),
                 held.record_path(),
             )?;
         }
@@ -610,10 +670,15 @@ impl Manager {
                 let slot = held
                     .slot
                     .ok_or_else(|| Error::internal("shared holder without a slot"))?;
-                return lease::write_record(rec_fd, slot, &self.holder(lease::MODE_SHARED), &path);
+                return lease::write_record(
+                    rec_fd,
+                    slot,
+                    &self.holder(lease::MODE_SHARED, &held.res, held.guest_fd),
+                    &path,
+                );
             }
             // Only exclusive holders move the generation (under their write lock).
-            let h = self.holder(lease::MODE_EXCLUSIVE);
+            let h = self.holder(lease::MODE_EXCLUSIVE, &held.res, held.guest_fd);
             match held.slot {
                 // Registered earlier: its own slot.
                 Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
@@ -680,7 +745,15 @@ impl Manager {
                 }
             }
         }
+        if !self.is_local() {
+            return self.acquire_remote(&wanted, flags);
+        }
         let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
+        if flags != 0 {
+            // The guest itself, before exec: a mailbox for locks taken later from
+            // another process (resume, hot-plug).
+            self.ensure_mailbox()?;
+        }
         let mut table = lock(&HELD);
         let mut fresh: Vec<Held> = Vec::new();
         let mut upgraded: Vec<usize> = Vec::new();
@@ -725,7 +798,7 @@ impl Manager {
                     let _ = lease::write_record(
                         h.record_fd(),
                         slot,
-                        &self.holder(lease::MODE_REGISTERED),
+                        &self.holder(lease::MODE_REGISTERED, &h.res, h.guest_fd),
                         h.record_path(),
                     );
                 }
@@ -751,6 +824,22 @@ impl Manager {
                             format!(
                                 "cannot keep lease '{}' across exec",
                                 h.res.lock_path.display()
+                            ),
+                        )
+                    })?;
+                }
+            }
+            for mb in lock(&MAILBOXES)
+                .iter()
+                .filter(|m| m.pid == me && m.uuid == self.owner.uuid)
+            {
+                for fd in [&mb.rx, &mb.tx] {
+                    lease::set_cloexec(fd.as_raw_fd(), false).map_err(|e| {
+                        Error::system(
+                            e,
+                            format!(
+                                "cannot keep the lock mailbox of {} across exec",
+                                self.domain()
                             ),
                         )
                     })?;
@@ -789,6 +878,9 @@ impl Manager {
             )));
         }
         check_restrict(&format!("releasing locks of {}", self.domain()))?;
+        if !self.is_local() {
+            return self.release_remote();
+        }
         let mut table = lock(&HELD);
         let mine = self.mine(&table);
         let mut entries = Vec::new();
