@@ -334,6 +334,32 @@ int main(void)
     AGENT_OK(t6, "acquire 0");
     ls_agent_stop(t6, 0);
 
+    /* Migration on one host: the source guest (paused from its daemon) hands its state
+     * to a destination process of the same guest (same UUID, another pid), resumed from
+     * the destination's daemon; the source's leftover registration does not count. */
+    ls_agent *src = start_guest("vm7", 0x77, boot, bootf, 2);
+    ls_agent *dst = start_guest("vm7", 0x77, boot, bootf, 2);
+    AGENT_OK(d, "free");
+    daemon_manager(d, "vm7", 0x77, src->pid, boot, bootf, 2);
+    AGENT_OK(d, "acquire 0");
+    char *handover = dup_reply(AGENT_OK(d, "inquire"));
+    CHECK_CONTAINS(handover, "d1.img");
+    free(handover);
+    handover = dup_reply(AGENT_OK(d, "release"));
+    ls_agent *dd = ls_agent_start();
+    daemon_manager(dd, "vm7", 0x77, dst->pid, boot, bootf, 2);
+    AGENT_OK(dd, "acquire 0 %s", handover);
+    refused_by(t1, "vm7", dst->pid);
+    msg = AGENT_ERR(d, LS_ERR_RESOURCE_BUSY, "acquire 0"); /* the source cannot resume */
+    CHECK_CONTAINS(msg, "vm7");
+    ls_agent_stop(src, SIGKILL);
+    refused_by(t1, "vm7", dst->pid);
+    ls_agent_stop(dst, SIGKILL);
+    AGENT_OK(t1, "acquire 0");
+    AGENT_OK(t1, "release");
+    ls_agent_stop(dd, 0);
+    free(handover);
+
     ls_agent_stop(u, SIGKILL);
     ls_agent_stop(d, 0);
     ls_agent_stop(t1, 0);

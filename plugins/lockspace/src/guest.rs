@@ -410,7 +410,7 @@ impl GuestFds<'_> {
             Some(libc::EPERM) | Some(libc::EACCES) => Error::new(
                 VIR_ERR_OPERATION_DENIED,
                 format!(
-                    "cannot {what} process {pid} of {domain}: permission denied (pidfd_getfd needs ptrace access to the guest: the same user and kernel.yama.ptrace_scope <= 1, or CAP_SYS_PTRACE)"
+                    "cannot {what} process {pid} of {domain}: permission denied (pidfd_getfd needs ptrace access to the guest: CAP_SYS_PTRACE with kernel.yama.ptrace_scope <= 2, or the same user with ptrace_scope 0)"
                 ),
             ),
             Some(libc::ENOSYS) => Error::new(
@@ -429,7 +429,9 @@ const MAX_FDS: usize = 4;
 const LABEL_MAX: usize = 8192;
 
 fn send(sock: RawFd, label: &str, fds: &[RawFd]) -> io::Result<()> {
-    assert!(fds.len() <= MAX_FDS && !fds.is_empty());
+    if fds.is_empty() || fds.len() > MAX_FDS {
+        return Err(io::Error::from_raw_os_error(libc::EINVAL));
+    }
     let space = unsafe { libc::CMSG_SPACE((fds.len() * 4) as u32) } as usize;
     let mut cbuf = vec![0u64; space.div_ceil(8)];
     let mut iov = libc::iovec {
@@ -482,7 +484,7 @@ fn recv(sock: RawFd) -> io::Result<Option<Parcel>> {
         let mut c = libc::CMSG_FIRSTHDR(&msg);
         while !c.is_null() {
             if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let count = ((*c).cmsg_len as usize - libc::CMSG_LEN(0) as usize) / 4;
+                let count = ((*c).cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize) / 4;
                 let data: *const RawFd = libc::CMSG_DATA(c).cast();
                 for i in 0..count {
                     fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
@@ -495,5 +497,50 @@ fn recv(sock: RawFd) -> io::Result<Option<Parcel>> {
             label: String::from_utf8_lossy(&buf).into_owned(),
             fds,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mailbox_found_by_name_and_carries_files() {
+        let uuid = [0x5a; 16];
+        let me = std::process::id();
+        let (rx, tx) = create_mailbox(&uuid, me, "domain 't'").unwrap();
+        assert_eq!(bound_name(rx.as_raw_fd(), false), Some(tag(&uuid, me)));
+        assert_eq!(bound_name(tx.as_raw_fd(), true), Some(tag(&uuid, me)));
+        let dir = tempfile::tempdir().unwrap();
+        let f = std::fs::File::create(dir.path().join("x")).unwrap();
+        // This process plays the guest (ptrace over oneself is always allowed). Its
+        // descriptor listing is read once per call (a guest's lease files do not move).
+        let g = Guest::open(me, &uuid, "domain 't'").unwrap();
+        assert!(g.alive());
+        assert!(g.has_mailbox().unwrap());
+        let other = Guest::open(me, &[1; 16], "domain 'u'").unwrap();
+        assert!(!other.has_mailbox().unwrap());
+        assert!(other.not_registered().message.contains("is not domain 'u'"));
+        let ids = fd_ids(f.as_raw_fd());
+        g.hand_in("one", &[f.as_raw_fd()]).unwrap();
+        g.hand_in("two", &[f.as_raw_fd(), f.as_raw_fd()]).unwrap();
+        let found = g.files_at(&dir.path().join("x")).unwrap();
+        assert!(found.iter().any(|(n, _)| *n == f.as_raw_fd()));
+        drop(f);
+        let parcels = g.drain().unwrap();
+        assert_eq!(parcels.len(), 2);
+        assert_eq!(
+            (parcels[0].label.as_str(), parcels[0].fds.len()),
+            ("one", 1)
+        );
+        assert_eq!(
+            (parcels[1].label.as_str(), parcels[1].fds.len()),
+            ("two", 2)
+        );
+        assert_eq!(fd_ids(parcels[1].fds[1].as_raw_fd()), ids);
+        assert!(g.drain().unwrap().is_empty());
+        assert!(g.hand_in("none", &[]).is_err());
+        let e = Guest::open(0, &uuid, "domain 't'").err().unwrap();
+        assert!(e.message.contains("invalid pid 0"));
     }
 }

@@ -554,12 +554,26 @@ mod tests {
         let slot = claim_slot(files[3].as_raw_fd(), &p).unwrap();
         assert_eq!(slot, 1, "a dead or gone holder's slot is reused");
         write_record(files[3].as_raw_fd(), slot, &record(3), &p).unwrap();
+        // A holder of the previous version writes records of the first format.
+        let old = open(&p, false).unwrap();
+        let slot = claim_slot(old.as_raw_fd(), &p).unwrap();
+        let mut v1 = [0u8; RECORD_SIZE];
+        v1[..8].copy_from_slice(RECORD_MAGIC_V1);
+        v1[8..12].copy_from_slice(&MODE_EXCLUSIVE.to_le_bytes());
+        v1[12..16].copy_from_slice(&104u32.to_le_bytes());
+        pwrite_all(
+            old.as_raw_fd(),
+            &v1,
+            RECORD_BASE + slot * RECORD_SIZE as u64,
+        )
+        .unwrap();
         let mut pids: Vec<u32> = holders(files[4].as_raw_fd())
             .iter()
             .map(|h| h.pid)
             .collect();
         pids.sort();
-        assert_eq!(pids, vec![101, 102, 103]);
+        assert_eq!(pids, vec![101, 102, 103, 104]);
+        drop(old);
         assert!(holds_slot(files[3].as_raw_fd(), files[4].as_raw_fd(), 1));
         assert!(!holds_slot(files[2].as_raw_fd(), files[4].as_raw_fd(), 1));
     }
