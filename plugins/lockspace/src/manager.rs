@@ -294,6 +294,14 @@ fn resource_for(config: &Config, target: Target, shared: bool) -> Resource {
     }
 }
 
+/// The files holding the holder records of `target` as this driver names them: what a
+/// tool reads to say who holds a disk or lease (`virtcore-lock who`), one place that
+/// defines the naming for the plugin and its tools.
+pub fn record_files(config: &Config, target: Target) -> Result<Vec<PathBuf>> {
+    let r = resource_for(config, target, false);
+    Ok(vec![r.record_path.unwrap_or(r.lock_path)])
+}
+
 /// A C string parameter's value (STRING or CSTRING), `None` when NULL.
 ///
 /// # Safety

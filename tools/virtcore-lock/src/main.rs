@@ -1,0 +1,110 @@
+//! `virtcore-lock`: lockspace for operators and tools. See `cli.rs` for the command
+//! line and exit statuses, README "Operating lockspace" for a session.
+//!
+//! Everything about the lockspace (configuration, lease naming, holder records, taking
+//! locks) is the plugin's own code, linked as the `lockspace` crate's rlib: the tool
+//! never defines a format of its own.
+
+mod cli;
+mod domxml;
+mod inspect;
+mod run;
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::{CommandFactory, Parser};
+
+use lockspace::abi::err::*;
+use lockspace::conf::{self, Config};
+
+/// Exit statuses (documented in `cli::EXIT_STATUS`).
+pub mod exit {
+    pub const HELD: i32 = 1;
+    pub const USAGE: i32 = 64;
+    pub const DATAERR: i32 = 65;
+    pub const OSERR: i32 = 71;
+    pub const BUSY: i32 = 75;
+    pub const CONFIG: i32 = 78;
+    pub const NOEXEC: i32 = 126;
+    pub const NOTFOUND: i32 = 127;
+}
+
+/// A failure of the tool itself: what to print and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A plugin error: its exit status from its libvirt error code.
+    pub fn from_plugin(e: lockspace::error::Error) -> Self {
+        let code = match e.code {
+            VIR_ERR_RESOURCE_BUSY => exit::BUSY,
+            VIR_ERR_INVALID_ARG => exit::DATAERR,
+            VIR_ERR_CONF_SYNTAX | VIR_ERR_CONFIG_UNSUPPORTED => exit::CONFIG,
+            _ => exit::OSERR,
+        };
+        Failure::new(code, e.message)
+    }
+}
+
+/// The plugin's configuration from `file` and a lockspace directory that is safe to
+/// read: every error here is a configuration error.
+pub fn load_config(file: &Path) -> Result<Config, Failure> {
+    let cfg = conf::load(Some(file)).map_err(|e| Failure::new(exit::CONFIG, e.message))?;
+    inspect::check_dir(&cfg.lockspace_dir)?;
+    Ok(cfg)
+}
+
+fn write_man(dir: &Path) -> Result<(), Failure> {
+    let io = |e: std::io::Error| Failure::new(exit::OSERR, format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let cmd = cli::Cli::command();
+    let mut pages = vec![(String::from("virtcore-lock"), cmd.clone())];
+    for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("virtcore-lock-{}", sub.get_name());
+        pages.push((name.clone(), sub.clone().name(&*name.clone().leak())));
+    }
+    for (name, page) in pages {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(page.version(env!("CARGO_PKG_VERSION")))
+            .render(&mut out)
+            .map_err(io)?;
+        std::fs::write(dir.join(format!("{name}.1")), out).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match &cli.command {
+        cli::Command::Status { json } => inspect::status(&cli.config, *json),
+        cli::Command::Who { json, paths } => inspect::who(&cli.config, paths, *json),
+        cli::Command::Run(args) => run::run(&cli.config, args),
+        cli::Command::Man { dir } => write_man(dir).map(|_| 0),
+    };
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(f) => {
+            eprintln!("virtcore-lock: {}", f.message);
+            std::process::exit(f.code);
+        }
+    }
+}
