@@ -1,7 +1,8 @@
 # virtcore: build, install and test for C users.
 #
 #   make                 release build of libvirtcore.{so,a}, the lock drivers and virtcore.pc
-#   make install         PREFIX=/usr/local DESTDIR= (library, SONAME links, header, .pc, plugins)
+#   make install         PREFIX=/usr/local DESTDIR= (library, SONAME links, header, .pc, plugins,
+#                        virtcore-lock and its man pages)
 #   make check           every test: cargo tests, lints, C tests, install and symbol checks
 #   make demo            build and run the demo daemon (tiered vs flat start-up)
 #   make bench           C benchmarks against Debian's libvirt 9.0
@@ -11,6 +12,8 @@ PREFIX  ?= /usr/local
 LIBDIR  ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 LOCKDRIVERDIR ?= $(LIBDIR)/virtcore/lock-driver
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CARGO   ?= cargo
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
@@ -28,6 +31,7 @@ export VIRTCORE_LOCKDRIVERDIR := $(LOCKDRIVERDIR)
 
 all: lib virtcore.pc $(UNINST)/virtcore.pc
 
+# lib also renders virtcore-lock's man pages from its command-line definition (clap_mangen).
 lib:
 	$(CARGO) build --release --workspace
 	mkdir -p build/lib build/lock-driver
@@ -35,6 +39,7 @@ lib:
 	ln -sf libvirtcore.so.$(SOVERSION) build/lib/libvirtcore.so
 	ln -sf $(REL)/libvirtcore.a build/lib/libvirtcore.a
 	if [ -f $(REL)/liblockspace.so ]; then cp -f $(REL)/liblockspace.so build/lock-driver/lockspace.so; fi
+	rm -rf build/man1 && $(REL)/virtcore-lock man build/man1
 
 header:
 	VIRTCORE_UPDATE_HEADER=1 $(CARGO) build
@@ -58,11 +63,15 @@ install: all
 	install -m 0644 include/virtcore.h $(DESTDIR)$(INCLUDEDIR)/virtcore.h
 	install -m 0644 virtcore.pc $(DESTDIR)$(LIBDIR)/pkgconfig/virtcore.pc
 	for p in build/lock-driver/*.so; do [ -f "$$p" ] && install -m 0755 "$$p" $(DESTDIR)$(LOCKDRIVERDIR)/ || true; done
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 $(REL)/virtcore-lock $(DESTDIR)$(BINDIR)/virtcore-lock
+	install -m 0644 build/man1/*.1 $(DESTDIR)$(MANDIR)/man1/
 
 uninstall:
 	rm -f $(DESTDIR)$(LIBDIR)/libvirtcore.so* $(DESTDIR)$(LIBDIR)/libvirtcore.a \
 	      $(DESTDIR)$(INCLUDEDIR)/virtcore.h $(DESTDIR)$(LIBDIR)/pkgconfig/virtcore.pc
 	rm -rf $(DESTDIR)$(LIBDIR)/virtcore
+	rm -f $(DESTDIR)$(BINDIR)/virtcore-lock $(DESTDIR)$(MANDIR)/man1/virtcore-lock*.1
 
 # Installs (as root, through apt) whatever the tests need and the machine lacks.
 check-deps:

@@ -16,6 +16,9 @@ check "dev link libvirtcore.so" "[ -L '$stage$libdir/libvirtcore.so' ]"
 check "static library" "[ -f '$stage$libdir/libvirtcore.a' ]"
 check "header" "[ -f '$stage$prefix/include/virtcore.h' ]"
 check "lock driver directory" "[ -d '$stage$libdir/virtcore/lock-driver' ]"
+check "virtcore-lock in bindir, runs" "'$stage$prefix/bin/virtcore-lock' --version | grep -q '^virtcore-lock '"
+check "virtcore-lock does not link libvirtcore" "! readelf -d '$stage$prefix/bin/virtcore-lock' | grep -q libvirtcore"
+check "virtcore-lock man pages" "for p in virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run; do grep -q '^.TH' '$stage$prefix/share/man/man1/'\$p.1 || exit 1; done"
 
 export PKG_CONFIG_PATH="$stage$libdir/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$stage"
 check "pkg-config knows virtcore" "pkg-config --exists virtcore"
@@ -44,6 +47,6 @@ check "link statically (pkg-config --static)" \
   "gcc -std=c99 $cflags '$stage/user.c' -o '$stage/user-static' -Wl,-Bstatic -L'$stage$libdir' -lvirtcore -Wl,-Bdynamic \$(pkg-config --static --libs-only-l virtcore | sed 's/-lvirtcore//') && '$stage/user-static' >/dev/null"
 check "static binary does not need libvirtcore.so" "! readelf -d '$stage/user-static' | grep -q libvirtcore"
 
-total=11
+total=14
 echo "install-check: $((total-fail)) passed, $fail failed"
 exit $(( fail > 0 ))
