@@ -251,10 +251,8 @@ fn child(plan: &Plan, deadline: Option<Instant>, argv: &[CString], report: i32) 
     } else {
         exit::NOEXEC
     };
-    fail(
-        code,
-        &format!("cannot run '{}': {e}", argv[0].to_string_lossy()),
-    )
+    let what = format!("cannot run '{}'", argv[0].to_string_lossy());
+    fail(code, &lockspace::error::Error::system(e, what).message)
 }
 
 pub fn run(config: &Path, args: &RunArgs) -> Result<i32, Failure> {
