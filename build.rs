@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 /// The single version node every exported symbol belongs to.
 const VERSION_NODE: &str = "VIRTCORE_0.1";
+/// The lock-driver plugin ABI types live in their own crate (shared with the lockspace
+/// plugin); cbindgen does not parse dependencies here, so it is given that file too.
+const ABI_CRATE_SRC: &str = "crates/lockdriver-abi/src/lib.rs";
 /// Symbols defined in C (`csrc/`), not found by the Rust scan.
 const C_SYMBOLS: &[&str] = &["virReportErrorHelper"];
 
@@ -22,6 +25,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed={ABI_CRATE_SRC}");
 
     let exports = scan_exports(&crate_dir.join("src"));
     write_symver_includes(&crate_dir, &out_dir, &exports);
@@ -152,6 +156,7 @@ fn generate_header(crate_dir: &Path, out_dir: &Path) {
     cbindgen::Builder::new()
         .with_config(config)
         .with_src(crate_dir.join("src/lib.rs"))
+        .with_src(crate_dir.join(ABI_CRATE_SRC))
         .generate()
         .expect("cbindgen failed to generate include/virtcore.h")
         .write_to_file(&header);

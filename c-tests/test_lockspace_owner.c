@@ -350,6 +350,8 @@ int main(void)
     daemon_manager(dd, "vm7", 0x77, dst->pid, boot, bootf, 2);
     AGENT_OK(dd, "acquire 0 %s", handover);
     refused_by(t1, "vm7", dst->pid);
+    CHECK(strcmp(AGENT_OK(d, "inquire"), "") == 0); /* the source holds nothing now */
+    CHECK_CONTAINS(AGENT_OK(dd, "inquire"), "d1.img");
     msg = AGENT_ERR(d, LS_ERR_RESOURCE_BUSY, "acquire 0"); /* the source cannot resume */
     CHECK_CONTAINS(msg, "vm7");
     ls_agent_stop(src, SIGKILL);

@@ -33,22 +33,8 @@ const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
-const RECORD_SIZE: usize = 512;
-/// Records of the first format (name and host, 240 bytes each): still read.
-const RECORD_MAGIC_V1: &[u8; 8] = b"VCLSREC1";
-const TEXT_FIELD_V1: usize = 240;
-/// The current format: name (128), host (64), the holder's descriptor number of this
-/// file (i32, -1: none), 4 reserved, resource (u16 length + 278 bytes).
-const RECORD_MAGIC: &[u8; 8] = b"VCLSREC2";
-const NAME_FIELD: std::ops::Range<usize> = 32..160;
-const HOST_FIELD: std::ops::Range<usize> = 160..224;
-const FD_FIELD: std::ops::Range<usize> = 224..228;
-const RESOURCE_LEN: std::ops::Range<usize> = 232..234;
-const RESOURCE_FIELD: std::ops::Range<usize> = 234..RECORD_SIZE;
-
-pub const MODE_EXCLUSIVE: u32 = 1;
-pub const MODE_SHARED: u32 = 2;
-pub const MODE_REGISTERED: u32 = 3;
+use crate::record::RECORD_SIZE;
+pub use crate::record::{format_uuid, Holder, MODE_EXCLUSIVE, MODE_REGISTERED, MODE_SHARED};
 
 /// Lower-case hex SHA-256 of `data`: lease file names.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -82,40 +68,106 @@ pub fn canonical_disk_path(path: &str) -> Result<String> {
     }
 }
 
-/// Opens a lease file read-write with `O_CLOEXEC | O_NOFOLLOW` (a symlink is refused),
-/// creating it mode 0600 when `create`; anything but a regular file is refused.
-pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    let mut flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    if create {
-        flags |= libc::O_CREAT;
-    }
-    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
-    if fd < 0 {
-        return Err(Error::last_os(format!(
-            "cannot open lease file '{}'",
-            path.display()
-        )));
-    }
-    // SAFETY: fd was just returned by open and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+fn stat_fd(fd: RawFd, path: &Path) -> Result<libc::stat> {
     // SAFETY: fstat into a zeroed stat buffer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(Error::last_os(format!(
             "cannot stat lease file '{}'",
             path.display()
         )));
     }
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    Ok(st)
+}
+
+fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
+    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
+    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
+    // SAFETY: fd was just returned by open and is owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn not_regular(path: &Path) -> Error {
+    Error::new(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        format!("lease file '{}' is not a regular file", path.display()),
+    )
+}
+
+fn is_regular(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// `fd` must still be the inode `st` described (checked before it was opened).
+fn same_inode(fd: OwnedFd, st: &libc::stat, path: &Path) -> Result<OwnedFd> {
+    let now = stat_fd(fd.as_raw_fd(), path)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!("lease file '{}' is not a regular file", path.display()),
+            VIR_ERR_OPERATION_INVALID,
+            format!(
+                "lease file '{}' was replaced while opening it",
+                path.display()
+            ),
         ));
     }
     Ok(fd)
+}
+
+const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
+/// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
+/// device node, a FIFO or anything but a regular file is refused before it is opened
+/// read-write:
+///
+/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
+///   without following symlinks and checked to be that same inode. Only the directory's
+///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
+///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
+///   more than a plain open, on the lock cycle's hot path.
+/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
+///   only then that very inode is reopened read-write through `/proc/self/fd` (without
+///   `/proc`: by name, checked to be the same inode).
+pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    if create {
+        // Twice at most: a file created by someone else between lstat and O_EXCL.
+        for _ in 0..2 {
+            // SAFETY: lstat into a zeroed stat buffer, valid C string.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
+                if !is_regular(&st) {
+                    return Err(not_regular(path));
+                }
+                let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+                return same_inode(fd, &st, path);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return Err(cannot_open());
+            }
+            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
+                return Ok(fd);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(cannot_open());
+            }
+        }
+        return Err(cannot_open());
+    }
+    let probe =
+        raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
+    let st = stat_fd(probe.as_raw_fd(), path)?;
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
+    if let Some(fd) = raw_open(&proc, RW & !libc::O_NOFOLLOW) {
+        return Ok(fd);
+    }
+    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+    same_inode(fd, &st, path)
 }
 
 fn flock(kind: i32, start: u64) -> libc::flock {
@@ -207,116 +259,6 @@ pub fn release_all_slots(fd: RawFd) {
     fl.l_len = MAX_SLOTS as libc::off_t;
     // SAFETY: F_OFD_SETLK with a valid flock.
     unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) };
-}
-
-/// Who holds a lease, as recorded in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub mode: u32,
-    /// The guest's own process (the process whose open file holds the lock).
-    pub pid: u32,
-    pub uuid: [u8; 16],
-    pub name: String,
-    pub host: String,
-    /// What the holder locked (`disk:CANONICAL-PATH`, `lease:LOCKSPACE/KEY`…); `None` in
-    /// records of the first format. Longer than its field: `sha256:HEX` of the text.
-    pub resource: Option<String>,
-    /// The descriptor number through which the guest's process holds this file (its
-    /// registration), -1 when it has none (a file handed in, an old record): where
-    /// another process looks first for the guest's open file.
-    pub fd: i32,
-}
-
-fn put_text(buf: &mut [u8], s: &str) {
-    let mut n = s.len().min(buf.len() - 1);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-}
-
-fn get_text(buf: &[u8]) -> String {
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-impl Holder {
-    pub fn encode(&self) -> [u8; RECORD_SIZE] {
-        let mut b = [0u8; RECORD_SIZE];
-        b[..8].copy_from_slice(RECORD_MAGIC);
-        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
-        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
-        b[16..32].copy_from_slice(&self.uuid);
-        put_text(&mut b[NAME_FIELD], &self.name);
-        put_text(&mut b[HOST_FIELD], &self.host);
-        b[FD_FIELD].copy_from_slice(&self.fd.to_le_bytes());
-        if let Some(r) = &self.resource {
-            // Whole or not at all: a cut path would name another file.
-            let text = if r.len() <= RESOURCE_FIELD.len() {
-                r.clone()
-            } else {
-                format!("sha256:{}", sha256_hex(r.as_bytes()))
-            };
-            b[RESOURCE_LEN].copy_from_slice(&(text.len() as u16).to_le_bytes());
-            b[RESOURCE_FIELD.start..RESOURCE_FIELD.start + text.len()]
-                .copy_from_slice(text.as_bytes());
-        }
-        b
-    }
-
-    pub fn decode(b: &[u8]) -> Option<Holder> {
-        if b.len() < RECORD_SIZE {
-            return None;
-        }
-        let mut h = Holder {
-            mode: u32::from_le_bytes(b[8..12].try_into().ok()?),
-            pid: u32::from_le_bytes(b[12..16].try_into().ok()?),
-            uuid: b[16..32].try_into().ok()?,
-            name: String::new(),
-            host: String::new(),
-            resource: None,
-            fd: -1,
-        };
-        if &b[..8] == RECORD_MAGIC_V1 {
-            h.name = get_text(&b[32..32 + TEXT_FIELD_V1]);
-            h.host = get_text(&b[32 + TEXT_FIELD_V1..32 + 2 * TEXT_FIELD_V1]);
-            return Some(h);
-        }
-        if &b[..8] != RECORD_MAGIC {
-            return None;
-        }
-        h.name = get_text(&b[NAME_FIELD]);
-        h.host = get_text(&b[HOST_FIELD]);
-        h.fd = i32::from_le_bytes(b[FD_FIELD].try_into().ok()?);
-        let len = u16::from_le_bytes(b[RESOURCE_LEN].try_into().ok()?) as usize;
-        if len > 0 {
-            let field = b.get(RESOURCE_FIELD.start..RESOURCE_FIELD.start + len)?;
-            h.resource = Some(String::from_utf8_lossy(field).into_owned());
-        }
-        Some(h)
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "guest '{}' (uuid {}, pid {}, host {})",
-            self.name,
-            format_uuid(&self.uuid),
-            self.pid,
-            self.host
-        )
-    }
-}
-
-pub fn format_uuid(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        h[0..4].concat(),
-        h[4..6].concat(),
-        h[6..8].concat(),
-        h[8..10].concat(),
-        h[10..16].concat()
-    )
 }
 
 fn pwrite_all(fd: RawFd, buf: &[u8], off: u64) -> io::Result<()> {
@@ -489,48 +431,6 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip() {
-        let h = Holder {
-            mode: MODE_SHARED,
-            pid: 4242,
-            uuid: *b"0123456789abcdef",
-            name: "é".repeat(200),
-            host: "host-a".into(),
-            resource: Some("disk:/images/a.img".into()),
-            fd: 9,
-        };
-        let back = Holder::decode(&h.encode()).unwrap();
-        assert_eq!(back.pid, 4242);
-        assert!(back.name.len() < NAME_FIELD.len() && back.name.chars().all(|c| c == 'é'));
-        assert_eq!(back.host, "host-a");
-        assert_eq!(back.resource.as_deref(), Some("disk:/images/a.img"));
-        assert_eq!(back.fd, 9);
-        let long = Holder {
-            resource: Some(format!("disk:/{}", "x".repeat(400))),
-            ..h.clone()
-        };
-        let r = Holder::decode(&long.encode()).unwrap().resource.unwrap();
-        assert!(r.starts_with("sha256:") && r.len() == 71, "{r}");
-        // A record of the first format (no resource) is still read.
-        let mut v1 = [0u8; RECORD_SIZE];
-        v1[..8].copy_from_slice(RECORD_MAGIC_V1);
-        v1[8..12].copy_from_slice(&MODE_SHARED.to_le_bytes());
-        v1[12..16].copy_from_slice(&77u32.to_le_bytes());
-        v1[16..32].copy_from_slice(&[3; 16]);
-        v1[32..34].copy_from_slice(b"vm");
-        v1[32 + TEXT_FIELD_V1..32 + TEXT_FIELD_V1 + 2].copy_from_slice(b"hh");
-        let old = Holder::decode(&v1).unwrap();
-        assert_eq!((old.mode, old.pid, old.uuid), (MODE_SHARED, 77, [3; 16]));
-        assert_eq!((old.name.as_str(), old.host.as_str()), ("vm", "hh"));
-        assert_eq!((old.resource, old.fd), (None, -1));
-        assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
-        assert_eq!(
-            format_uuid(&[0x12; 16]),
-            "12121212-1212-1212-1212-121212121212"
-        );
-    }
-
-    #[test]
     fn every_live_holder_is_found() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("lease");
@@ -558,7 +458,7 @@ mod tests {
         let old = open(&p, false).unwrap();
         let slot = claim_slot(old.as_raw_fd(), &p).unwrap();
         let mut v1 = [0u8; RECORD_SIZE];
-        v1[..8].copy_from_slice(RECORD_MAGIC_V1);
+        v1[..8].copy_from_slice(crate::record::RECORD_MAGIC_V1);
         v1[8..12].copy_from_slice(&MODE_EXCLUSIVE.to_le_bytes());
         v1[12..16].copy_from_slice(&104u32.to_le_bytes());
         pwrite_all(
@@ -614,5 +514,23 @@ mod tests {
         std::os::unix::fs::symlink(&p, &link).unwrap();
         let e = open(&link, true).unwrap_err();
         assert!(e.message.contains("link"), "{e}");
+    }
+
+    #[test]
+    fn special_files_are_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A FIFO opened read-write would not block, but one opened for reading would:
+        // either way it must be refused, never opened.
+        let e = open(&fifo, false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(&fifo, true).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(Path::new("/dev/null"), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(dir.path(), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
     }
 }

@@ -14,6 +14,8 @@ pub mod error;
 pub mod guest;
 pub mod lease;
 pub mod manager;
+pub mod naming;
+pub mod record;
 pub mod state;
 
 use std::ffi::{c_char, c_int, c_uint, CStr};

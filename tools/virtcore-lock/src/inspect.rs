@@ -8,7 +8,7 @@
 
 use std::ffi::CString;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use lockspace::lease::{self, Holder};
@@ -18,45 +18,19 @@ use serde::Serialize;
 
 use crate::{exit, load_config, Failure};
 
-/// A lockspace directory this tool may trust: a directory (symlinks to one are
-/// followed, as the plugin does), owned by root or by us, not writable by others: in a
-/// directory others may write, anyone could plant or remove lease files.
+/// A lockspace directory this tool may trust, by the plugin's own rules
+/// (`conf::check_lockspace_dir`: a directory, owned by root or us, not writable by other
+/// users, who could plant or remove lease files). Unlike the plugin, the tool never
+/// creates it: a missing directory is a configuration error.
 pub fn check_dir(dir: &Path) -> Result<(), Failure> {
-    let md = std::fs::metadata(dir).map_err(|e| {
-        Failure::new(
-            exit::CONFIG,
-            format!("lockspace directory '{}': {e}", dir.display()),
-        )
-    })?;
-    if !md.is_dir() {
+    if let Err(e) = std::fs::metadata(dir) {
+        let what = format!("lockspace directory '{}'", dir.display());
         return Err(Failure::new(
             exit::CONFIG,
-            format!("lockspace directory '{}' is not a directory", dir.display()),
+            lockspace::error::Error::system(e, what).message,
         ));
     }
-    let mode = md.permissions().mode() & 0o7777;
-    if mode & 0o022 != 0 {
-        return Err(Failure::new(
-            exit::CONFIG,
-            format!(
-                "lockspace directory '{}' is writable by other users (mode {mode:04o}): refusing to use it",
-                dir.display()
-            ),
-        ));
-    }
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if md.uid() != 0 && md.uid() != me {
-        return Err(Failure::new(
-            exit::CONFIG,
-            format!(
-                "lockspace directory '{}' belongs to another user (uid {}): refusing to use it",
-                dir.display(),
-                md.uid()
-            ),
-        ));
-    }
-    Ok(())
+    lockspace::conf::check_lockspace_dir(dir).map_err(|e| Failure::new(exit::CONFIG, e.message))
 }
 
 /// Opens a lease file for reading: `None` when it does not exist or is not a regular
@@ -238,7 +212,13 @@ pub fn scan(dir: &Path) -> Result<Vec<Row>, Failure> {
         }
         let path = dir.join(&*name);
         if let Some(v) = view(&path)? {
-            rows.push(row(&path, &v));
+            let r = row(&path, &v);
+            // A disk's second, host-local lease (the image behind its path, so hard links
+            // and bind mounts meet) has the same holders as the disk's row: `who` reads
+            // it, `status` shows the disk.
+            if !r.resource.starts_with("image:") {
+                rows.push(r);
+            }
         }
     }
     rows.sort_by(|a, b| {

@@ -34,7 +34,7 @@ fn param(
     value: virLockManagerParamValue,
 ) -> virLockManagerParam {
     virLockManagerParam {
-        type_,
+        r#type: type_,
         key: key.as_ptr(),
         value,
     }
