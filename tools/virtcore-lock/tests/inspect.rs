@@ -276,3 +276,28 @@ fn help_and_man_pages() {
         assert!(t.contains(".TH") && t.contains("75"), "{page}");
     }
 }
+
+/// Readers take no lock: while `status` and `who` run in a loop, every `run` of a free
+/// disk succeeds (a reader never makes a start fail), and every reading parses.
+#[test]
+fn readers_never_refuse_a_start() {
+    let s = Space::new();
+    let a = s.disk("a.img");
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|sc| {
+        sc.spawn(|| {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let o = s.run(&["status", "--json"]);
+                assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+                json(&o);
+                let o = s.run(&["who", &a]);
+                assert!(matches!(o.status.code(), Some(0 | 1)), "{}", stderr(&o));
+            }
+        });
+        for i in 0..100 {
+            let o = s.run(&["run", "--disk", &a, "--", "true"]);
+            assert_eq!(o.status.code(), Some(0), "start {i}: {}", stderr(&o));
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
