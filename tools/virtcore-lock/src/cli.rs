@@ -92,7 +92,10 @@ holder `run:COMMAND` with COMMAND's pid: they last as long as COMMAND runs, even
 virtcore-lock itself is killed, and are gone when COMMAND exits by any route. Refused, \
 naming the holders, when a guest holds a disk. With --domain-xml, exactly the locks \
 libvirt's start of that domain takes: file, block and dir disks (<shareable/> shared, \
-<readonly/> and cdroms no lock, network disks none) and its leases.",
+<readonly/> and cdroms no lock, network disks none) and its leases. COMMAND inherits \
+the open lease files: it must not close descriptors it did not open (a program that \
+closes every descriptor at start drops the locks); children it forks inherit them too, so \
+the locks last until the last of them exits.",
         after_long_help = EXIT_STATUS
     )]
     Run(RunArgs),
