@@ -301,3 +301,38 @@ fn readers_never_refuse_a_start() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
 }
+
+/// A bind mount of a held image is the same disk to `who` and `run` (root and a private
+/// mount namespace needed: skipped otherwise).
+#[test]
+fn bind_mount_is_the_same_disk() {
+    let s = Space::new();
+    let a = s.disk("a.img");
+    let b = s.disk("b.img");
+    let (mut r, pid) = s.hold(&["--disk", &a], "h");
+    let script = format!(
+        "mount --bind {a} {b} || exit 99; {bin} --config {c} who --json {b}; \
+         {bin} --config {c} run --disk {b} -- true; echo \"run=$?\"",
+        bin = BIN,
+        c = s.conf.display()
+    );
+    let o = std::process::Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", &script])
+        .output();
+    kill(pid, libc::SIGKILL);
+    r.wait().unwrap();
+    let Ok(o) = o else {
+        eprintln!("skipped: no unshare");
+        return;
+    };
+    if o.status.code() == Some(99) || !o.status.success() && o.stdout.is_empty() {
+        eprintln!("skipped: no private mount namespace here: {}", stderr(&o));
+        return;
+    }
+    let text = stdout(&o);
+    let (json_text, tail) = text.rsplit_once("run=").unwrap();
+    assert_eq!(tail.trim(), "75", "{text}{}", stderr(&o));
+    let j: serde_json::Value = serde_json::from_str(json_text).unwrap();
+    assert_eq!(j[0]["held"], true, "{j:#}");
+    assert_eq!(j[0]["holders"][0]["pid"], pid);
+}
