@@ -2,7 +2,8 @@
 #
 #   make                 release build of libvirtcore.{so,a}, the lock drivers, the in-tree .pc
 #   make install         PREFIX=/usr/local LIBDIR= INCLUDEDIR= LOCKDRIVERDIR= DESTDIR= (library,
-#                        SONAME links, header, .pc, CMake package, lock drivers); builds nothing
+#                        SONAME links, header, .pc, CMake package, lock drivers, virtcore-lock
+#                        and its man pages: BINDIR= MANDIR=); builds nothing
 #   make uninstall       the same variables: removes exactly what install put there
 #   make check           every test: cargo tests, lints, C tests, install and symbol checks
 #   make demo            build and run the demo daemon (tiered vs flat start-up)
@@ -15,6 +16,8 @@ INCLUDEDIR ?= $(PREFIX)/include
 LOCKDRIVERDIR ?= $(LIBDIR)/virtcore/lock-driver
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR ?= $(LIBDIR)/cmake/virtcore
+BINDIR  ?= $(PREFIX)/bin
+MANDIR  ?= $(PREFIX)/share/man
 DESTDIR ?=
 CARGO   ?= cargo
 STRIP   ?= strip
@@ -43,6 +46,7 @@ all: lib $(UNINST)/virtcore.pc
 check-rust:
 	@bash scripts/check-rust-version.sh
 
+# lib also renders virtcore-lock's man pages from its command-line definition (clap_mangen).
 lib: check-rust
 	$(CARGO) build --release --workspace
 	mkdir -p build/lib build/lock-driver
@@ -50,6 +54,7 @@ lib: check-rust
 	ln -sf libvirtcore.so.$(SOVERSION) build/lib/libvirtcore.so
 	ln -sf $(REL)/libvirtcore.a build/lib/libvirtcore.a
 	if [ -f $(REL)/liblockspace.so ]; then cp -f $(REL)/liblockspace.so build/lock-driver/lockspace.so; fi
+	rm -rf build/man1 && $(REL)/virtcore-lock man build/man1
 
 header:
 	VIRTCORE_UPDATE_HEADER=1 $(CARGO) build
@@ -70,7 +75,10 @@ $(UNINST)/virtcore.pc: pkgconfig/virtcore.pc.in Cargo.toml Makefile
 # binaries are stripped (debug info, and the LLVM bitcode of the static library's objects).
 # Each file goes to a temporary name first and is renamed into place.
 D       := $(DESTDIR)
-BUILT   := $(REL)/libvirtcore.so $(REL)/libvirtcore.a $(LOCKDRIVERS:%=$(REL)/lib%.so)
+BUILT   := $(REL)/libvirtcore.so $(REL)/libvirtcore.a $(LOCKDRIVERS:%=$(REL)/lib%.so) \
+           $(REL)/virtcore-lock $(MANPAGES:%=build/man1/%.1)
+# virtcore-lock's man pages, rendered by `make` (lib) from its clap definition.
+MANPAGES := virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run
 # $(call put,SRC,DEST,MODE,STRIP COMMAND,EXTRA COMMAND)
 put = t='$(2).tmp'; install -m $(3) '$(1)' "$$t" && $(4) "$$t" $(5) && mv -fT "$$t" '$(2)' \
       || { rm -f "$$t"; exit 1; }
@@ -82,17 +90,19 @@ install:
 	@for f in $(BUILT); do [ -f "$$f" ] || { echo "make install: $$f is missing:" \
 	   "run 'make' first (install builds nothing)" >&2; exit 1; }; done
 	@for d in '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(LOCKDRIVERDIR)' '$(PKGCONFIGDIR)' \
-	          '$(CMAKEDIR)'; do case "$$d" in /*) ;; *) echo "make install: '$$d' is not" \
+	          '$(CMAKEDIR)' '$(BINDIR)' '$(MANDIR)'; do case "$$d" in /*) ;; *) echo "make install: '$$d' is not" \
 	   "an absolute path" >&2; exit 1;; esac; case "$$d" in *[\ \|\'\"]*) echo "make install:" \
 	   "'$$d': spaces and quotes are not supported in install directories" >&2; exit 1;; esac; done
 	install -d '$(D)$(LIBDIR)' '$(D)$(INCLUDEDIR)' '$(D)$(PKGCONFIGDIR)' '$(D)$(CMAKEDIR)' \
-	           '$(D)$(LOCKDRIVERDIR)'
+	           '$(D)$(LOCKDRIVERDIR)' '$(D)$(BINDIR)' '$(D)$(MANDIR)/man1'
 	$(call put,$(REL)/libvirtcore.so,$(D)$(LIBDIR)/libvirtcore.so.$(VERSION),0755,$(STRIP) --strip-unneeded,&& $(SETDIR) "$$t" '$(LOCKDRIVERDIR)')
 	ln -sfn libvirtcore.so.$(VERSION) '$(D)$(LIBDIR)/libvirtcore.so.$(SOVERSION)'
 	ln -sfn libvirtcore.so.$(SOVERSION) '$(D)$(LIBDIR)/libvirtcore.so'
 	$(call put,$(REL)/libvirtcore.a,$(D)$(LIBDIR)/libvirtcore.a,0644,$(STRIP) --strip-debug -R .llvmbc -R .llvmcmd,&& $(SETDIR) "$$t" '$(LOCKDRIVERDIR)')
 	$(foreach p,$(LOCKDRIVERS),$(call put,$(REL)/lib$(p).so,$(D)$(LOCKDRIVERDIR)/$(p).so,0755,$(STRIP) --strip-unneeded);)
 	$(call put,include/virtcore.h,$(D)$(INCLUDEDIR)/virtcore.h,0644,true)
+	$(call put,$(REL)/virtcore-lock,$(D)$(BINDIR)/virtcore-lock,0755,$(STRIP) --strip-unneeded)
+	$(foreach m,$(MANPAGES),$(call put,build/man1/$(m).1,$(D)$(MANDIR)/man1/$(m).1,0644,true);)
 	$(call fill,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(LOCKDRIVERDIR)) pkgconfig/virtcore.pc.in \
 	    > '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' && mv -f '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' \
 	    '$(D)$(PKGCONFIGDIR)/virtcore.pc'
@@ -115,7 +125,8 @@ uninstall:
 	      '$(D)$(LIBDIR)/libvirtcore.so' '$(D)$(LIBDIR)/libvirtcore.a' \
 	      '$(D)$(INCLUDEDIR)/virtcore.h' '$(D)$(PKGCONFIGDIR)/virtcore.pc' \
 	      '$(D)$(CMAKEDIR)/virtcoreConfig.cmake' '$(D)$(CMAKEDIR)/virtcoreConfigVersion.cmake' \
-	      $(foreach p,$(LOCKDRIVERS),'$(D)$(LOCKDRIVERDIR)/$(p).so')
+	      $(foreach p,$(LOCKDRIVERS),'$(D)$(LOCKDRIVERDIR)/$(p).so') \
+	      '$(D)$(BINDIR)/virtcore-lock' $(foreach m,$(MANPAGES),'$(D)$(MANDIR)/man1/$(m).1')
 	for d in $(if $(filter $(LIBDIR)/virtcore/lock-driver,$(LOCKDRIVERDIR)),'$(D)$(LOCKDRIVERDIR)') \
 	         '$(D)$(LIBDIR)/virtcore' '$(D)$(CMAKEDIR)'; do \
 	  [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d" || exit 1; done

@@ -114,6 +114,11 @@ tree_checks() {
        grep -qE ' \\.(debug_|llvmbc)'"
   check "$n: installed .so exports only VIRTCORE_0.1, SONAME libvirtcore.so.0" \
     "bash '$top/scripts/check-symbols.sh' '$L/libvirtcore.so.$ver'"
+  check "$n: virtcore-lock in bindir runs, links no libvirtcore; its man pages in mandir" \
+    "'$d$prefix/bin/virtcore-lock' --version | grep -q '^virtcore-lock ' &&
+     ! readelf -d '$d$prefix/bin/virtcore-lock' | grep -q libvirtcore &&
+     for p in virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run; do
+       grep -q '^.TH' '$d$prefix/share/man/man1/'\$p.1 || exit 1; done"
 
   local b="$work/build-$n"
   mkdir -p "$b"

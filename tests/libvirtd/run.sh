@@ -20,6 +20,9 @@ if [ -n "${VIRTCORE_SUITE_INNER:-}" ]; then
   . "$HERE/guests.sh"
   . "$HERE/checks.sh"
   . "$HERE/scenarios.sh"
+  . "$HERE/cli.sh"
+  # virtcore-lock reads lockspace's lease files: its scenarios are lockspace's alone.
+  [ "$DRIVER" = lockspace ] && SCENARIOS+=("${CLI_SCENARIOS[@]}")
   trap 'stop_daemons' EXIT
   setup_namespace || { echo "FAIL $DRIVER setup: cannot set up the private namespace"; exit 1; }
   write_qemu_conf "$DRIVER"

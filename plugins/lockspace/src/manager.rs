@@ -270,6 +270,17 @@ fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Re
         .collect())
 }
 
+/// The files holding the holder records of `target` as this driver names them (its own
+/// lease and, for an existing disk, the image's identity lease): what a tool reads to say
+/// who holds a disk (`virtcore-lock who`), one place that defines the naming for the
+/// plugin and its tools.
+pub fn record_files(config: &Config, target: Target) -> Result<Vec<PathBuf>> {
+    Ok(resources_for(config, target, false)?
+        .into_iter()
+        .map(|r| r.record_path.unwrap_or(r.lock_path))
+        .collect())
+}
+
 impl Manager {
     fn domain(&self) -> String {
         format!("domain '{}'", self.owner.name)

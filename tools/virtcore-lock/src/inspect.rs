@@ -1,0 +1,347 @@
+//! `status` and `who`: reading the lockspace without taking any lock.
+//!
+//! Lease files are opened read-only (`O_NOFOLLOW | O_NONBLOCK`, regular files only,
+//! checked with `lstat` before the open): a hostile entry (symlink, FIFO, device) is
+//! skipped, never opened. Holders are the plugin's live records (`lease::holders`:
+//! slot locks probed with `F_OFD_GETLK`, which takes nothing), so a reader never makes a
+//! guest start fail and never reports a holder that is gone.
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use lockspace::lease::{self, Holder};
+use lockspace::manager;
+use lockspace::state::Target;
+use serde::Serialize;
+
+use crate::{exit, load_config, Failure};
+
+/// A lockspace directory this tool may trust, by the plugin's own rules
+/// (`conf::check_lockspace_dir`: a directory, owned by root or us, not writable by other
+/// users, who could plant or remove lease files). Unlike the plugin, the tool never
+/// creates it: a missing directory is a configuration error.
+pub fn check_dir(dir: &Path) -> Result<(), Failure> {
+    if let Err(e) = std::fs::metadata(dir) {
+        let what = format!("lockspace directory '{}'", dir.display());
+        return Err(Failure::new(
+            exit::CONFIG,
+            lockspace::error::Error::system(e, what).message,
+        ));
+    }
+    lockspace::conf::check_lockspace_dir(dir).map_err(|e| Failure::new(exit::CONFIG, e.message))
+}
+
+/// Opens a lease file for reading: `None` when it does not exist or is not a regular
+/// file (never opened then).
+fn open_lease(path: &Path) -> Result<Option<OwnedFd>, Failure> {
+    let md = match std::fs::symlink_metadata(path) {
+        Ok(md) => md,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => {
+            return Err(Failure::new(
+                exit::OSERR,
+                format!("cannot stat lease file '{}': {e}", path.display()),
+            ))
+        }
+    };
+    if !md.file_type().is_file() {
+        return Ok(None);
+    }
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Failure::new(exit::DATAERR, "path contains a NUL byte"))?;
+    let flags =
+        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
+    // SAFETY: valid C string.
+    let fd = unsafe { libc::open(c.as_ptr(), flags) };
+    if fd < 0 {
+        let e = std::io::Error::last_os_error();
+        if e.kind() == std::io::ErrorKind::NotFound {
+            return Ok(None);
+        }
+        return Err(Failure::new(
+            exit::OSERR,
+            format!("cannot open lease file '{}': {e}", path.display()),
+        ));
+    }
+    // SAFETY: fd was just opened and is owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+    // SAFETY: fstat into a zeroed buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0
+        || st.st_mode & libc::S_IFMT != libc::S_IFREG
+        || st.st_ino != md.ino()
+        || st.st_dev != md.dev()
+    {
+        // Swapped between the lstat and the open: not the file that was checked.
+        return Ok(None);
+    }
+    Ok(Some(fd))
+}
+
+/// The kind of lock another open file holds on the resource byte (`F_UNLCK`: none).
+fn resource_lock(fd: &OwnedFd) -> i32 {
+    // SAFETY: flock is plain data; zero is valid (l_pid must be 0 for OFD locks).
+    let mut fl: libc::flock = unsafe { std::mem::zeroed() };
+    fl.l_type = libc::F_WRLCK as libc::c_short;
+    fl.l_whence = libc::SEEK_SET as libc::c_short;
+    fl.l_start = lease::RESOURCE_LOCK as libc::off_t;
+    fl.l_len = 1;
+    // SAFETY: F_OFD_GETLK with a valid flock: a probe, it takes no lock.
+    if unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_OFD_GETLK, &mut fl) } != 0 {
+        return libc::F_UNLCK;
+    }
+    fl.l_type as i32
+}
+
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct HolderOut {
+    pub name: String,
+    pub uuid: String,
+    pub pid: u32,
+    pub host: String,
+    pub mode: &'static str,
+}
+
+fn mode_name(mode: u32) -> &'static str {
+    match mode {
+        lease::MODE_EXCLUSIVE => "exclusive",
+        lease::MODE_SHARED => "shared",
+        _ => "registered",
+    }
+}
+
+impl From<&Holder> for HolderOut {
+    fn from(h: &Holder) -> Self {
+        HolderOut {
+            name: h.name.clone(),
+            uuid: lease::format_uuid(&h.uuid),
+            pid: h.pid,
+            host: h.host.clone(),
+            mode: mode_name(h.mode),
+        }
+    }
+}
+
+/// What one lease file says: its live holders, and whether someone holds its lock.
+struct LeaseView {
+    holders: Vec<Holder>,
+    locked: i32,
+}
+
+fn view(path: &Path) -> Result<Option<LeaseView>, Failure> {
+    let Some(fd) = open_lease(path)? else {
+        return Ok(None);
+    };
+    let holders = lease::holders(fd.as_raw_fd());
+    let locked = resource_lock(&fd);
+    if holders.is_empty() && locked == libc::F_UNLCK {
+        return Ok(None);
+    }
+    Ok(Some(LeaseView { holders, locked }))
+}
+
+fn mode_of(v: &LeaseView) -> &'static str {
+    if v.holders.iter().any(|h| h.mode == lease::MODE_EXCLUSIVE)
+        || (v.holders.is_empty() && v.locked == libc::F_WRLCK)
+    {
+        "exclusive"
+    } else {
+        "shared"
+    }
+}
+
+#[derive(Serialize, Debug)]
+pub struct Row {
+    /// As recorded by the holder: `disk:PATH`, `lease:LOCKSPACE/KEY`, or "path unknown".
+    pub resource: String,
+    #[serde(rename = "type")]
+    pub kind: &'static str,
+    pub path: Option<String>,
+    pub lockspace: Option<String>,
+    pub key: Option<String>,
+    pub mode: &'static str,
+    pub lease_file: String,
+    pub holders: Vec<HolderOut>,
+}
+
+fn row(file: &Path, v: &LeaseView) -> Row {
+    let text = v.holders.iter().find_map(|h| h.resource.clone());
+    let mut r = Row {
+        resource: text.clone().unwrap_or_else(|| "path unknown".into()),
+        kind: "unknown",
+        path: None,
+        lockspace: None,
+        key: None,
+        mode: mode_of(v),
+        lease_file: file.display().to_string(),
+        holders: v.holders.iter().map(HolderOut::from).collect(),
+    };
+    match text.as_deref() {
+        Some(t) if t.starts_with("disk:") => {
+            r.kind = "disk";
+            r.path = Some(t["disk:".len()..].to_string());
+        }
+        Some(t) if t.starts_with("lease:") => {
+            r.kind = "lease";
+            let (ls, key) = t["lease:".len()..].split_once('/').unwrap_or(("", t));
+            r.lockspace = Some(ls.to_string()).filter(|s| !s.is_empty());
+            r.key = Some(key.to_string());
+        }
+        _ => {}
+    }
+    r
+}
+
+/// Every held resource in the lockspace directory, sorted by resource.
+pub fn scan(dir: &Path) -> Result<Vec<Row>, Failure> {
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::new(
+            exit::CONFIG,
+            format!("cannot read lockspace directory '{}': {e}", dir.display()),
+        )
+    })?;
+    let mut rows = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        // Lease files are named by a SHA-256: anything else is not the plugin's.
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        let path = dir.join(&*name);
+        if let Some(v) = view(&path)? {
+            let r = row(&path, &v);
+            // A disk's second, host-local lease (the image behind its path, so hard links
+            // and bind mounts meet) has the same holders as the disk's row: `who` reads
+            // it, `status` shows the disk.
+            if !r.resource.starts_with("image:") {
+                rows.push(r);
+            }
+        }
+    }
+    rows.sort_by(|a, b| {
+        a.resource
+            .cmp(&b.resource)
+            .then(a.lease_file.cmp(&b.lease_file))
+    });
+    Ok(rows)
+}
+
+fn describe(h: &HolderOut) -> String {
+    format!(
+        "{} (uuid {}, pid {}, host {})",
+        h.name, h.uuid, h.pid, h.host
+    )
+}
+
+pub fn status(config: &Path, json: bool) -> Result<i32, Failure> {
+    let cfg = load_config(config)?;
+    let rows = scan(&cfg.lockspace_dir)?;
+    if json {
+        let out = serde_json::json!({
+            "lockspace_dir": cfg.lockspace_dir.display().to_string(),
+            "resources": rows,
+        });
+        println!("{out:#}");
+        return Ok(0);
+    }
+    if rows.is_empty() {
+        println!("no resource held in {}", cfg.lockspace_dir.display());
+        return Ok(0);
+    }
+    let width = rows.iter().map(|r| r.resource.len()).max().unwrap_or(0);
+    println!("{:width$}  {:9}  HOLDERS", "RESOURCE", "MODE");
+    for r in &rows {
+        let holders = if r.holders.is_empty() {
+            "unknown (no holder record)".to_string()
+        } else {
+            r.holders
+                .iter()
+                .map(describe)
+                .collect::<Vec<_>>()
+                .join("; ")
+        };
+        println!("{:width$}  {:9}  {holders}", r.resource, r.mode);
+    }
+    Ok(0)
+}
+
+#[derive(Serialize, Debug)]
+pub struct WhoOut {
+    pub disk: String,
+    pub path: String,
+    pub held: bool,
+    pub mode: Option<&'static str>,
+    pub holders: Vec<HolderOut>,
+}
+
+/// The holders of one disk: every lease file the plugin locks for it.
+fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Failure> {
+    let canonical = lease::canonical_disk_path(disk).map_err(Failure::from_plugin)?;
+    let target = Target::Disk {
+        path: canonical.clone(),
+    };
+    let files: Vec<PathBuf> = manager::record_files(cfg, target).map_err(Failure::from_plugin)?;
+    let mut out = WhoOut {
+        disk: disk.to_string(),
+        path: canonical,
+        held: false,
+        mode: None,
+        holders: Vec::new(),
+    };
+    for f in files {
+        let Some(v) = view(&f)? else { continue };
+        out.held = true;
+        if out.mode != Some("exclusive") {
+            out.mode = Some(mode_of(&v));
+        }
+        for h in v.holders.iter().map(HolderOut::from) {
+            if !out
+                .holders
+                .iter()
+                .any(|o| o.uuid == h.uuid && o.pid == h.pid)
+            {
+                out.holders.push(h);
+            }
+        }
+    }
+    Ok(out)
+}
+
+pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> {
+    let cfg = load_config(config)?;
+    let results = disks
+        .iter()
+        .map(|d| who_one(&cfg, d))
+        .collect::<Result<Vec<_>, _>>()?;
+    if json {
+        println!("{:#}", serde_json::json!(results));
+    } else {
+        for r in &results {
+            if !r.held {
+                println!("{}: free", r.disk);
+            } else if r.holders.is_empty() {
+                println!(
+                    "{}: held {} by an unknown holder (no holder record)",
+                    r.disk,
+                    r.mode.unwrap_or("exclusive")
+                );
+            } else {
+                let who: Vec<String> = r.holders.iter().map(describe).collect();
+                println!(
+                    "{}: held {} by {}",
+                    r.disk,
+                    r.mode.unwrap_or("exclusive"),
+                    who.join("; ")
+                );
+            }
+        }
+    }
+    Ok(if results.iter().any(|r| r.held) {
+        exit::HELD
+    } else {
+        0
+    })
+}

@@ -1,0 +1,138 @@
+//! `virtcore-lock`: lockspace for operators and tools. See `cli.rs` for the command
+//! line and exit statuses, README "Operating lockspace" for a session.
+//!
+//! Everything about the lockspace (configuration, lease naming, holder records, taking
+//! locks) is the plugin's own code, linked as the `lockspace` crate's rlib: the tool
+//! never defines a format of its own.
+
+mod cli;
+mod domxml;
+mod inspect;
+mod run;
+
+use std::io::Write;
+use std::path::Path;
+
+use clap::{CommandFactory, Parser};
+
+use lockspace::abi::err::*;
+use lockspace::conf::{self, Config};
+
+/// Exit statuses (documented in `cli::EXIT_STATUS`).
+pub mod exit {
+    pub const HELD: i32 = 1;
+    pub const USAGE: i32 = 64;
+    pub const DATAERR: i32 = 65;
+    pub const OSERR: i32 = 71;
+    pub const BUSY: i32 = 75;
+    pub const CONFIG: i32 = 78;
+    pub const NOEXEC: i32 = 126;
+    pub const NOTFOUND: i32 = 127;
+}
+
+/// A failure of the tool itself: what to print and the exit status.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Failure {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A plugin error: its exit status from its libvirt error code.
+    pub fn from_plugin(e: lockspace::error::Error) -> Self {
+        let code = match e.code {
+            VIR_ERR_RESOURCE_BUSY => exit::BUSY,
+            VIR_ERR_INVALID_ARG => exit::DATAERR,
+            VIR_ERR_CONF_SYNTAX | VIR_ERR_CONFIG_UNSUPPORTED => exit::CONFIG,
+            _ => exit::OSERR,
+        };
+        Failure::new(code, e.message)
+    }
+}
+
+/// The plugin's configuration from `file` and a lockspace directory that is safe to
+/// read: every error here is a configuration error.
+pub fn load_config(file: &Path) -> Result<Config, Failure> {
+    let cfg = conf::load(Some(file)).map_err(|e| Failure::new(exit::CONFIG, e.message))?;
+    inspect::check_dir(&cfg.lockspace_dir)?;
+    Ok(cfg)
+}
+
+/// Man pages for the program and each subcommand, from the clap definition, with the
+/// exit statuses as a section of their own.
+fn write_man(dir: &Path) -> Result<(), Failure> {
+    use clap_mangen::roff::{roman, Roff};
+    let io = |e: std::io::Error| Failure::new(exit::OSERR, format!("{}: {e}", dir.display()));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut cmd = cli::Cli::command();
+    // Propagates the global --config and names subcommands `virtcore-lock run` etc.
+    cmd.build();
+    let mut pages = vec![cmd.clone()];
+    pages.extend(
+        cmd.get_subcommands()
+            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
+            .cloned(),
+    );
+    let status = cli::EXIT_STATUS
+        .split_once('\n')
+        .map_or("", |(_, rest)| rest);
+    for page in pages {
+        let page = page.version(env!("CARGO_PKG_VERSION"));
+        let man = clap_mangen::Man::new(page.clone());
+        let mut out = Vec::new();
+        man.render_title(&mut out).map_err(io)?;
+        man.render_name_section(&mut out).map_err(io)?;
+        man.render_synopsis_section(&mut out).map_err(io)?;
+        man.render_description_section(&mut out).map_err(io)?;
+        man.render_options_section(&mut out).map_err(io)?;
+        if page.has_subcommands() {
+            man.render_subcommands_section(&mut out).map_err(io)?;
+        }
+        let mut roff = Roff::new();
+        roff.control("SH", ["EXIT STATUS"]).control("nf", []);
+        for line in status.lines() {
+            roff.text([roman(line)]);
+        }
+        roff.control("fi", []);
+        roff.control("SH", ["SEE ALSO"]).text([roman(
+            "README.md of virtcore, section \"Operating lockspace\"; flock(1)",
+        )]);
+        roff.to_writer(&mut out).map_err(io)?;
+        man.render_version_section(&mut out).map_err(io)?;
+        let name = page.get_display_name().unwrap_or(page.get_name());
+        std::fs::write(dir.join(format!("{name}.1")), out).map_err(io)?;
+    }
+    Ok(())
+}
+
+fn main() {
+    let cli = match cli::Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { exit::USAGE } else { 0 };
+            let _ = e.print();
+            std::process::exit(code);
+        }
+    };
+    let result = match &cli.command {
+        cli::Command::Status { json } => inspect::status(&cli.config, *json),
+        cli::Command::Who { json, paths } => inspect::who(&cli.config, paths, *json),
+        cli::Command::Run(args) => run::run(&cli.config, args),
+        cli::Command::Man { dir } => write_man(dir).map(|_| 0),
+    };
+    let _ = std::io::stdout().flush();
+    match result {
+        Ok(code) => std::process::exit(code),
+        Err(f) => {
+            eprintln!("virtcore-lock: {}", f.message);
+            std::process::exit(f.code);
+        }
+    }
+}
