@@ -170,6 +170,31 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
     same_inode(fd, &st, path)
 }
 
+/// Opens an existing lease file only to look at it (records, generation, slot probes)
+/// from another process than its holders': read-only, so nothing but a regular file is
+/// ever opened read-write (a device node here is refused after a read-only open that
+/// `O_NONBLOCK` keeps from waiting), with no `lstat` first. `Ok(None)`: no such file.
+/// Returns the file and its (device, inode).
+pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let Some(fd) = raw_open(&c, flags) else {
+        if io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT) {
+            return Ok(None);
+        }
+        return Err(Error::last_os(format!(
+            "cannot open lease file '{}'",
+            path.display()
+        )));
+    };
+    let st = stat_fd(fd.as_raw_fd(), path)?;
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    Ok(Some((fd, (st.st_dev, st.st_ino))))
+}
+
 fn flock(kind: i32, start: u64) -> libc::flock {
     // SAFETY: flock is plain data; zero is a valid value (and l_pid must be 0 for OFD).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };

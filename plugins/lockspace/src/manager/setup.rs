@@ -158,6 +158,7 @@ impl Manager {
                 pid: guest_pid,
             },
             resources: Vec::new(),
+            guest: None,
         })
     }
 
@@ -182,6 +183,8 @@ impl Manager {
         }
         check_restrict(&format!("adding resource '{name}' to {}", self.domain()))?;
         let params = params(nparams, raw)?;
+        // A disk's image identity comes with its canonical name (one lookup).
+        let mut identity = None;
         let target = match res_type {
             VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK => {
                 if let Some((key, _)) = params.first() {
@@ -189,9 +192,9 @@ impl Manager {
                         "unexpected parameter '{key}' for disk '{name}'"
                     )));
                 }
-                Target::Disk {
-                    path: lease::canonical_disk_path(name)?,
-                }
+                let (disk, id) = naming::resolve_disk(name)?;
+                identity = id;
+                disk
             }
             VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE => {
                 let (mut key, mut lockspace, mut path, mut offset) = (None, None, None, 0);
@@ -238,7 +241,7 @@ impl Manager {
             return Ok(());
         }
         let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
-        for res in resources_for(&self.config, target, shared)? {
+        for res in resources_with(&self.config, target, identity, shared) {
             if let Some(r) = self.resources.iter_mut().find(|r| r.target == res.target) {
                 // The same resource twice: exclusive wins.
                 r.shared &= shared;
