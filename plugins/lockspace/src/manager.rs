@@ -187,7 +187,13 @@ pub struct Manager {
     resources: Vec<Resource>,
     /// The guest's process once reached from this one (its pidfd only; `remote.rs`).
     guest: Option<crate::guest::Guest>,
+    /// Lease files looked at from this process for a guest in another one, read-only
+    /// (`remote.rs`): path, file, (device, inode).
+    probes: std::cell::RefCell<Vec<Probe>>,
 }
+
+/// A lease file open read-only for looking: its path, the file, its (device, inode).
+type Probe = (PathBuf, OwnedFd, (u64, u64));
 
 /// One lock this process holds (or has registered, see `REGISTER_ONLY`).
 struct Held {
@@ -263,17 +269,7 @@ fn resource_text(t: &Target) -> String {
 /// conflicts. Both are taken, held and released by the same code path.
 fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Resource>> {
     let identity = naming::disk_identity(&target)?;
-    Ok(resources_with(config, target, identity, shared))
-}
-
-/// [`resources_for`] with the identity already known (`naming::resolve_disk`).
-fn resources_with(
-    config: &Config,
-    target: Target,
-    identity: Option<Target>,
-    shared: bool,
-) -> Vec<Resource> {
-    std::iter::once(target)
+    Ok(std::iter::once(target)
         .chain(identity)
         .map(|target| {
             let (lock_path, lock_offset, record_path) =
@@ -286,7 +282,7 @@ fn resources_with(
                 record_path,
             }
         })
-        .collect()
+        .collect())
 }
 
 impl Manager {

@@ -5,7 +5,6 @@
 //! and bind mounts of it meet there).
 
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
@@ -93,76 +92,6 @@ fn read_host_identity() -> String {
     format!("host:{}", String::from_utf8_lossy(&buf[..end]))
 }
 
-/// A disk's [`Target::Disk`] (canonical path) and, when it exists, its image identity
-/// ([`disk_identity`]), from one lookup: the path is opened `O_PATH` (which opens
-/// nothing: no device side effect, no FIFO wait), and the kernel's name for that open
-/// file (`/proc/self/fd/N`) is the canonical path, its `fstat` the identity. Four system
-/// calls whatever the depth of the path, where `realpath` takes one per component and a
-/// `stat` more; the result is the same (without `/proc`, or for a file unlinked
-/// meanwhile, it falls back to `realpath` and `stat`).
-pub fn resolve_disk(path: &str) -> Result<(Target, Option<Target>)> {
-    let slow = || -> Result<(Target, Option<Target>)> {
-        let disk = Target::Disk {
-            path: crate::lease::canonical_disk_path(path)?,
-        };
-        let identity = disk_identity(&disk)?;
-        Ok((disk, identity))
-    };
-    if !path.starts_with('/') {
-        return slow(); // its error
-    }
-    let Ok(c) = std::ffi::CString::new(path) else {
-        return slow();
-    };
-    // SAFETY: valid C string; a returned descriptor is ours and closed below.
-    let fd = unsafe { libc::open(c.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) };
-    if fd < 0 {
-        if io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT) {
-            // A disk that does not exist yet: named as given, no identity (as `realpath`).
-            return Ok((
-                Target::Disk {
-                    path: path.to_string(),
-                },
-                None,
-            ));
-        }
-        return slow();
-    }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
-    // SAFETY: fstat into a zeroed buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
-        return slow();
-    }
-    let name = match std::fs::read_link(format!("/proc/self/fd/{}", fd.as_raw_fd())) {
-        Ok(p) => p.into_os_string().into_string(),
-        Err(_) => return slow(),
-    };
-    let Ok(canonical) = name else {
-        return slow(); // not UTF-8: its error
-    };
-    if !canonical.starts_with('/') || canonical.ends_with(" (deleted)") {
-        return slow();
-    }
-    let (dev, ino) = if st.st_mode & libc::S_IFMT == libc::S_IFBLK {
-        (st.st_rdev, 0)
-    } else {
-        (st.st_dev, st.st_ino)
-    };
-    Ok((
-        Target::Disk {
-            path: canonical.clone(),
-        },
-        Some(Target::DiskIdentity {
-            path: canonical,
-            host: host_identity(),
-            dev,
-            ino,
-        }),
-    ))
-}
-
 /// The host-local identity of the image behind a disk's canonical path, so that every
 /// name of one image (hard links, bind mounts) takes one more, common lock: `None` when
 /// the path does not exist (yet). Only `stat`: the image is never opened. A block
@@ -235,22 +164,5 @@ mod tests {
             null.is_some(),
             "a character device still has an inode identity"
         );
-        // One lookup gives what realpath and stat give, through a symlink too.
-        let link = dir.path().join("link.img");
-        std::os::unix::fs::symlink(&hard, &link).unwrap();
-        for p in [&img, &hard, &link] {
-            let (got, identity) = resolve_disk(p.to_str().unwrap()).unwrap();
-            let want = Target::Disk {
-                path: crate::lease::canonical_disk_path(p.to_str().unwrap()).unwrap(),
-            };
-            assert_eq!(identity, disk_identity(&want).unwrap());
-            assert_eq!(got, want);
-        }
-        let (missing, identity) = resolve_disk("/no/such/image").unwrap();
-        assert_eq!(missing, disk("/no/such/image".as_ref()));
-        assert!(identity.is_none());
-        assert!(resolve_disk("rel/disk.img").is_err());
-        let (_, dev_null) = resolve_disk("/dev/null").unwrap();
-        assert_eq!(dev_null, null);
     }
 }

@@ -77,16 +77,27 @@ impl Manager {
         self.guest = Some(g);
     }
 
+    /// A read-only look at lease file `path` (records, slot probes) and its (device,
+    /// inode): opened once per manager and kept until `drvFree`, so a resume and a
+    /// release through one manager open each lease file once. It holds no lock and no
+    /// slot, so keeping it changes nothing for anyone; `None` while the file does not
+    /// exist.
+    fn probe(&self, path: &Path) -> Result<Option<(RawFd, (u64, u64))>> {
+        let mut cache = self.probes.borrow_mut();
+        if let Some((_, fd, ids)) = cache.iter().find(|(p, _, _)| p == path) {
+            return Ok(Some((fd.as_raw_fd(), *ids)));
+        }
+        let Some((fd, ids)) = lease::open_probe(path)? else {
+            return Ok(None);
+        };
+        let raw = fd.as_raw_fd();
+        cache.push((path.to_path_buf(), fd, ids));
+        Ok(Some((raw, ids)))
+    }
+
     /// Where the guest stands on `res`, from the live records of its lease file.
-    fn standing(
-        &self,
-        g: &Guest,
-        res: &Resource,
-        probe: &OwnedFd,
-        ids: (u64, u64),
-    ) -> Result<Standing> {
+    fn standing(&self, g: &Guest, res: &Resource, p: RawFd, ids: (u64, u64)) -> Result<Standing> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        let p = probe.as_raw_fd();
         // This guest's records, live or stale: `holds_slot` below proves liveness.
         let mine: Vec<(u64, Holder)> = lease::records(p)
             .into_iter()
@@ -168,8 +179,8 @@ impl Manager {
         expected: Option<u64>,
     ) -> Result<Option<Taken>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        let standing = match lease::open_probe(path)? {
-            Some((probe, ids)) => self.standing(g, res, &probe, ids)?,
+        let standing = match self.probe(path)? {
+            Some((probe, ids)) => self.standing(g, res, probe, ids)?,
             None => Standing::Nothing,
         };
         match standing {
@@ -379,10 +390,10 @@ impl Manager {
         for res in &self.resources {
             let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
             // No lease file: nobody ever locked it.
-            let Some((probe, ids)) = lease::open_probe(path)? else {
+            let Some((probe, ids)) = self.probe(path)? else {
                 continue;
             };
-            match self.standing(g, res, &probe, ids)? {
+            match self.standing(g, res, probe, ids)? {
                 Standing::Own(fd, n, slot, mode) if is_holder(mode) => {
                     let held = self.guest_lock_fd(g, res, fd, n)?;
                     // An image identity is never in a state (no generation).

@@ -159,6 +159,7 @@ impl Manager {
             },
             resources: Vec::new(),
             guest: None,
+            probes: Default::default(),
         })
     }
 
@@ -183,8 +184,6 @@ impl Manager {
         }
         check_restrict(&format!("adding resource '{name}' to {}", self.domain()))?;
         let params = params(nparams, raw)?;
-        // A disk's image identity comes with its canonical name (one lookup).
-        let mut identity = None;
         let target = match res_type {
             VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK => {
                 if let Some((key, _)) = params.first() {
@@ -192,9 +191,9 @@ impl Manager {
                         "unexpected parameter '{key}' for disk '{name}'"
                     )));
                 }
-                let (disk, id) = naming::resolve_disk(name)?;
-                identity = id;
-                disk
+                Target::Disk {
+                    path: lease::canonical_disk_path(name)?,
+                }
             }
             VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE => {
                 let (mut key, mut lockspace, mut path, mut offset) = (None, None, None, 0);
@@ -241,7 +240,7 @@ impl Manager {
             return Ok(());
         }
         let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
-        for res in resources_with(&self.config, target, identity, shared) {
+        for res in resources_for(&self.config, target, shared)? {
             if let Some(r) = self.resources.iter_mut().find(|r| r.target == res.target) {
                 // The same resource twice: exclusive wins.
                 r.shared &= shared;
