@@ -249,6 +249,14 @@ int main(void)
     ls_agent_stop(g3, SIGKILL);
     AGENT_OK(t1, "acquire 0");
     AGENT_OK(t1, "release");
+    /* The daemon's manager that reached vm3 before (it keeps the process's pidfd and
+     * its look at the lease files between calls) sees it gone: nothing to release, and
+     * an acquire is refused (nothing is taken for a dead guest). */
+    CHECK(strcmp(AGENT_OK(d, "release"), "") == 0);
+    msg = AGENT_ERR(d, LS_ERR_OPERATION_INVALID, "acquire 0");
+    CHECK_CONTAINS(msg, "domain 'vm3'");
+    AGENT_OK(t1, "acquire 0");
+    AGENT_OK(t1, "release");
 
     /* Leases: one in a user's file registered at start, resumed from the daemon; one in
      * the lockspace directory and one more in the user's file, attached later. */

@@ -195,6 +195,14 @@ impl Guest {
         })
     }
 
+    /// Drops what was looked up in the process (its descriptor listing, duplicates of
+    /// its mailbox): they may be stale by the next call, and a duplicate kept here
+    /// would keep the guest's mailbox (and the locks in it) alive in this process.
+    pub fn forget(&mut self) {
+        self.listing.take();
+        self.mailbox.take();
+    }
+
     /// Whether the process is still alive (and is the one the pidfd refers to).
     pub fn alive(&self) -> bool {
         // SAFETY: signal 0 through our pidfd only checks that the process exists.

@@ -170,6 +170,32 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
     same_inode(fd, &st, path)
 }
 
+/// Opens an existing lease file only to look at it (records, generation, slot probes)
+/// from another process than its holders': `lstat` first (a symlink, device node or
+/// FIFO is refused without being opened, as in [`open`]), then opened read-only without
+/// following symlinks and checked to be that inode. `Ok(None)`: no such file. Returns
+/// the file and its (device, inode).
+pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    // SAFETY: lstat into a zeroed stat buffer, valid C string.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    if unsafe { libc::lstat(c.as_ptr(), &mut st) } != 0 {
+        if io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT) {
+            return Ok(None);
+        }
+        return Err(cannot_open());
+    }
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+    let fd = raw_open(&c, flags).ok_or_else(cannot_open)?;
+    let fd = same_inode(fd, &st, path)?;
+    Ok(Some((fd, (st.st_dev, st.st_ino))))
+}
+
 fn flock(kind: i32, start: u64) -> libc::flock {
     // SAFETY: flock is plain data; zero is a valid value (and l_pid must be 0 for OFD).
     let mut fl: libc::flock = unsafe { std::mem::zeroed() };
@@ -532,5 +558,18 @@ mod tests {
         assert!(e.message.contains("not a regular file"), "{e}");
         let e = open(dir.path(), false).unwrap_err();
         assert!(e.message.contains("not a regular file"), "{e}");
+        // The read-only look from another process refuses the same, unopened.
+        for p in [fifo.as_path(), Path::new("/dev/null"), dir.path()] {
+            let e = open_probe(p).unwrap_err();
+            assert!(e.message.contains("not a regular file"), "{e}");
+        }
+        assert!(open_probe(&dir.path().join("missing")).unwrap().is_none());
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&fifo, &link).unwrap();
+        assert!(open_probe(&link).is_err());
+        let file = dir.path().join("lease");
+        drop(open(&file, true).unwrap());
+        let (fd, ids) = open_probe(&file).unwrap().unwrap();
+        assert_eq!(crate::guest::fd_ids(fd.as_raw_fd()), Some(ids));
     }
 }

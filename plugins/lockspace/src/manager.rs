@@ -84,17 +84,24 @@ fn pid() -> i32 {
     p
 }
 
-/// This host's name, for holder records. Not cached: a heap-allocated static would be lost
-/// (a leak) each time the loader unloads the plugin, and one gethostname per acquire costs
-/// nothing next to the lock itself.
+/// This host's name, for holder records: read once per load of the plugin (every
+/// acquire and release writes it; a `uname` each time was a tenth of the daemon's
+/// system calls). Kept in a fixed buffer, not the heap, so that an unload of the plugin
+/// leaves nothing behind; a host renamed while the plugin is loaded is named by its
+/// old name until the next load.
 fn hostname() -> String {
-    let mut buf = [0u8; 256];
-    // SAFETY: buf is writable for its length.
-    if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
-        return "unknown".into();
-    }
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
+    static HOST: std::sync::OnceLock<([u8; 256], usize)> = std::sync::OnceLock::new();
+    let (buf, len) = HOST.get_or_init(|| {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its length.
+        if unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } != 0 {
+            buf[..7].copy_from_slice(b"unknown");
+            return (buf, 7);
+        }
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        (buf, end)
+    });
+    String::from_utf8_lossy(&buf[..*len]).into_owned()
 }
 
 pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> {
@@ -178,7 +185,15 @@ pub struct Manager {
     config: Arc<Config>,
     owner: Owner,
     resources: Vec<Resource>,
+    /// The guest's process once reached from this one (its pidfd only; `remote.rs`).
+    guest: Option<crate::guest::Guest>,
+    /// Lease files looked at from this process for a guest in another one, read-only
+    /// (`remote.rs`): path, file, (device, inode).
+    probes: std::cell::RefCell<Vec<Probe>>,
 }
+
+/// A lease file open read-only for looking: its path, the file, its (device, inode).
+type Probe = (PathBuf, OwnedFd, (u64, u64));
 
 /// One lock this process holds (or has registered, see `REGISTER_ONLY`).
 struct Held {
@@ -392,10 +407,17 @@ impl Manager {
             }
         }
         held.locked = true;
+        // An image identity lease is never in a lock state (`state.rs`): it has no
+        // generation to read or move, only its holder record.
+        let identity = matches!(held.res.target, Target::DiskIdentity { .. });
         let result = (|| {
             let rec_fd = held.record_fd();
             let path = held.record_path().to_path_buf();
-            let gen = lease::read_generation(rec_fd, &path)?;
+            let gen = if identity {
+                0
+            } else {
+                lease::read_generation(rec_fd, &path)?
+            };
             if let Some(want) = expected {
                 if want != gen {
                     return Err(Error::new(
@@ -422,19 +444,20 @@ impl Manager {
             }
             // Only exclusive holders move the generation (under their write lock).
             let h = self.holder(lease::MODE_EXCLUSIVE, &held.res, held.guest_fd);
+            let write = |slot| {
+                if identity {
+                    lease::write_record(rec_fd, slot, &h, &path)
+                } else {
+                    lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)
+                }
+            };
             match held.slot {
                 // Registered earlier: its own slot.
-                Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
+                Some(slot) => write(slot)?,
                 // Record first (one write with the header), then mark it live by taking
                 // the exclusive slot: a prober never sees that slot live with an old record.
                 None => {
-                    lease::write_generation_and_record(
-                        rec_fd,
-                        gen + 1,
-                        lease::EXCLUSIVE_SLOT,
-                        &h,
-                        &path,
-                    )?;
+                    write(lease::EXCLUSIVE_SLOT)?;
                     match lease::lock_slot(rec_fd, lease::EXCLUSIVE_SLOT) {
                         Ok(true) => held.slot = Some(lease::EXCLUSIVE_SLOT),
                         // Only in a transient (a previous holder between giving up the
@@ -453,7 +476,7 @@ impl Manager {
                     }
                 }
             }
-            held.generation = gen + 1;
+            held.generation = if identity { 0 } else { gen + 1 };
             Ok(())
         })();
         if result.is_err() {

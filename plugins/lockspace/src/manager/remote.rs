@@ -60,14 +60,44 @@ impl Manager {
         Ok(())
     }
 
-    fn open_guest(&self) -> Result<Guest> {
-        Guest::open(self.owner.pid, &self.owner.uuid, &self.domain())
+    /// The guest's process: the one this manager reached before (its pidfd is kept, so
+    /// a resume followed by a release through one manager reaches the process once, and
+    /// a pid reused meanwhile is still never mistaken for the guest), else reached now.
+    /// Nothing else is kept between calls: no descriptor of the guest's files (that
+    /// would keep its locks alive in this process).
+    fn open_guest(&mut self) -> Result<Guest> {
+        match self.guest.take() {
+            Some(g) => Ok(g),
+            None => Guest::open(self.owner.pid, &self.owner.uuid, &self.domain()),
+        }
+    }
+
+    fn keep_guest(&mut self, mut g: Guest) {
+        g.forget();
+        self.guest = Some(g);
+    }
+
+    /// A read-only look at lease file `path` (records, slot probes) and its (device,
+    /// inode): opened once per manager and kept until `drvFree`, so a resume and a
+    /// release through one manager open each lease file once. It holds no lock and no
+    /// slot, so keeping it changes nothing for anyone; `None` while the file does not
+    /// exist.
+    fn probe(&self, path: &Path) -> Result<Option<(RawFd, (u64, u64))>> {
+        let mut cache = self.probes.borrow_mut();
+        if let Some((_, fd, ids)) = cache.iter().find(|(p, _, _)| p == path) {
+            return Ok(Some((fd.as_raw_fd(), *ids)));
+        }
+        let Some((fd, ids)) = lease::open_probe(path)? else {
+            return Ok(None);
+        };
+        let raw = fd.as_raw_fd();
+        cache.push((path.to_path_buf(), fd, ids));
+        Ok(Some((raw, ids)))
     }
 
     /// Where the guest stands on `res`, from the live records of its lease file.
-    fn standing(&self, g: &Guest, res: &Resource, probe: &OwnedFd) -> Result<Standing> {
+    fn standing(&self, g: &Guest, res: &Resource, p: RawFd, ids: (u64, u64)) -> Result<Standing> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        let p = probe.as_raw_fd();
         // This guest's records, live or stale: `holds_slot` below proves liveness.
         let mine: Vec<(u64, Holder)> = lease::records(p)
             .into_iter()
@@ -77,7 +107,7 @@ impl Manager {
             return Ok(Standing::Nothing);
         }
         // The guest's own open file: first where its record says, then any of its files.
-        let ids = guest::fd_ids(p);
+        let ids = Some(ids);
         for (slot, h) in &mine {
             if let Some(fd) = g.getfd(h.fd)? {
                 if guest::fd_ids(fd.as_raw_fd()) == ids
@@ -149,8 +179,11 @@ impl Manager {
         expected: Option<u64>,
     ) -> Result<Option<Taken>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        let probe = lease::open(path, true)?;
-        match self.standing(g, res, &probe)? {
+        let standing = match self.probe(path)? {
+            Some((probe, ids)) => self.standing(g, res, probe, ids)?,
+            None => Standing::Nothing,
+        };
+        match standing {
             Standing::Own(_, _, _, mode) if is_holder(mode) => Ok(None),
             Standing::HandedIn => Ok(None),
             Standing::Own(fd, n, slot, _) => {
@@ -213,7 +246,7 @@ impl Manager {
     /// `drvAcquire` for a guest that is another process: every resource is locked
     /// through an open file of the guest's (all or nothing).
     pub(super) fn acquire_remote(
-        &self,
+        &mut self,
         wanted: &[(Resource, Option<u64>)],
         flags: u32,
     ) -> Result<()> {
@@ -229,10 +262,16 @@ impl Manager {
             ));
         }
         let g = self.open_guest()?;
+        let result = self.acquire_in(&g, wanted);
+        self.keep_guest(g);
+        result
+    }
+
+    fn acquire_in(&self, g: &Guest, wanted: &[(Resource, Option<u64>)]) -> Result<()> {
         let mut taken = Vec::new();
         let mut result = Ok(());
         for (res, expected) in wanted {
-            match self.take_remote(&g, res, *expected) {
+            match self.take_remote(g, res, *expected) {
                 Ok(Some(t)) => taken.push(t),
                 Ok(None) => {}
                 Err(e) => {
@@ -261,12 +300,12 @@ impl Manager {
         // All or nothing: undo what this call took (what was handed in already comes
         // back out of the mailbox first).
         if !sent.is_empty() {
-            let _ = self.drain_mailbox(&g, |l| sent.iter().any(|s| s == l));
+            let _ = self.drain_mailbox(g, |l| sent.iter().any(|s| s == l));
         }
         for t in &taken {
             match t {
                 Taken::Registered(h) => {
-                    let _ = self.unlock_registered(&g, h, h.slot.unwrap_or(0));
+                    let _ = self.unlock_registered(g, h, h.slot.unwrap_or(0));
                 }
                 Taken::Fresh(h) => {
                     lease::release_all_slots(h.record_fd());
@@ -319,7 +358,7 @@ impl Manager {
     /// `drvRelease` for a guest that is another process (pause, detach): unlocks the
     /// manager's resources in the guest's process; the guest keeps its registration,
     /// so a later acquire takes them again.
-    pub(super) fn release_remote(&self) -> Result<Option<String>> {
+    pub(super) fn release_remote(&mut self) -> Result<Option<String>> {
         if self.resources.is_empty() {
             return Err(Error::new(
                 VIR_ERR_OPERATION_INVALID,
@@ -336,11 +375,13 @@ impl Manager {
             Err(e) if e.code == VIR_ERR_OPERATION_INVALID => return Ok(None),
             Err(e) => return Err(e),
         };
-        match self.release_in(&g) {
+        let result = match self.release_in(&g) {
             Ok(entries) => Ok(Self::state_of(&entries)),
             Err(_) if !g.alive() => Ok(None),
             Err(e) => Err(e),
-        }
+        };
+        self.keep_guest(g);
+        result
     }
 
     fn release_in(&self, g: &Guest) -> Result<Vec<Entry>> {
@@ -348,16 +389,18 @@ impl Manager {
         let mut handed_in = false;
         for res in &self.resources {
             let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-            let probe = match lease::open(path, false) {
-                Ok(f) => f,
-                // No lease file: nobody ever locked it.
-                Err(_) if !path.exists() => continue,
-                Err(e) => return Err(e),
+            // No lease file: nobody ever locked it.
+            let Some((probe, ids)) = self.probe(path)? else {
+                continue;
             };
-            match self.standing(g, res, &probe)? {
+            match self.standing(g, res, probe, ids)? {
                 Standing::Own(fd, n, slot, mode) if is_holder(mode) => {
                     let held = self.guest_lock_fd(g, res, fd, n)?;
-                    let generation = lease::read_generation(held.record_fd(), path)?;
+                    // An image identity is never in a state (no generation).
+                    let generation = match res.target {
+                        Target::DiskIdentity { .. } => 0,
+                        _ => lease::read_generation(held.record_fd(), path)?,
+                    };
                     self.unlock_registered(g, &held, slot)?;
                     entries.push(Entry {
                         target: res.target.clone(),

@@ -158,6 +158,8 @@ impl Manager {
                 pid: guest_pid,
             },
             resources: Vec::new(),
+            guest: None,
+            probes: Default::default(),
         })
     }
 
