@@ -79,13 +79,13 @@ fn table_name(
     min: c_int,
     v: c_int,
     what: &str,
-    owner: &str,
+    owner: &dyn Fn() -> String,
 ) -> Result<&'static str, Error> {
     usize::try_from(v)
         .ok()
         .filter(|_| v >= min)
         .and_then(|i| table.get(i).copied())
-        .ok_or_else(|| arg_err(format!("{owner}: invalid {what} {v}")))
+        .ok_or_else(|| arg_err(format!("{}: invalid {what} {v}", owner())))
 }
 
 #[derive(Default)]
@@ -188,7 +188,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     let mut ed = Edits::default();
 
     if (*def).virtType != lay.virt_type {
-        let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &owner)?;
+        let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| owner.clone())?;
         ed.replace(lay.type_attr.value.clone(), t.into());
     }
     match (&lay.id_attr, want_id) {
@@ -224,7 +224,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
             0,
             olf,
             "on_lockfailure action",
-            &owner,
+            &|| owner.clone(),
         )?;
         match (&lay.on_lockfailure, olf) {
             (Some(e), 0) => ed.remove_elem(&e.elem),
@@ -412,10 +412,9 @@ unsafe fn patch_disk(
     owner: &str,
 ) -> Result<(), Error> {
     let n = disk_now(d, owner)?;
-    let downer = format!("{owner}: disk '{}'", n.dst);
-    let dw = || downer.clone();
+    let dw = || format!("{owner}: disk '{}'", n.dst);
     if n.ty != o.type_val {
-        let t = table_name(STORAGE_TYPES, 1, n.ty, "storage type", &downer)?;
+        let t = table_name(STORAGE_TYPES, 1, n.ty, "storage type", &dw)?;
         set_attr(
             ed,
             x,
@@ -426,7 +425,7 @@ unsafe fn patch_disk(
         );
     }
     if (*d).device != o.device_val {
-        let v = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &downer)?;
+        let v = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &dw)?;
         let at = o
             .type_attr
             .as_ref()
@@ -473,7 +472,7 @@ unsafe fn patch_disk(
     }
     let bus_changed = (*d).bus != o.bus_val;
     let bus = if bus_changed {
-        let b = table_name(DISK_BUSES, 0, (*d).bus, "disk bus", &downer)?;
+        let b = table_name(DISK_BUSES, 0, (*d).bus, "disk bus", &dw)?;
         Some(((*d).bus != VIR_DOMAIN_DISK_BUS_NONE).then(|| b.to_string()))
     } else {
         None
@@ -565,17 +564,16 @@ unsafe fn patch_lease(
 /// A new `<disk>` element (no leading blanks, no trailing newline).
 unsafe fn disk_xml(d: *mut virDomainDiskDef, indent: &str, owner: &str) -> Result<String, Error> {
     let n = disk_now(d, owner)?;
-    let downer = format!("{owner}: disk '{}'", n.dst);
-    let dw = || downer.clone();
-    let t = table_name(STORAGE_TYPES, 1, n.ty, "storage type", &downer)?;
-    let dev = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &downer)?;
+    let dw = || format!("{owner}: disk '{}'", n.dst);
+    let t = table_name(STORAGE_TYPES, 1, n.ty, "storage type", &dw)?;
+    let dev = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &dw)?;
     let mut s = format!("<disk type='{t}' device='{dev}'>");
     if let (Some(an), Some(p)) = (source_attr(n.ty), n.path) {
         let _ = write!(s, "\n{indent}  <source {an}='{}'/>", esc(p, true, &dw)?);
     }
     let _ = write!(s, "\n{indent}  <target dev='{}'", esc(n.dst, true, &dw)?);
     if (*d).bus != VIR_DOMAIN_DISK_BUS_NONE {
-        let b = table_name(DISK_BUSES, 0, (*d).bus, "disk bus", &downer)?;
+        let b = table_name(DISK_BUSES, 0, (*d).bus, "disk bus", &dw)?;
         let _ = write!(s, " bus='{b}'");
     }
     s.push_str("/>");
@@ -612,7 +610,7 @@ unsafe fn format_fresh(
     id: Option<c_int>,
     owner: &str,
 ) -> Result<String, Error> {
-    let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", owner)?;
+    let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| owner.to_string())?;
     let mut s = format!("<domain type='{t}'");
     if let Some(id) = id {
         let _ = write!(s, " id='{id}'");
@@ -625,7 +623,7 @@ unsafe fn format_fresh(
     );
     let olf = (*def).onLockFailure;
     if olf != 0 {
-        let v = table_name(LOCK_FAILURE_ACTIONS, 0, olf, "on_lockfailure action", owner)?;
+        let v = table_name(LOCK_FAILURE_ACTIONS, 0, olf, "on_lockfailure action", &|| owner.to_string())?;
         let _ = writeln!(s, "  <on_lockfailure>{v}</on_lockfailure>");
     }
     if !disks(def).is_empty() || !leases(def).is_empty() {
