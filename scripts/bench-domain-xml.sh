@@ -19,7 +19,7 @@ srcs=("$@")
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-find "${srcs[@]}" -maxdepth 1 -name '*.xml' -type f | sort > "$out/all"
+find -L "${srcs[@]}" -maxdepth 1 -name '*.xml' -type f | sort > "$out/all"
 # Time only what both parse (libvirt refuses some test inputs on purpose).
 BENCH_LIST_ONLY=1 xargs -a "$out/all" "$bin/bench_domain_xml_lv" 2>/dev/null |
   awk '$1 == "file" && $2 == "ok" {print $3}' > "$out/lv_ok"

@@ -188,7 +188,9 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     let mut ed = Edits::default();
 
     if (*def).virtType != lay.virt_type {
-        let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| owner.clone())?;
+        let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| {
+            owner.clone()
+        })?;
         ed.replace(lay.type_attr.value.clone(), t.into());
     }
     match (&lay.id_attr, want_id) {
@@ -610,7 +612,9 @@ unsafe fn format_fresh(
     id: Option<c_int>,
     owner: &str,
 ) -> Result<String, Error> {
-    let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| owner.to_string())?;
+    let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| {
+        owner.to_string()
+    })?;
     let mut s = format!("<domain type='{t}'");
     if let Some(id) = id {
         let _ = write!(s, " id='{id}'");
@@ -623,7 +627,13 @@ unsafe fn format_fresh(
     );
     let olf = (*def).onLockFailure;
     if olf != 0 {
-        let v = table_name(LOCK_FAILURE_ACTIONS, 0, olf, "on_lockfailure action", &|| owner.to_string())?;
+        let v = table_name(
+            LOCK_FAILURE_ACTIONS,
+            0,
+            olf,
+            "on_lockfailure action",
+            &|| owner.to_string(),
+        )?;
         let _ = writeln!(s, "  <on_lockfailure>{v}</on_lockfailure>");
     }
     if !disks(def).is_empty() || !leases(def).is_empty() {
