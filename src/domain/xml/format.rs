@@ -415,7 +415,9 @@ unsafe fn patch_disk(
 ) -> Result<(), Error> {
     let n = disk_now(d, owner)?;
     let dw = || format!("{owner}: disk '{}'", n.dst);
-    if n.ty != o.type_val {
+    // A <source> added to a disk that had none is read with the written type= again.
+    let adds_source = o.source.is_none() && source_attr(n.ty).and(n.path).is_some();
+    if n.ty != o.type_val || (adds_source && n.ty != o.type_written) {
         let t = table_name(STORAGE_TYPES, 1, n.ty, "storage type", &dw)?;
         set_attr(
             ed,

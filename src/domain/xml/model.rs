@@ -108,7 +108,10 @@ pub(super) struct TargetPos {
 pub(super) struct DiskOrig {
     pub elem: Elem,
     pub type_attr: Option<Attr>,
+    /// The type C sees: `file` when there is no `<source>`, whatever `type=` says.
     pub type_val: c_int,
+    /// The type `type=` says (what a `<source>` added later would be read with).
+    pub type_written: c_int,
     pub device_attr: Option<Attr>,
     pub device_val: c_int,
     pub source: Option<SourcePos>,

@@ -175,6 +175,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         },
         None => VIR_STORAGE_TYPE_FILE,
     };
+    let type_written = ty;
     let source = child(n, "source");
     let mut path = None;
     let source_pos = match source {
@@ -255,6 +256,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         elem: cx.elem(n),
         type_attr: type_attr.map(|(a, _)| a),
         type_val: ty,
+        type_written,
         device_attr: device_attr.map(|(a, _)| a),
         device_val: device,
         source: source_pos,
