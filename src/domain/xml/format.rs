@@ -105,28 +105,28 @@ impl Edits {
     }
     /// Removes an attribute with the blanks before it.
     fn remove_attr(&mut self, x: &str, a: &Attr) {
-        let start = x[..a.whole.start].trim_end().len();
-        self.remove(start..a.whole.end);
+        let start = x[..a.whole().start].trim_end().len();
+        self.remove(start..a.whole().end);
     }
     fn remove_elem(&mut self, e: &Elem) {
-        self.remove(e.ws_start..e.range.end);
+        self.remove(e.ws_start()..e.range().end);
     }
     /// Replaces the content of an element (escaped text `s`).
     fn set_content(&mut self, x: &str, e: &Elem, s: String) {
-        match &e.self_close {
-            Some(r) => self.replace(r.clone(), format!(">{s}</{}>", e.qname(x))),
-            None => self.replace(e.content_start..e.close_start, s),
+        match e.self_close() {
+            Some(r) => self.replace(r, format!(">{s}</{}>", e.qname(x))),
+            None => self.replace(e.content_start()..e.close_start(), s),
         }
     }
     /// Adds children (each already preceded by its blanks) after the last child element.
     fn append_children(&mut self, x: &str, e: &Elem, s: String) {
         let indent = e.indent(x);
-        match &e.self_close {
-            Some(r) => self.replace(r.clone(), format!(">{s}\n{indent}</{}>", e.qname(x))),
-            None if !e.has_children && !x[e.content_start..e.close_start].contains('\n') => {
-                self.insert(e.content_start, format!("{s}\n{indent}"))
+        match e.self_close() {
+            Some(r) => self.replace(r, format!(">{s}\n{indent}</{}>", e.qname(x))),
+            None if !e.has_children && !x[e.content_start()..e.close_start()].contains('\n') => {
+                self.insert(e.content_start(), format!("{s}\n{indent}"))
             }
-            None => self.insert(e.last_child_end, s),
+            None => self.insert(e.last_child_end(), s),
         }
     }
     fn apply(mut self, x: &str) -> Result<String, Error> {
@@ -161,7 +161,7 @@ fn set_attr(
     new: Option<String>,
 ) {
     match (a, new) {
-        (Some(a), Some(v)) => ed.replace(a.value.clone(), v),
+        (Some(a), Some(v)) => ed.replace(a.value(), v),
         (Some(a), None) => ed.remove_attr(x, a),
         (None, Some(v)) => ed.insert(insert_at, format!(" {name}='{v}'")),
         (None, None) => {}
@@ -191,7 +191,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
         let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| {
             owner.clone()
         })?;
-        ed.replace(lay.type_attr.value.clone(), t.into());
+        ed.replace(lay.type_attr.value(), t.into());
     }
     match (&lay.id_attr, want_id) {
         (Some(a), Some(v)) if a.get(x).trim() == v.to_string() => {}
@@ -199,7 +199,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
             &mut ed,
             x,
             a.as_ref(),
-            lay.type_attr.whole.end,
+            lay.type_attr.whole().end,
             "id",
             v.map(|i| i.to_string()),
         ),
@@ -213,9 +213,9 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
             Some(e) => ed.set_content(x, &e.elem, u),
             None => {
                 let n = &lay.name.elem;
-                let ws = &x[n.ws_start..n.range.start];
+                let ws = &x[n.ws_start()..n.range().start];
                 let ws = if ws.is_empty() { "\n  " } else { ws };
-                ed.insert(n.range.end, format!("{ws}<uuid>{u}</uuid>"));
+                ed.insert(n.range().end, format!("{ws}<uuid>{u}</uuid>"));
             }
         }
     }
@@ -235,7 +235,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
                 let ws = lay.root.child_ws(x);
                 let s = format!("{ws}<on_lockfailure>{v}</on_lockfailure>");
                 match lay.events_end {
-                    Some(at) => ed.insert(at, s),
+                    Some(at) => ed.insert(at as usize, s),
                     None => ed.append_children(x, &lay.root, s),
                 }
             }
@@ -355,8 +355,8 @@ fn place(
             Some(i) => {
                 if !buf.is_empty() {
                     let at = match anchor {
-                        Some(a) => elems[a].range.end,
-                        None => elems[*i].ws_start,
+                        Some(a) => elems[a].range().end,
+                        None => elems[*i].ws_start(),
                     };
                     ed.insert(at, std::mem::take(&mut buf));
                 }
@@ -370,7 +370,7 @@ fn place(
     }
     if !buf.is_empty() {
         match anchor.or(elems.len().checked_sub(1)) {
-            Some(a) => ed.insert(elems[a].range.end, buf),
+            Some(a) => ed.insert(elems[a].range().end, buf),
             None => tail.push_str(&buf),
         }
     }
@@ -423,7 +423,7 @@ unsafe fn patch_disk(
             ed,
             x,
             o.type_attr.as_ref(),
-            o.elem.name_end,
+            o.elem.name_end(),
             "type",
             Some(t.into()),
         );
@@ -433,7 +433,7 @@ unsafe fn patch_disk(
         let at = o
             .type_attr
             .as_ref()
-            .map_or(o.elem.name_end, |a| a.whole.end);
+            .map_or(o.elem.name_end(), |a| a.whole().end);
         set_attr(ed, x, o.device_attr.as_ref(), at, "device", Some(v.into()));
     }
     let want_attr = source_attr(n.ty);
@@ -452,16 +452,13 @@ unsafe fn patch_disk(
         let v = want_path.map(|p| esc(p, true, &dw)).transpose()?;
         match &o.source {
             Some(s) => match (&s.path, v) {
-                (Some((a, an)), Some(v)) if Some(*an) == want_attr => {
-                    ed.replace(a.value.clone(), v)
+                (Some((a, an)), Some(v)) if Some(*an) == want_attr => ed.replace(a.value(), v),
+                (Some((a, _)), Some(v)) => {
+                    ed.replace(a.whole(), format!("{}='{v}'", want_attr.unwrap_or("file")))
                 }
-                (Some((a, _)), Some(v)) => ed.replace(
-                    a.whole.clone(),
-                    format!("{}='{v}'", want_attr.unwrap_or("file")),
-                ),
                 (Some((a, _)), None) => ed.remove_attr(x, a),
                 (None, Some(v)) => ed.insert(
-                    s.elem.attr_end,
+                    s.elem.attr_end(),
                     format!(" {}='{v}'", want_attr.unwrap_or("file")),
                 ),
                 (None, None) => {}
@@ -481,16 +478,16 @@ unsafe fn patch_disk(
     } else {
         None
     };
-    let dst_changed = o.dst_val.as_deref() != Some(n.dst);
+    let dst_changed = o.dst_val(x) != Some(n.dst);
     if dst_changed || bus_changed {
         let dst_e = esc(n.dst, true, &dw)?;
         match &o.target {
             Some(t) => {
                 if dst_changed {
-                    set_attr(ed, x, t.dev.as_ref(), t.elem.name_end, "dev", Some(dst_e));
+                    set_attr(ed, x, t.dev.as_ref(), t.elem.name_end(), "dev", Some(dst_e));
                 }
                 if let Some(b) = bus {
-                    set_attr(ed, x, t.bus.as_ref(), t.elem.attr_end, "bus", b);
+                    set_attr(ed, x, t.bus.as_ref(), t.elem.attr_end(), "bus", b);
                 }
             }
             None => {
@@ -555,12 +552,12 @@ unsafe fn patch_lease(
         ed.set_content(x, &o.key.elem, esc(key, false, &lo)?);
     }
     if path != o.path.get(x) {
-        ed.replace(o.path.value.clone(), esc(path, true, &lo)?);
+        ed.replace(o.path.value(), esc(path, true, &lo)?);
     }
     let off = (*l).offset;
     if off != o.offset_val {
         let v = (off != 0).then(|| off.to_string());
-        set_attr(ed, x, o.offset.as_ref(), o.target.attr_end, "offset", v);
+        set_attr(ed, x, o.offset.as_ref(), o.target.attr_end(), "offset", v);
     }
     Ok(())
 }

@@ -14,10 +14,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::super::types::VIR_UUID_BUFLEN;
 
+/// Positions are `u32` offsets into the kept `<domain>` text (documents over 4 GiB are
+/// refused): a definition keeps its layout for life, so it is kept small.
+fn r(x: &Range<u32>) -> Range<usize> {
+    x.start as usize..x.end as usize
+}
+
 /// One attribute: its whole `name='value'` range and the value's range.
 pub(super) struct Attr {
-    pub whole: Range<usize>,
-    pub value: Range<usize>,
+    pub whole: Range<u32>,
+    pub value: Range<u32>,
     /// The parsed value when it differs from the raw text (entities, normalised blanks).
     pub cooked: Option<Box<str>>,
 }
@@ -25,38 +31,71 @@ pub(super) struct Attr {
 impl Attr {
     /// The value as an XML parser reads it.
     pub fn get<'a>(&'a self, x: &'a str) -> &'a str {
-        self.cooked.as_deref().unwrap_or(&x[self.value.clone()])
+        self.cooked.as_deref().unwrap_or(&x[r(&self.value)])
+    }
+    pub fn whole(&self) -> Range<usize> {
+        r(&self.whole)
+    }
+    pub fn value(&self) -> Range<usize> {
+        r(&self.value)
     }
 }
 
 /// One element.
 pub(super) struct Elem {
     /// Start of the blanks before the element (removed along with it).
-    pub ws_start: usize,
-    pub range: Range<usize>,
+    pub ws_start: u32,
+    pub range: Range<u32>,
     /// End of the tag name in the start tag (where new attributes go).
-    pub name_end: usize,
+    pub name_end: u32,
     /// End of the last attribute (or `name_end`).
-    pub attr_end: usize,
-    /// `<x/>`: the range of `/>`. None when the element has an end tag.
-    pub self_close: Option<Range<usize>>,
+    pub attr_end: u32,
     /// Start of the content (just after the start tag); `range.end` when self-closing.
-    pub content_start: usize,
+    pub content_start: u32,
     /// Start of the end tag; `range.end` when self-closing.
-    pub close_start: usize,
+    pub close_start: u32,
     /// End of the last child element, or `content_start` when there is none.
-    pub last_child_end: usize,
+    pub last_child_end: u32,
     /// The blanks before the first child element, when that is all that precedes it:
     /// what a new child is preceded by (else a newline and the indentation plus two).
-    pub child_ws: Option<Range<usize>>,
+    pub child_ws: Option<Range<u32>>,
+    /// `<x/>` (ends with `/>`).
+    pub self_closing: bool,
     /// Whether the element has child elements.
     pub has_children: bool,
 }
 
 impl Elem {
+    pub fn ws_start(&self) -> usize {
+        self.ws_start as usize
+    }
+    pub fn range(&self) -> Range<usize> {
+        r(&self.range)
+    }
+    pub fn name_end(&self) -> usize {
+        self.name_end as usize
+    }
+    pub fn attr_end(&self) -> usize {
+        self.attr_end as usize
+    }
+    pub fn content_start(&self) -> usize {
+        self.content_start as usize
+    }
+    pub fn close_start(&self) -> usize {
+        self.close_start as usize
+    }
+    pub fn last_child_end(&self) -> usize {
+        self.last_child_end as usize
+    }
+    /// For `<x/>`: the range of `/>`.
+    pub fn self_close(&self) -> Option<Range<usize>> {
+        self.self_closing
+            .then(|| self.range.end as usize - 2..self.range.end as usize)
+    }
+
     /// The indentation of the element itself (blanks after the last newline before it).
     pub fn indent<'a>(&self, x: &'a str) -> &'a str {
-        let ws = &x[self.ws_start..self.range.start];
+        let ws = &x[self.ws_start()..self.range().start];
         match ws.rfind('\n') {
             Some(i) => &ws[i + 1..],
             None => "",
@@ -66,14 +105,14 @@ impl Elem {
     /// What precedes a new child element.
     pub fn child_ws(&self, x: &str) -> String {
         match &self.child_ws {
-            Some(r) => x[r.clone()].to_string(),
+            Some(c) => x[r(c)].to_string(),
             None => format!("\n{}  ", self.indent(x)),
         }
     }
 
     /// The tag name as written (with its prefix, if any).
     pub fn qname<'a>(&self, x: &'a str) -> &'a str {
-        &x[self.range.start + 1..self.name_end]
+        &x[self.range().start + 1..self.name_end()]
     }
 }
 
@@ -88,7 +127,7 @@ impl TextElem {
     pub fn get<'a>(&'a self, x: &'a str) -> &'a str {
         self.cooked
             .as_deref()
-            .unwrap_or(&x[self.elem.content_start..self.elem.close_start])
+            .unwrap_or(&x[self.elem.content_start()..self.elem.close_start()])
     }
 }
 
@@ -104,7 +143,8 @@ pub(super) struct TargetPos {
     pub bus: Option<Attr>,
 }
 
-/// One `<disk>` element and the values parsed from it.
+/// One `<disk>` element and the values parsed from it. (`def->disks[i]->dst` as parsed
+/// is the `dev` attribute without an `ioemu:` prefix: see `dst_val`.)
 pub(super) struct DiskOrig {
     pub elem: Elem,
     pub type_attr: Option<Attr>,
@@ -116,14 +156,20 @@ pub(super) struct DiskOrig {
     pub device_val: c_int,
     pub source: Option<SourcePos>,
     pub target: Option<TargetPos>,
-    /// `def->disks[i]->dst` as parsed (after libvirt's post-parse fix-ups).
-    pub dst_val: Option<Box<str>>,
     /// The bus after libvirt's post-parse default.
     pub bus_val: c_int,
     pub readonly: Option<Elem>,
     /// After post-parse (a cdrom is always read-only).
     pub readonly_val: bool,
     pub shareable: Option<Elem>,
+}
+
+impl DiskOrig {
+    /// `def->disks[i]->dst` as parsed (libvirt's post-parse drops `ioemu:`).
+    pub fn dst_val<'a>(&'a self, x: &'a str) -> Option<&'a str> {
+        let v = self.target.as_ref()?.dev.as_ref()?.get(x);
+        Some(v.strip_prefix("ioemu:").unwrap_or(v))
+    }
 }
 
 /// One `<lease>` element.
@@ -151,12 +197,12 @@ pub(super) struct Layout {
     pub on_lockfailure: Option<TextElem>,
     pub on_lockfailure_val: c_int,
     /// Where a new `<on_lockfailure>` goes: after the last of the other `<on_*>` events.
-    pub events_end: Option<usize>,
+    pub events_end: Option<u32>,
     /// The last `<devices>` element: new disks and leases without a neighbour go there.
     pub devices: Option<Elem>,
-    /// In document order.
-    pub disks: Vec<DiskOrig>,
-    pub leases: Vec<LeaseOrig>,
+    /// In document order (boxed slices: no spare capacity kept for life).
+    pub disks: Box<[DiskOrig]>,
+    pub leases: Box<[LeaseOrig]>,
 }
 
 /// The private part of a parsed definition.

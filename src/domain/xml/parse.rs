@@ -31,17 +31,21 @@ impl<'a> Ctx<'a> {
     fn rel(&self, r: Range<usize>) -> Range<usize> {
         r.start - self.base..r.end - self.base
     }
+    /// As [`Self::rel`], as kept in a layout (the caller refused texts over 4 GiB).
+    fn rel32(&self, r: Range<usize>) -> Range<u32> {
+        (r.start - self.base) as u32..(r.end - self.base) as u32
+    }
 
     fn attr<'n>(&self, n: Node<'n, '_>, name: &str) -> Option<(Attr, &'n str)> {
         let a = n
             .attributes()
             .find(|a| a.name() == name && a.namespace().is_none())?;
-        let value = self.rel(a.range_value());
+        let value = self.rel32(a.range_value());
         let raw = &self.text[a.range_value()];
         let cooked = (raw != a.value()).then(|| a.value().into());
         Some((
             Attr {
-                whole: self.rel(a.range()),
+                whole: self.rel32(a.range()),
                 value,
                 cooked,
             },
@@ -64,17 +68,17 @@ impl<'a> Ctx<'a> {
             .attributes()
             .next_back()
             .map_or(name_end, |a| self.rel(a.range()).end);
-        let (self_close, content_start, close_start) = match (n.first_child(), n.last_child()) {
-            (Some(f), Some(l)) => (None, self.rel(f.range()).start, self.rel(l.range()).end),
-            _ if full.ends_with("/>") => (Some(range.end - 2..range.end), range.end, range.end),
+        let (self_closing, content_start, close_start) = match (n.first_child(), n.last_child()) {
+            (Some(f), Some(l)) => (false, self.rel(f.range()).start, self.rel(l.range()).end),
+            _ if full.ends_with("/>") => (true, range.end, range.end),
             _ => {
                 let c = range.start + full.rfind("</").unwrap_or(full.len());
-                (None, c, c)
+                (false, c, c)
             }
         };
         let first_el = n.children().find(|c| c.is_element());
         let child_ws = match first_el.and_then(|f| f.prev_sibling()) {
-            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => Some(self.rel(p.range())),
+            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => Some(self.rel32(p.range())),
             _ => None,
         };
         let last_child_end = n
@@ -83,15 +87,15 @@ impl<'a> Ctx<'a> {
             .find(|c| c.is_element())
             .map_or(content_start, |c| self.rel(c.range()).end);
         Elem {
-            ws_start,
-            range,
-            name_end,
-            attr_end,
-            self_close,
-            content_start,
-            close_start,
-            last_child_end,
+            ws_start: ws_start as u32,
+            range: range.start as u32..range.end as u32,
+            name_end: name_end as u32,
+            attr_end: attr_end as u32,
+            content_start: content_start as u32,
+            close_start: close_start as u32,
+            last_child_end: last_child_end as u32,
             child_ws,
+            self_closing,
             has_children: first_el.is_some(),
         }
     }
@@ -112,7 +116,7 @@ impl<'a> Ctx<'a> {
                     .collect(),
             ),
         };
-        let raw = &self.text[self.base + elem.content_start..self.base + elem.close_start];
+        let raw = &self.text[self.base + elem.content_start()..self.base + elem.close_start()];
         let cooked = (raw != value).then(|| value.as_ref().into());
         (TextElem { elem, cooked }, value)
     }
@@ -261,7 +265,6 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         device_val: device,
         source: source_pos,
         target: target_pos,
-        dst_val: dst.map(Into::into),
         bus_val: bus,
         readonly: readonly.map(|r| cx.elem(r)),
         readonly_val,
@@ -357,6 +360,12 @@ fn err(code: virErrorNumber, msg: impl Into<String>) -> Error {
 
 /// Parses a domain document (libvirt's `virDomainDefParseString`).
 pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
+    if text.len() > u32::MAX as usize {
+        return Err(xml_err(format!(
+            "domain XML of {} bytes is too large (at most 4 GiB)",
+            text.len()
+        )));
+    }
     let opts = ParsingOptions {
         allow_dtd: false,
         ..ParsingOptions::default()
@@ -431,7 +440,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     for c in root.children().filter(|c| c.is_element()) {
         match c.tag_name().name() {
             "on_poweroff" | "on_reboot" | "on_crash" if c.tag_name().namespace().is_none() => {
-                events_end = Some(cx.rel(c.range()).end)
+                events_end = Some(cx.rel(c.range()).end as u32)
             }
             "on_lockfailure" if olf.is_none() && c.tag_name().namespace().is_none() => {
                 olf = Some(cx.text_elem(c))
@@ -546,8 +555,8 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         on_lockfailure_val,
         events_end,
         devices: devices.map(|d| cx.elem(d)),
-        disks: disks_o,
-        leases: leases_o,
+        disks: disks_o.into_boxed_slice(),
+        leases: leases_o.into_boxed_slice(),
     };
     unsafe {
         (*def).virtType = virt_type;
