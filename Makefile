@@ -91,7 +91,8 @@ symbols: lib
 install-check: all
 	bash scripts/install-check.sh
 
-demo: all
+# Like check: installs what it needs first (pkg-config, Debian's libvirt to compare with).
+demo: check-deps all
 	$(MAKE) -C demo run
 
 bench: all

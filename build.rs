@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 
 /// The single version node every exported symbol belongs to.
 const VERSION_NODE: &str = "VIRTCORE_0.1";
+/// The lock-driver plugin ABI types live in their own crate (shared with the lockspace
+/// plugin); cbindgen does not parse dependencies here, so it is given that file too.
+const ABI_CRATE_SRC: &str = "crates/lockdriver-abi/src/lib.rs";
 /// Symbols defined in C (`csrc/`), not found by the Rust scan.
 const C_SYMBOLS: &[&str] = &["virReportErrorHelper"];
 
@@ -22,6 +25,7 @@ fn main() {
     println!("cargo:rerun-if-changed=src");
     println!("cargo:rerun-if-changed=csrc");
     println!("cargo:rerun-if-changed=cbindgen.toml");
+    println!("cargo:rerun-if-changed={ABI_CRATE_SRC}");
 
     let exports = scan_exports(&crate_dir.join("src"));
     write_symver_includes(&crate_dir, &out_dir, &exports);
@@ -36,6 +40,8 @@ fn main() {
 
     cc::Build::new()
         .file("csrc/report.c")
+        // The committed header, for the declaration of virReportErrorHelper.
+        .include(crate_dir.join("include"))
         // Nothing in Rust calls it, so without this the linker would drop it.
         .link_lib_modifier("+whole-archive")
         .define(
@@ -142,11 +148,15 @@ fn write_version_script(path: &Path, exports: &BTreeMap<PathBuf, Vec<String>>) {
 }
 
 fn generate_header(crate_dir: &Path, out_dir: &Path) {
-    let config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
+    let mut config = cbindgen::Config::from_file(crate_dir.join("cbindgen.toml")).unwrap();
+    // The version macros come from Cargo.toml's version, so it is typed only once.
+    let macros = version_macros(&env::var("CARGO_PKG_VERSION").unwrap());
+    config.after_includes = Some(macros + config.after_includes.as_deref().unwrap_or(""));
     let header = out_dir.join("virtcore.h");
     cbindgen::Builder::new()
         .with_config(config)
         .with_src(crate_dir.join("src/lib.rs"))
+        .with_src(crate_dir.join(ABI_CRATE_SRC))
         .generate()
         .expect("cbindgen failed to generate include/virtcore.h")
         .write_to_file(&header);
@@ -161,6 +171,33 @@ fn generate_header(crate_dir: &Path, out_dir: &Path) {
         let text = fs::read_to_string(&header).unwrap();
         write_if_changed(&crate_dir.join("include/virtcore.h"), &text);
     }
+}
+
+/// `VIRTCORE_VERSION_MAJOR/MINOR/MICRO` and libvirt's encoding of all three in one number
+/// (`src/version.rs` returns the same number at run time).
+fn version_macros(version: &str) -> String {
+    let core = version.split(['-', '+']).next().unwrap();
+    let parts: Vec<u64> = core
+        .split('.')
+        .map(|p| p.parse().expect("Cargo.toml version is MAJOR.MINOR.MICRO"))
+        .collect();
+    let [major, minor, micro] = parts[..] else {
+        panic!("Cargo.toml version {version} is not MAJOR.MINOR.MICRO");
+    };
+    assert!(
+        minor < 1000 && micro < 1000,
+        "version {version} does not fit libvirt's encoding"
+    );
+    format!(
+        "\n/* Version of this header (Cargo.toml's version, {version}). */\n\
+         #define VIRTCORE_VERSION_MAJOR {major}\n\
+         #define VIRTCORE_VERSION_MINOR {minor}\n\
+         #define VIRTCORE_VERSION_MICRO {micro}\n\
+         /* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;\n \
+         * compare with virtcoreGetVersion() for the library actually loaded. */\n\
+         #define VIRTCORE_VERSION_NUMBER {}\n\n",
+        major * 1_000_000 + minor * 1000 + micro
+    )
 }
 
 fn write_if_changed(path: &Path, text: &str) {

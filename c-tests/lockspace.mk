@@ -34,3 +34,17 @@ bench-lockspace: $(BIN)/bench_lockspace
 	else $(BIN)/bench_lockspace; fi
 
 bench: bench-lockspace
+
+# The README's lock-manager example, extracted from README.md (the ```c block after the
+# marker `<!-- readme-lock-example.c`), built like a user would and run by
+# readme-lock-example.sh: the README cannot drift from working code.
+$(BIN)/readme-lock-example.c: $(TOP)/README.md
+	@mkdir -p $(BIN)
+	awk '/^<!-- readme-lock-example.c/ {m=1; next} m==1 && /^```c$$/ {m=2; next} m==2 && /^```$$/ {exit} m==2 {print}' $< > $@
+	@test -s $@ || { echo "README.md: lock example not found" >&2; rm -f $@; exit 1; }
+
+$(BIN)/readme-lock-example: $(BIN)/readme-lock-example.c $(TOP)/include/virtcore.h
+	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS)
+
+EXTRA += $(BIN)/readme-lock-example
+EXTRA_RUN += $(CURDIR)/readme-lock-example.sh

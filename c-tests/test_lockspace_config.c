@@ -1,8 +1,11 @@
 /* lockspace driver: the plugin's ABI and exports, drvInit's configuration (defaults,
- * missing / non-directory / unwritable lockspace dir, bad conf syntax, unreadable conf)
+ * missing lockspace dir created, non-directory / unwritable / writable by others /
+ * foreign-owned lockspace dir refused, bad conf syntax, 100k nested lists, unreadable conf)
  * and argument validation of every callback (NULL manager, unknown flags, unknown
  * parameter types, missing parameters). */
 #include "test_lockspace_util.h"
+#include <sched.h>
+#include <sys/mount.h>
 
 /* Runs drvInit with a config file holding `text` and expects `code` and `needle`
  * (code 0: success, then deinit again). */
@@ -49,6 +52,43 @@ static void init_as_nobody(const char *conf, int code, const char *needle)
     CHECK(WEXITSTATUS(status) == 0);
 }
 
+/* The default lockspace directory (NULL or missing config file) is created when missing,
+ * 0700, and not under a parent writable by others. Run in a child with a private
+ * /var/lib (a tmpfs in its own mount namespace), so nothing on the machine changes. */
+static void default_dir_cases(void)
+{
+    const char *def = "/var/lib/virtcore/lockspace";
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+            mount("none", "/var/lib", "tmpfs", 0, "mode=0755") != 0)
+            _exit(77);
+        struct stat st;
+        CHECK(drv->drvInit(LS_VERSION, NULL, 0) == 0 && drv->drvDeinit() == 0);
+        CHECK(stat(def, &st) == 0 && S_ISDIR(st.st_mode) && (st.st_mode & 07777) == 0700);
+        CHECK(stat("/var/lib/virtcore", &st) == 0 && (st.st_mode & 07777) == 0755);
+        CHECK(drv->drvInit(LS_VERSION, ls_path("no-such.conf"), 0) == 0);
+        CHECK(drv->drvDeinit() == 0);
+        /* Missing under a parent other users may write to: not created, and said so. */
+        CHECK(rmdir(def) == 0 && rmdir("/var/lib/virtcore") == 0);
+        CHECK(chmod("/var/lib", 0777) == 0);
+        CHECK(drv->drvInit(LS_VERSION, NULL, 0) == -1);
+        CHECK_ERROR(LS_ERR_CONFIG_UNSUPPORTED, "'/var/lib/virtcore/lockspace' is missing");
+        CHECK_CONTAINS(virGetLastErrorMessage(), "'/var/lib' is writable by other users");
+        CHECK(stat("/var/lib/virtcore", &st) != 0);
+        _exit(0);
+    }
+    int status;
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+    if (WEXITSTATUS(status) == 77) {
+        printf("# default directory cases skipped: need root for a private /var/lib\n");
+        return;
+    }
+    CHECK(WEXITSTATUS(status) == 0);
+}
+
 int main(void)
 {
     char text[PATH_MAX * 2];
@@ -81,28 +121,36 @@ int main(void)
     CHECK(drv->drvInit(2000000, ls_conf, 0) == -1);
     CHECK_ERROR(LS_ERR_CONFIG_UNSUPPORTED, "2000000");
 
-    /* Default configuration (NULL or missing file): /var/lib/virtcore/lockspace. */
-    const char *def = "/var/lib/virtcore/lockspace";
-    struct stat st;
-    int have_default = stat(def, &st) == 0 && S_ISDIR(st.st_mode);
-    int rc = drv->drvInit(LS_VERSION, NULL, 0);
-    if (have_default) {
-        CHECK(rc == 0 && drv->drvDeinit() == 0);
-    } else {
-        CHECK(rc == -1);
-        CHECK_ERROR(LS_ERR_SYSTEM, def);
-    }
-    rc = drv->drvInit(LS_VERSION, ls_path("no-such.conf"), 0);
-    CHECK(have_default ? rc == 0 : rc == -1);
-    if (have_default)
-        CHECK(drv->drvDeinit() == 0);
-    else
-        CHECK_ERROR(LS_ERR_SYSTEM, def);
+    default_dir_cases();
 
-    /* Lockspace directory: missing, not a directory, relative. */
-    snprintf(text, sizeof(text), "lockspace_dir = \"%s\"\n", ls_path("missing-dir"));
-    init_with(text, LS_ERR_SYSTEM, ls_path("missing-dir"));
-    CHECK_CONTAINS(virGetLastErrorMessage(), "No such file or directory");
+    /* Lockspace directory: missing (created 0700, with its missing parents), not a
+     * directory, relative. */
+    struct stat st;
+    snprintf(text, sizeof(text), "lockspace_dir = \"%s\"\n", ls_path("new/missing-dir"));
+    init_with(text, 0, NULL);
+    CHECK(stat(ls_path("new/missing-dir"), &st) == 0 && (st.st_mode & 07777) == 0700);
+    /* Writable by other users (or the group), even sticky: refused, naming it and its
+     * mode, since anyone could replace or pre-create its lease files. */
+    const char *open_dir = ls_path("open-dir");
+    CHECK(mkdir(open_dir, 0700) == 0);
+    snprintf(text, sizeof(text), "lockspace_dir = \"%s\"\n", open_dir);
+    static const struct { mode_t mode; const char *text; } modes[] = {
+        {0777, "(mode 0777)"}, {0775, "(mode 0775)"}, {0702, "(mode 0702)"}, {01777, "(mode 1777)"},
+    };
+    for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+        CHECK(chmod(open_dir, modes[i].mode) == 0);
+        init_with(text, LS_ERR_CONFIG_UNSUPPORTED, "is writable by other users");
+        CHECK_CONTAINS(virGetLastErrorMessage(), open_dir);
+        CHECK_CONTAINS(virGetLastErrorMessage(), modes[i].text);
+    }
+    CHECK(chmod(open_dir, 0755) == 0);
+    init_with(text, 0, NULL);
+    /* Owned by another (non-root) user: refused as well. */
+    if (getuid() == 0) {
+        CHECK(chown(open_dir, 65534, 65534) == 0);
+        init_with(text, LS_ERR_CONFIG_UNSUPPORTED, "owned by uid 65534");
+        CHECK(chown(open_dir, 0, 0) == 0);
+    }
     snprintf(text, sizeof(text), "lockspace_dir = '%s'\n", ls_conf);
     init_with(text, LS_ERR_CONFIG_UNSUPPORTED, "is not a directory");
     init_with("lockspace_dir = \"relative/dir\"\n", LS_ERR_CONFIG_UNSUPPORTED,
@@ -114,6 +162,14 @@ int main(void)
     init_with("lockspace_dir = /tmp\n", LS_ERR_CONF_SYNTAX, "expected a value");
     init_with("lockspace_dir = 42\n", LS_ERR_CONF_SYNTAX, "expected a string");
     init_with("list = [ \"a\" \"b\" ]\n", LS_ERR_CONF_SYNTAX, "line 1");
+    /* 100k nested lists: an error, never a stack overflow. */
+    char *deep = malloc(100016);
+    CHECK(deep != NULL);
+    memcpy(deep, "x = ", 4);
+    memset(deep + 4, '[', 100000);
+    strcpy(deep + 100004, "\n");
+    init_with(deep, LS_ERR_CONF_SYNTAX, "lists nested more than 16 deep");
+    free(deep);
     /* Valid syntax with other settings (ignored), lists, ';' separators. */
     snprintf(text, sizeof(text),
              "# comment\nother = [ \"a\",\n  \"b\" ]; n = -3\nlockspace_dir = \"%s\" # here\n",

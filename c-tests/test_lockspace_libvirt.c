@@ -79,16 +79,18 @@ int main(void)
     CHECK(f != NULL && fclose(f) == 0);
     CHECK(setenv("LIBVIRT_LOCK_MANAGER_PLUGIN_DIR", LOCKSPACE_DIR, 1) == 0);
 
-    /* A config whose lockspace directory is missing: libvirt's loader fails, with our
-     * error (naming the directory) as libvirt's last error. */
+    /* A config whose lockspace directory other users may write to: libvirt's loader
+     * fails, with our error (naming the directory) as libvirt's last error. */
+    snprintf(path, sizeof(path), "%s/open-dir", root);
+    CHECK(mkdir(path, 0700) == 0 && chmod(path, 0777) == 0);
     snprintf(path, sizeof(path), "%s/lxc-lockspace.conf", root);
     f = fopen(path, "w");
     CHECK(f != NULL);
-    fprintf(f, "lockspace_dir = \"%s/no-such-dir\"\n", root);
+    fprintf(f, "lockspace_dir = \"%s/open-dir\"\n", root);
     CHECK(fclose(f) == 0);
     lvPlugin *bad = virLockManagerPluginNew("lockspace", "lxc", root, 0);
     CHECK(bad == NULL);
-    CHECK_MSG(VIR_ERR_SYSTEM_ERROR, "no-such-dir");
+    CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "open-dir' is writable by other users");
 
     lvPlugin *plugin = virLockManagerPluginNew("lockspace", "qemu", root, 0);
     CHECK(plugin != NULL);

@@ -102,13 +102,14 @@ int main(void)
     close(fd);
     write_conf("qemu", leases);
     char missing[PATH_MAX];
-    CHECK(snprintf(missing, sizeof(missing), "%s/no-such-dir", root) < PATH_MAX);
+    CHECK(snprintf(missing, sizeof(missing), "%s/open-dir", root) < PATH_MAX);
+    CHECK(mkdir(missing, 0700) == 0 && chmod(missing, 0777) == 0);
     write_conf("lxc", missing);
 
     /* The config error reaches the caller of virLockManagerPluginNew. */
     CHECK(virLockManagerPluginNew("lockspace", "lxc", root, 0) == NULL);
     CHECK(strstr(virGetLastErrorMessage(), missing) != NULL);
-    CHECK(strstr(virGetLastErrorMessage(), "No such file or directory") != NULL);
+    CHECK(strstr(virGetLastErrorMessage(), "is writable by other users (mode 0777)") != NULL);
 
     virLockManagerPlugin *plugin = virLockManagerPluginNew("lockspace", "qemu", root, 0);
     CHECK(plugin != NULL);

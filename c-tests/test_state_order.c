@@ -99,7 +99,7 @@ static int other_args(void)
     return 0;
 }
 
-/* Unprivileged without root: $XDG_RUNTIME_DIR/virtcore. */
+/* Unprivileged without root: $XDG_RUNTIME_DIR/virtcore/PROGRAM (the executable's name). */
 static int xdg_run_dir(void)
 {
     char xdg[128], path[256];
@@ -109,13 +109,13 @@ static int xdg_run_dir(void)
     TD_REGISTER(0, "userdrv", 0, 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
     CHECK(tds[0].n_auto == 1);
-    snprintf(path, sizeof(path), "%s/virtcore/autostart/userdrv", xdg);
+    snprintf(path, sizeof(path), "%s/virtcore/test_state_order/autostart/userdrv", xdg);
     CHECK(strcmp(read_line(path), boot_id()) == 0);
     CHECK(virStateCleanup() == 0);
     return 0;
 }
 
-/* Unprivileged, no root, no XDG_RUNTIME_DIR: /tmp/virtcore-UID (a unique driver name, its
+/* Unprivileged, no root, no XDG_RUNTIME_DIR: /tmp/virtcore-EUID/PROGRAM (a unique driver name, its
  * marker removed afterwards). */
 static int tmp_run_dir(void)
 {
@@ -125,14 +125,15 @@ static int tmp_run_dir(void)
     TD_REGISTER(0, name, 0, 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
     CHECK(tds[0].n_auto == 1);
-    snprintf(path, sizeof(path), "/tmp/virtcore-%ld/autostart/%s", (long)getuid(), name);
+    snprintf(path, sizeof(path), "/tmp/virtcore-%ld/test_state_order/autostart/%s", (long)geteuid(),
+             name);
     CHECK(strcmp(read_line(path), boot_id()) == 0);
     unlink(path);
     CHECK(virStateCleanup() == 0);
     return 0;
 }
 
-/* Privileged, no root: /run/virtcore (only checked when we may write there). */
+/* Privileged, no root: /run/virtcore/PROGRAM (only checked when we may write there). */
 static int privileged_run_dir(void)
 {
     char name[64], path[256];
@@ -140,7 +141,7 @@ static int privileged_run_dir(void)
     TD_REGISTER(0, name, 0, 0);
     CHECK(virStateInitialize(true, false, NULL, false, NULL, NULL) == 0);
     CHECK(tds[0].n_auto == 1);
-    snprintf(path, sizeof(path), "/run/virtcore/autostart/%s", name);
+    snprintf(path, sizeof(path), "/run/virtcore/test_state_order/autostart/%s", name);
     if (geteuid() == 0) {
         CHECK(strcmp(read_line(path), boot_id()) == 0);
         unlink(path);

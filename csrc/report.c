@@ -9,15 +9,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+/* The public declaration (inside the include guard, with C linkage for C++ users): the
+ * compiler checks that this definition matches what users see. */
+#include "virtcore.h"
+
 /* Defined in src/error/report.rs. Declared hidden here so that the linker keeps it out of
  * the shared library's exported symbols (the most restrictive visibility wins in ELF). */
 __attribute__((visibility("hidden")))
 void virtcore_report_formatted(int domcode, int errorcode, const char *filename,
                                const char *funcname, size_t linenr, const char *message);
-
-void virReportErrorHelper(int domcode, int errorcode, const char *filename,
-                          const char *funcname, size_t linenr, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
 
 __asm__(".symver virReportErrorHelper, virReportErrorHelper@@@" VIRTCORE_VERSION_NODE);
 

@@ -56,10 +56,19 @@ void qemu_guests_cleanup(void);
 
 /* Defines a guest from its domain XML (virDomainDefParseString + virDomainObjListAdd). */
 int demo_guest_define(const char *xml);
-/* Starts a guest: forks its process, which takes the guest's disk locks through the lock
- * manager (virDomainLockProcessStart) and runs until killed. -1 with the error set, e.g.
+/* Starts a guest: forks its process, which registers with the lock manager
+ * (virDomainLockProcessStart, paused); the daemon then takes its disk locks on its behalf
+ * (virDomainLockProcessResume). The process runs until killed. -1 with the error set, e.g.
  * VIR_ERR_RESOURCE_BUSY naming the guest that holds a disk. */
 int demo_guest_start(const char *name);
+/* The read end of a pipe whose write end only the demo holds: guests started afterwards
+ * outlive the daemon that started them and end when it closes. */
+void demo_qemu_guest_lifeline(int fd);
+/* With `on`, the qemu driver's stateCleanup leaves running guests running (a restart). */
+void demo_qemu_guests_keep(int on);
+/* A restarted daemon reconnects to a guest an earlier one started (libvirt's
+ * qemuProcessReconnect): 1 running again, 0 its process is gone, -1 no such guest. */
+int demo_guest_adopt(const char *name, pid_t pid, int id);
 /* Kills a running guest's process with SIGKILL (a crash) and reaps it. */
 int demo_guest_crash(const char *name);
 

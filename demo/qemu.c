@@ -3,11 +3,13 @@
  * When enabled (demo_qemu_guests_enable), the qemu driver's stateInitialize loads the
  * `lockspace` lock driver (virLockManagerPluginNew("lockspace", "qemu", ROOT/etc/virtcore)
  * reads ROOT/etc/virtcore/qemu-lockspace.conf) and keeps its guests in a virDomainObjList.
- * Starting a guest forks its "guest process", which takes the guest's disk locks with
- * virDomainLockProcessStart as libvirt does right before exec'ing QEMU, so the locks belong
- * to the guest's process: they go when it dies, whatever happens to the daemon. The child
- * reports the outcome through a pipe; a refusal comes back as the plugin's error
- * (VIR_ERR_RESOURCE_BUSY naming the holder).
+ * Starting a guest follows libvirt's qemu driver: it forks the "guest process", which
+ * registers with the lock manager as it would right before exec'ing QEMU
+ * (virDomainLockProcessStart, paused: REGISTER_ONLY|RESTRICT, no lock yet) and reports
+ * through a pipe; the daemon then resumes the guest and takes its locks from the daemon's
+ * own process (virDomainLockProcessResume) on the guest's behalf. The locks belong to the
+ * guest's process: they go when it dies, and a daemon that exits or restarts keeps them.
+ * A refusal is the plugin's error (VIR_ERR_RESOURCE_BUSY naming the holder).
  */
 #define _XOPEN_SOURCE 700
 #include <errno.h>
@@ -19,6 +21,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "demo.h"
@@ -34,6 +37,18 @@ static virLockManagerPlugin *plugin;
 static char names[MAX_GUESTS][64]; /* every defined guest, for the clean-up */
 static int nnames;
 static int next_id = 1;
+static int lifeline = -1; /* read end of the demo's pipe: EOF when the demo is gone */
+static int keep_guests;   /* the daemon exits (restart): its guests keep running */
+
+void demo_qemu_guest_lifeline(int fd)
+{
+    lifeline = fd;
+}
+
+void demo_qemu_guests_keep(int on)
+{
+    keep_guests = on;
+}
 
 void demo_qemu_guests_enable(int on)
 {
@@ -55,14 +70,34 @@ int qemu_guests_init(const char *root)
     return 0;
 }
 
-/* Kills the guest process of a locked, running `vm` and records it as shut off. */
+/* Whether process `pid` has exited (gone, or a zombie: its descriptors are closed). */
+static int process_gone(pid_t pid)
+{
+    char path[64], buf[256], *p;
+    FILE *f;
+    int gone = 1;
+    snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+    if ((f = fopen(path, "r"))) {
+        if (fgets(buf, sizeof(buf), f) && (p = strrchr(buf, ')')) && p[1] == ' ')
+            gone = p[2] == 'Z' || p[2] == 'X';
+        fclose(f);
+    }
+    return gone;
+}
+
+/* Kills the guest process of a locked, running `vm` and records it as shut off. A guest
+ * started by an earlier daemon is not this process's child: it is waited for by pid. */
 static void guest_stop(virDomainObj *vm, int reason)
 {
-    int status;
+    int status, i;
     if (vm->pid > 0) {
         kill(vm->pid, SIGKILL);
         while (waitpid(vm->pid, &status, 0) < 0 && errno == EINTR)
             ;
+        for (i = 0; i < 5000 && !process_gone(vm->pid); i++) {
+            struct timespec ms = {0, 1000000};
+            nanosleep(&ms, NULL);
+        }
     }
     vm->pid = 0;
     vm->def->id = -1;
@@ -72,12 +107,13 @@ static void guest_stop(virDomainObj *vm, int reason)
 void qemu_guests_cleanup(void)
 {
     int i;
-    /* The demo's guests do not outlive the demo: stop the running ones. */
+    /* The demo's guests do not outlive the demo: stop the running ones, unless the
+     * daemon is only restarting (then they run on, as QEMU does under libvirtd). */
     for (i = 0; doms && i < nnames; i++) {
         virDomainObj *vm = virDomainObjListFindByName(doms, names[i]);
         if (!vm)
             continue;
-        if (virDomainObjIsActive(vm))
+        if (virDomainObjIsActive(vm) && !keep_guests)
             guest_stop(vm, VIR_DOMAIN_SHUTOFF_DESTROYED);
         virDomainObjListRemove(doms, vm);
         virDomainObjEndAPI(&vm);
@@ -143,16 +179,20 @@ static void report_guest_error(const struct guest_report *r)
     virReportErrorHelper(r->domain, code, __FILE__, __func__, __LINE__, "%s", msg);
 }
 
-/* The guest's process: takes the guest's locks, reports, then runs until killed. `vm` is
- * the child's copy of the object, locked by the daemon's thread that forked. */
+/* The guest's process: registers with the lock manager (a paused start, as libvirt's
+ * child does before exec), reports, then runs until killed. `vm` is the child's copy of
+ * the object, locked by the daemon's thread that forked. */
 static void guest_process(virDomainObj *vm, int fd, pid_t daemon)
 {
     struct guest_report r;
     int null;
+    char c;
     memset(&r, 0, sizeof(r));
-    /* A guest never outlives a crashed demo (its locks would stay held), and it does not
-     * keep the demo's stdout open (a test harness reading it would wait forever). */
-    if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != daemon)
+    /* A guest never outlives the demo (its locks would stay held): it outlives a daemon
+     * (a restart) but ends when the demo's lifeline pipe closes; without a lifeline, with
+     * the daemon. It does not keep the demo's stdout open (a test harness reading it
+     * would wait forever). */
+    if (lifeline < 0 && (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != daemon))
         _exit(1);
     if ((null = open("/dev/null", O_RDWR)) >= 0) {
         dup2(null, STDOUT_FILENO);
@@ -161,7 +201,7 @@ static void guest_process(virDomainObj *vm, int fd, pid_t daemon)
             close(null);
     }
     vm->pid = getpid(); /* the glue passes vm->pid to the lock driver */
-    if (virDomainLockProcessStart(plugin, QEMU_URI, vm, false, NULL) == 0) {
+    if (virDomainLockProcessStart(plugin, QEMU_URI, vm, true, NULL) == 0) {
         r.ok = 1;
     } else {
         r.domain = virGetLastErrorDomain();
@@ -171,7 +211,16 @@ static void guest_process(virDomainObj *vm, int fd, pid_t daemon)
     if (write(fd, &r, sizeof(r)) != (ssize_t)sizeof(r) || !r.ok)
         _exit(1);
     close(fd);
-    for (;;) /* a QEMU here would exec; this one just holds its locks */
+    /* A QEMU here would exec (RESTRICT passed the registration on to it); this one just
+     * lives, holding whatever the daemon locks on its behalf. */
+    if (lifeline >= 0) {
+        for (;;) {
+            ssize_t n = read(lifeline, &c, 1);
+            if (n == 0 || (n < 0 && errno != EINTR))
+                _exit(0);
+        }
+    }
+    for (;;)
         pause();
 }
 
@@ -218,13 +267,40 @@ int demo_guest_start(const char *name)
         report_guest_error(&r);
         goto out;
     }
+    /* The guest runs paused; resuming takes its locks from the daemon's process on the
+     * guest's behalf (virDomainLockProcessResume, as qemuProcessStartCPUs). */
     vm->pid = pid;
+    if (virDomainLockProcessResume(plugin, QEMU_URI, vm, NULL) < 0) {
+        kill(pid, SIGKILL);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+            ;
+        vm->pid = 0;
+        goto out;
+    }
     vm->def->id = next_id++;
     virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_BOOTED);
     rc = 0;
 out:
     virDomainObjEndAPI(&vm);
     return rc;
+}
+
+int demo_guest_adopt(const char *name, pid_t pid, int id)
+{
+    virDomainObj *vm;
+    if (!doms || !(vm = virDomainObjListFindByName(doms, name)))
+        return -1;
+    if (process_gone(pid)) { /* it died while no daemon watched it */
+        virDomainObjEndAPI(&vm);
+        return 0;
+    }
+    vm->pid = pid;
+    vm->def->id = id;
+    if (id >= next_id)
+        next_id = id + 1;
+    virDomainObjSetState(vm, VIR_DOMAIN_RUNNING, VIR_DOMAIN_RUNNING_UNPAUSED);
+    virDomainObjEndAPI(&vm);
+    return 1;
 }
 
 int demo_guest_crash(const char *name)

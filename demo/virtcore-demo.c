@@ -27,6 +27,7 @@
 
 #include "bench.h"
 #include "demo.h"
+#include "domains.h"
 #include "libvirt9.h"
 #include "locks.h"
 
@@ -360,6 +361,8 @@ int main(int argc, char **argv)
     }
     host_create();
 
+    printf("virtcore: a memory-safe library with libvirt 9.0's C ABI for virtualization daemons "
+           "(tiered state drivers, domain object list, lock manager).\n\n");
     printf("virtcore demo daemon: %d restarts per mode\n\n"
            "Host: storage pools default, images, backup (all autostart), network 'default',\n"
            "one secret, and %d guests recorded as running, two on each pool. Each restart is\n"
@@ -408,6 +411,8 @@ int main(int argc, char **argv)
            "  the load order. No guest is killed.\n");
 
     if (once_per_boot() < 0)
+        fail = 1;
+    if (demo_domains() < 0)
         fail = 1;
     if (demo_bench(root) < 0)
         fail = 1;

@@ -6,7 +6,12 @@
  *
  * Names, signatures, enum values and error codes follow libvirt 9.0, so that code
  * written against libvirt's internal API compiles against this header.
+ *
+ * Needs C99 or later (bool, <stdint.h>, variadic macros, long long) or C++.
  */
+#if !defined(__cplusplus) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L)
+#error "virtcore.h needs C99 or later (e.g. -std=gnu11, -std=c99); it is not C89/C90"
+#endif
 
 #ifndef VIRTCORE_H
 #define VIRTCORE_H
@@ -15,8 +20,46 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
-/* Version of this header, major*1000000 + minor*1000 + micro. */
+
+/* Version of this header (Cargo.toml's version, 0.1.0). */
+#define VIRTCORE_VERSION_MAJOR 0
+#define VIRTCORE_VERSION_MINOR 1
+#define VIRTCORE_VERSION_MICRO 0
+/* The same as one number, libvirt's encoding: major*1000000 + minor*1000 + micro;
+ * compare with virtcoreGetVersion() for the library actually loaded. */
 #define VIRTCORE_VERSION_NUMBER 1000
+
+/**
+ * virReportErrorHelper:
+ * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
+ * @errorcode: the virErrorNumber (VIR_ERR_*)
+ * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
+ * @fmt: printf-style format of the message, or NULL
+ *
+ * Reports an error from C code (a state driver, a lock driver plugin) into the calling
+ * thread's last error, exactly like libvirt's function of the same name. The message
+ * gets libvirt's prefix for @errorcode (e.g. "internal error: "). It sets no error of
+ * its own (a message that cannot be allocated is truncated to 1023 bytes).
+ *
+ * Declared here, inside the include guard and with C linkage, because the variadic
+ * function is defined in C (csrc/report.c) and cbindgen cannot declare it.
+ */
+#ifdef __cplusplus
+extern "C" {
+#endif
+void virReportErrorHelper(int domcode, int errorcode, const char *filename,
+                          const char *funcname, size_t linenr, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 6, 7)))
+#endif
+    ;
+#ifdef __cplusplus
+}
+#endif
+
+/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
+#define virReportError(code, ...) \
+    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)
 
 
 /**
@@ -166,6 +209,12 @@
 #define VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT (1 << 14)
 
 #define VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (1 << 15)
+
+/**
+ * Largest domain XML file (config or status) read, in bytes (10 MiB). Larger files are
+ * refused with an error naming them, before they are read into memory.
+ */
+#define VIRTCORE_DOMAIN_XML_MAX ((10 * 1024) * 1024)
 
 /**
  * Adding a running domain: the definition is the live one (libvirt's flag values).
@@ -1381,6 +1430,11 @@ typedef struct virDomainDef {
 typedef struct virObjectLockable {
   struct virObject parent;
   unsigned char lock;
+  /**
+   * Internal: which thread holds `lock` (0: none), so an unlock from another thread is
+   * refused instead of releasing a lock that thread relies on.
+   */
+  uintptr_t owner;
 } virObjectLockable;
 
 /**
@@ -1419,6 +1473,10 @@ typedef struct virDomainObjListLink {
    * The object is in a list.
    */
   bool listed;
+  /**
+   * The list it is in (NULL: none).
+   */
+  const void *owner;
 } virDomainObjListLink;
 
 /**
@@ -1762,21 +1820,6 @@ typedef struct virStateDriver {
   const char *const *stateNeeds;
 } virStateDriver;
 
-#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
-
-#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
-
-#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
-
-#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
-
-#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
-
-/**
- * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
- */
-#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
-
 
 
 /**
@@ -1803,6 +1846,21 @@ typedef struct virStateDriver {
  * Tier 1: hypervisor drivers (QEMU, LXC, …). Any higher number is a further tier.
  */
 #define VIR_DRV_STATE_DRV_HYPERVISOR 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_DEFAULT 0
+
+#define VIR_DOMAIN_LOCK_FAILURE_POWEROFF 1
+
+#define VIR_DOMAIN_LOCK_FAILURE_RESTART 2
+
+#define VIR_DOMAIN_LOCK_FAILURE_PAUSE 3
+
+#define VIR_DOMAIN_LOCK_FAILURE_IGNORE 4
+
+/**
+ * One past the last action (libvirt's `VIR_DOMAIN_LOCK_FAILURE_LAST`).
+ */
+#define VIR_DOMAIN_LOCK_FAILURE_LAST 5
 
 #ifdef __cplusplus
 extern "C" {
@@ -1862,6 +1920,9 @@ struct virDomainDef *virDomainDefParseString(const char *xmlStr,
 
 /**
  * Parses a domain XML file (libvirt's `virDomainDefParseFile`); errors name the file.
+ * Only regular files (symlinks to them are followed) of at most `VIRTCORE_DOMAIN_XML_MAX`
+ * bytes are read: anything else is `VIR_ERR_INVALID_ARG` and is never opened (a FIFO
+ * cannot block the call); unreadable files are `VIR_ERR_SYSTEM_ERROR`.
  */
 struct virDomainDef *virDomainDefParseFile(const char *filename,
                                            struct virDomainXMLOption *xmlopt,
@@ -1885,7 +1946,9 @@ struct virDomainObj *virDomainObjNew(struct virDomainXMLOption *xmlopt);
 
 /**
  * Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
- * `*vm == NULL` is a no-op.
+ * `*vm == NULL` is a no-op. When the calling thread does not hold `*vm` locked (a second
+ * `EndAPI` on a copy of the pointer, or another thread's object) the error is
+ * `VIR_ERR_OPERATION_INVALID` and nothing changes: no reference is dropped, `*vm` stays.
  */
 void virDomainObjEndAPI(struct virDomainObj **vm);
 
@@ -1954,7 +2017,8 @@ struct virDomainObj *virDomainObjListFindByID(struct virDomainObjList *doms, int
  * persistent one is kept in `newDef`), `VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE` (refuse an
  * active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
  * Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
- * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`.
+ * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`, or when called
+ * from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked).
  */
 struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
                                          struct virDomainDef **def,
@@ -1965,22 +2029,29 @@ struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
 /**
  * Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
  * object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
- * removal protocol.
+ * removal protocol. An object in no list is left as it is. Errors (nothing changed):
+ * `VIR_ERR_INVALID_ARG` for an object of another list, `VIR_ERR_OPERATION_INVALID` from a
+ * `ForEach(modify=false)` callback.
  */
 void virDomainObjListRemove(struct virDomainObjList *doms, struct virDomainObj *dom);
 
 /**
  * Like `virDomainObjListRemove` for a caller that already holds the list's write lock
  * (inside `virDomainObjListForEach(modify=true)` or a rename callback). Called without it,
- * it takes the lock itself by the removal protocol.
+ * it takes the lock itself by the removal protocol. Errors as `virDomainObjListRemove`.
  */
 void virDomainObjListRemoveLocked(struct virDomainObjList *doms, struct virDomainObj *dom);
 
 /**
  * Renames a locked domain (libvirt's `virDomainObjListRename`): with the list
  * write-locked, reserves `new_name`, calls `callback(dom, new_name, flags, opaque)`, which
- * must set `dom->def->name`, then drops the old name (or the new one if it failed).
- * Renaming to the current name does nothing.
+ * must set `dom->def->name`, then drops the old name (or the new one if it failed). The
+ * callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
+ * Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none; a name refused
+ * at parse gets the parser's error (`VIR_ERR_XML_ERROR` for a '/' or a name over
+ * `VIRTCORE_DOMAIN_NAME_MAX` bytes); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+ * a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
+ * `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
  */
 int virDomainObjListRename(struct virDomainObjList *doms,
                            struct virDomainObj *dom,
@@ -1993,6 +2064,8 @@ int virDomainObjListRename(struct virDomainObjList *doms,
  * Calls `callback(dom, opaque)` for every domain (unlocked; lock it in the callback),
  * with the list locked for reading, or for writing when `modify` is true (then the
  * callback may call `virDomainObjListRemoveLocked`). Returns -1 if any callback did.
+ * With `modify` false, a callback's `Add`, `Remove`, `RemoveLocked`, `Rename` or
+ * `ForEach(modify=true)` on the same list fails with `VIR_ERR_OPERATION_INVALID`.
  */
 int virDomainObjListForEach(struct virDomainObjList *doms,
                             bool modify,
@@ -2062,8 +2135,12 @@ void virObjectListFreeCount(void *list, size_t count);
  * With `liveStatus` false they are persistent configs (autostart when
  * `autostartDir/NAME.xml` links to the file); with true they are status files of running
  * domains. `notify(dom, newDomain, opaque)` is called for each domain loaded (locked).
- * A malformed file is logged and skipped; the others load, the call returns 0 and the
- * last error names the bad file. A missing directory loads nothing.
+ * Every `*.xml` is tried, as in libvirt (`.web.xml` is domain `.web`). Only regular files
+ * are read (symlinks to them are followed); FIFOs, devices, sockets and directories are
+ * skipped with a warning naming them, never opened. A malformed file, or one over
+ * `VIRTCORE_DOMAIN_XML_MAX` bytes, is logged and skipped; the others load, the call
+ * returns 0 and the last error names the bad file. A missing directory loads nothing.
+ * An empty `configDir` or `autostartDir` is `VIR_ERR_INVALID_ARG` (-1).
  */
 int virDomainObjListLoadAllConfigs(struct virDomainObjList *doms,
                                    const char *configDir,
@@ -2075,7 +2152,12 @@ int virDomainObjListLoadAllConfigs(struct virDomainObjList *doms,
 
 /**
  * Writes the inactive definition to `configDir/NAME.xml` atomically (libvirt's
- * `virDomainDefSave`); creates the directory if needed.
+ * `virDomainDefSave`); creates the directory if needed. The temporary file is
+ * `configDir/.vc-tmp-XXXXXX` (a reserved name pattern: leftovers of killed saves are
+ * removed by a later save). Errors leave the file unchanged: `VIR_ERR_INVALID_ARG` (empty
+ * `configDir`, no name), `VIR_ERR_WRITE_FAILED` (naming the file),
+ * `VIR_ERR_SYSTEM_ERROR` (the directory cannot be created). Once the new file is in
+ * place the call succeeds.
  */
 int virDomainDefSave(struct virDomainDef *def,
                      struct virDomainXMLOption *xmlopt,
@@ -2083,7 +2165,8 @@ int virDomainDefSave(struct virDomainDef *def,
 
 /**
  * Writes state, reason, pid and the live definition of a locked domain to
- * `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`).
+ * `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`); files and errors as for
+ * `virDomainDefSave` (an empty `statusDir` is `VIR_ERR_INVALID_ARG`).
  */
 int virDomainObjSave(struct virDomainObj *obj,
                      struct virDomainXMLOption *xmlopt,
@@ -2105,7 +2188,8 @@ int virDomainSaveStatus(struct virDomainXMLOption *xmlopt,
 /**
  * Removes `configDir/NAME.xml` and the autostart link `autostartDir/NAME.xml` of a
  * locked domain and clears `autostart` (libvirt's `virDomainDeleteConfig`). A missing
- * config file is not an error.
+ * config file is not an error; an empty `configDir` or `autostartDir` is
+ * `VIR_ERR_INVALID_ARG` and removes nothing.
  */
 int virDomainDeleteConfig(const char *configDir,
                           const char *autostartDir,
@@ -2372,7 +2456,8 @@ void virObjectLock(void *obj);
 
 /**
  * Unlocks an object locked by the calling thread. Unlocking an object that is not
- * locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
+ * locked, or that another thread holds, is reported as `VIR_ERR_OPERATION_INVALID` and
+ * changes nothing (the other thread keeps its lock).
  */
 void virObjectUnlock(void *obj);
 
@@ -2407,25 +2492,29 @@ int virStateCleanup(void);
 
 /**
  * Calls `stateReload` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateReload(void);
 
 /**
  * Calls `stateStop` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateStop(void);
 
 /**
  * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownPrepare(void);
 
 /**
  * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error.
+ * failed, with the first failing driver's error, or while the drivers are being
+ * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateShutdownWait(void);
 
@@ -2438,36 +2527,31 @@ int virStateShutdownWait(void);
 int virtcoreStateSetParallel(unsigned int nthreads);
 
 /**
- * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`);
- * NULL restores the default (`ROOT/run/virtcore`, `/run/virtcore` when privileged, else
- * `$XDG_RUNTIME_DIR/virtcore`). It should be on tmpfs. Returns 0 or -1.
+ * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)
+ * used by the next `virStateInitialize`; it is this daemon's own (not shared with other
+ * programs). NULL restores the default: `ROOT/run/virtcore` with a root, else
+ * `/run/virtcore/PROGRAM` when privileged, `$XDG_RUNTIME_DIR/virtcore/PROGRAM` or
+ * `/tmp/virtcore-EUID/PROGRAM` (PROGRAM: the executable's file name). It should be on
+ * tmpfs. Missing directories are created 0700; a directory owned by another uid or
+ * writable by group/others is refused at start-up (logged; autostart then runs every
+ * time). `dir` is copied. Returns 0, or -1 with `VIR_ERR_INVALID_ARG` for a relative path
+ * and `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
  */
 int virtcoreStateSetRunDir(const char *dir);
+
+/**
+ * Stores the version of the loaded library in `*libVer`, encoded like libvirt's
+ * `virGetVersion` (major*1,000,000 + minor*1,000 + micro; 0.1.0 is 1000), which it
+ * mirrors without the hypervisor arguments. It equals `VIRTCORE_VERSION_NUMBER` of the
+ * header the library was built with.
+ *
+ * `libVer`: caller-owned, written on success only. Returns 0, or -1 with
+ * `VIR_ERR_INVALID_ARG` when `libVer` is NULL. Thread-safe; needs no initialization.
+ */
+int virtcoreGetVersion(unsigned long *libVer);
 
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus
 
 #endif  /* VIRTCORE_H */
-
-/**
- * virReportErrorHelper:
- * @domcode: the virErrorDomain of the caller (VIR_FROM_*)
- * @errorcode: the virErrorNumber (VIR_ERR_*)
- * @filename, @funcname, @linenr: where the error was raised (may be NULL / 0)
- * @fmt: printf-style format of the message, or NULL
- *
- * Reports an error from C code (a state driver, a lock driver plugin) into the calling
- * thread's last error, exactly like libvirt's function of the same name. The message
- * gets libvirt's prefix for @errorcode (e.g. "internal error: ").
- */
-void virReportErrorHelper(int domcode, int errorcode, const char *filename,
-                          const char *funcname, size_t linenr, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 6, 7)))
-#endif
-    ;
-
-/* libvirt's convenience macro: define VIR_FROM_THIS before using it. */
-#define virReportError(code, ...) \
-    virReportErrorHelper(VIR_FROM_THIS, code, __FILE__, __func__, __LINE__, __VA_ARGS__)

@@ -27,6 +27,7 @@ pub mod ffi;
 pub mod locking;
 pub mod object;
 pub mod state;
+pub mod version;
 
 #[cfg(test)]
 mod header_test;

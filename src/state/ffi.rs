@@ -266,37 +266,45 @@ pub extern "C" fn virStateCleanup() -> c_int {
     })
 }
 
+/// The four hook calls below are refused at once (-1, `VIR_ERR_OPERATION_INVALID`, "state
+/// drivers are being initialized/cleaned up") while `virStateInitialize` or
+/// `virStateCleanup` runs in any thread, so a hook's helper thread calling them cannot
+/// deadlock; from inside a hook on the same thread they are refused too.
 fn run_hook(func: &'static str, hook: Hook) -> c_int {
     call(STATE, func, |_| {
         log_debug!("{func}()");
-        super::each_initialized(hook)?;
+        super::each_initialized(func, hook)?;
         Ok(0)
     })
 }
 
 /// Calls `stateReload` of every initialized driver. Returns -1 if any
-/// failed, with the first failing driver's error.
+/// failed, with the first failing driver's error, or while the drivers are being
+/// initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
 #[no_mangle]
 pub extern "C" fn virStateReload() -> c_int {
     run_hook("virStateReload", Hook::Reload)
 }
 
 /// Calls `stateStop` of every initialized driver. Returns -1 if any
-/// failed, with the first failing driver's error.
+/// failed, with the first failing driver's error, or while the drivers are being
+/// initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
 #[no_mangle]
 pub extern "C" fn virStateStop() -> c_int {
     run_hook("virStateStop", Hook::Stop)
 }
 
 /// Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
-/// failed, with the first failing driver's error.
+/// failed, with the first failing driver's error, or while the drivers are being
+/// initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
 #[no_mangle]
 pub extern "C" fn virStateShutdownPrepare() -> c_int {
     run_hook("virStateShutdownPrepare", Hook::ShutdownPrepare)
 }
 
 /// Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
-/// failed, with the first failing driver's error.
+/// failed, with the first failing driver's error, or while the drivers are being
+/// initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
 #[no_mangle]
 pub extern "C" fn virStateShutdownWait() -> c_int {
     run_hook("virStateShutdownWait", Hook::ShutdownWait)
@@ -318,9 +326,15 @@ pub extern "C" fn virtcoreStateSetParallel(nthreads: c_uint) -> c_int {
     })
 }
 
-/// Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`);
-/// NULL restores the default (`ROOT/run/virtcore`, `/run/virtcore` when privileged, else
-/// `$XDG_RUNTIME_DIR/virtcore`). It should be on tmpfs. Returns 0 or -1.
+/// Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)
+/// used by the next `virStateInitialize`; it is this daemon's own (not shared with other
+/// programs). NULL restores the default: `ROOT/run/virtcore` with a root, else
+/// `/run/virtcore/PROGRAM` when privileged, `$XDG_RUNTIME_DIR/virtcore/PROGRAM` or
+/// `/tmp/virtcore-EUID/PROGRAM` (PROGRAM: the executable's file name). It should be on
+/// tmpfs. Missing directories are created 0700; a directory owned by another uid or
+/// writable by group/others is refused at start-up (logged; autostart then runs every
+/// time). `dir` is copied. Returns 0, or -1 with `VIR_ERR_INVALID_ARG` for a relative path
+/// and `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
 #[no_mangle]
 pub unsafe extern "C" fn virtcoreStateSetRunDir(dir: *const c_char) -> c_int {
     call(STATE, "virtcoreStateSetRunDir", |cx| {

@@ -14,6 +14,14 @@
 //! guards the driver list and is only held briefly, never while a hook runs. Order:
 //! LIFECYCLE before REGISTRY. Hooks must not call back into this module; that is detected
 //! (per-thread flag) and refused instead of deadlocking.
+//!
+//! A hook may also hand work to a helper thread and join it. If that helper calls
+//! `virStateReload` (or Stop/ShutdownPrepare/ShutdownWait) while initialize or cleanup holds
+//! `LIFECYCLE`, waiting would deadlock (the holder waits for the helper). So initialize and
+//! cleanup announce themselves in `Registry::busy` *before* taking the lock, and the hooks
+//! refuse with an error instead of waiting while it is set — as libvirt's daemon ignores a
+//! reload before its drivers are initialized. Readers take the lock with `read_recursive`,
+//! so a helper of a reload hook is never queued behind a waiting writer either.
 
 mod init;
 mod marker;
@@ -120,6 +128,9 @@ struct Registry {
     initialized: Vec<usize>,
     /// True from the start of `initialize` until `cleanup` (or a failed initialize).
     active: bool,
+    /// What initialize/cleanup is doing right now ("initialized", "cleaned up"), set before
+    /// it takes `LIFECYCLE`: hooks refuse instead of waiting (see the module docs).
+    busy: Option<&'static str>,
     options: InitOptions,
 }
 
@@ -127,6 +138,7 @@ static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     drivers: Vec::new(),
     initialized: Vec::new(),
     active: false,
+    busy: None,
     options: InitOptions::DEFAULT,
 });
 static LIFECYCLE: RwLock<()> = RwLock::new(());
@@ -146,6 +158,25 @@ fn in_hook<R>(f: impl FnOnce() -> R) -> R {
     }
     let _reset = Reset(IN_HOOK.with(|h| h.replace(true)));
     f()
+}
+
+/// Clears `Registry::busy` when initialize/cleanup ends, however it ends.
+struct Busy;
+impl Drop for Busy {
+    fn drop(&mut self) {
+        REGISTRY.lock().busy = None;
+    }
+}
+
+/// Marks the registry busy with `what`, or refuses if another initialize/cleanup is running.
+fn enter_busy(reg: &mut Registry, func: &str, what: &'static str) -> Result<Busy, StateError> {
+    if let Some(other) = reg.busy {
+        return Err(StateError::Invalid(format!(
+            "{func} refused: state drivers are being {other}"
+        )));
+    }
+    reg.busy = Some(what);
+    Ok(Busy)
 }
 
 fn refuse_reentry(what: &str) -> Result<(), StateError> {
@@ -214,17 +245,19 @@ pub fn set_options(update: impl FnOnce(&mut InitOptions)) -> Result<(), StateErr
 /// Initializes every registered driver, tier by tier; see the module docs and `init.rs`.
 pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
     refuse_reentry("virStateInitialize")?;
-    let _life = LIFECYCLE.write();
-    let (drivers, options) = {
+    let (drivers, options, _busy) = {
         let mut reg = REGISTRY.lock();
         if reg.active {
             return Err(StateError::Invalid(
                 "state drivers are already initialized".into(),
             ));
         }
+        let busy = enter_busy(&mut reg, "virStateInitialize", "initialized")?;
         reg.active = true;
-        (reg.drivers.clone(), reg.options.clone())
+        (reg.drivers.clone(), reg.options.clone(), busy)
     };
+    // Waits for running hooks; new ones see `busy` and refuse instead of queueing.
+    let _life = LIFECYCLE.write();
     // A panicking driver hook must not leave the registry marked active forever.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         init::run(&drivers, args, mandatory, &options)
@@ -252,6 +285,7 @@ pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
 /// cleaned up even if one fails; the first failure is returned.
 pub fn cleanup() -> Result<(), StateError> {
     refuse_reentry("virStateCleanup")?;
+    let _busy = enter_busy(&mut REGISTRY.lock(), "virStateCleanup", "cleaned up")?;
     let _life = LIFECYCLE.write();
     let (drivers, order) = {
         let reg = REGISTRY.lock();
@@ -344,9 +378,16 @@ fn call_each<'a>(
 
 /// Calls `hook` on every initialized driver, in initialization order; see [`call_each`].
 /// Several threads may do this at once.
-pub fn each_initialized(hook: Hook) -> Result<(), StateError> {
-    refuse_reentry("virState* hooks")?;
-    let _life = LIFECYCLE.read();
+/// Refused (not waited for) while initialize or cleanup runs; see the module docs.
+pub fn each_initialized(func: &str, hook: Hook) -> Result<(), StateError> {
+    refuse_reentry(func)?;
+    if let Some(what) = REGISTRY.lock().busy {
+        return Err(StateError::Invalid(format!(
+            "{func} refused: state drivers are being {what}"
+        )));
+    }
+    // `busy` was clear, so no writer can be waiting for a hook of ours that waits for us.
+    let _life = LIFECYCLE.read_recursive();
     let drivers: Vec<Arc<dyn StateDriver>> = {
         let reg = REGISTRY.lock();
         reg.initialized

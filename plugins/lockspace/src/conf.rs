@@ -2,6 +2,11 @@
 //! where a value is a quoted string ("…" or '…'), an integer or a list `[v, …]`;
 //! `#` starts a comment; entries are separated by new lines or `;`.
 //! Known key: `lockspace_dir` (a string). Unknown keys are ignored, as libvirt does.
+//!
+//! A hand parser, because no crate reads this syntax: TOML is close but refuses what
+//! libvirt's files contain (repeated keys, `;` separators, dotted names as plain names).
+//! Lists may nest only [`MAX_NESTING`] deep, so hostile input (100k `[`) is an error,
+//! never a stack overflow.
 
 use std::path::{Path, PathBuf};
 
@@ -9,6 +14,9 @@ use crate::abi::err::*;
 use crate::error::{Error, Result};
 
 pub const DEFAULT_LOCKSPACE_DIR: &str = "/var/lib/virtcore/lockspace";
+
+/// How deep lists may nest (libvirt's own files use flat lists).
+pub const MAX_NESTING: usize = 16;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -82,7 +90,7 @@ impl Parser<'_> {
         Ok(String::from_utf8_lossy(&self.src[start..self.pos]).into_owned())
     }
 
-    fn value(&mut self) -> Result<Value> {
+    fn value(&mut self, depth: usize) -> Result<Value> {
         match self.peek() {
             Some(q @ (b'"' | b'\'')) => {
                 self.pos += 1;
@@ -98,6 +106,9 @@ impl Parser<'_> {
                 self.pos += 1;
                 Ok(Value::Str(s))
             }
+            Some(b'[') if depth >= MAX_NESTING => {
+                Err(self.err(&format!("lists nested more than {MAX_NESTING} deep")))
+            }
             Some(b'[') => {
                 self.pos += 1;
                 let mut items = Vec::new();
@@ -107,7 +118,7 @@ impl Parser<'_> {
                         self.pos += 1;
                         return Ok(Value::List(items));
                     }
-                    items.push(self.value()?);
+                    items.push(self.value(depth + 1)?);
                     self.skip(true);
                     match self.peek() {
                         Some(b',') => self.pos += 1,
@@ -157,7 +168,7 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<(String, Value)>> {
         }
         p.pos += 1;
         p.skip(false);
-        let value = p.value()?;
+        let value = p.value(0)?;
         p.skip(false);
         match p.peek() {
             None | Some(b'\n') | Some(b';') => {}
@@ -218,15 +229,125 @@ pub fn load(file: Option<&Path>) -> Result<Config> {
     }
 }
 
-/// A usable lockspace directory: exists, is a directory, and this process may create
-/// files in it (checked with the effective ids, as the open will be).
+fn meta(dir: &Path) -> std::io::Result<std::fs::Metadata> {
+    std::fs::metadata(dir)
+}
+
+/// Whether `st` is writable by users other than its owner (group or others).
+fn writable_by_others(st: &std::fs::Metadata) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    st.permissions().mode() & 0o022 != 0
+}
+
+fn mode_text(st: &std::fs::Metadata) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    format!("{:04o}", st.permissions().mode() & 0o7777)
+}
+
+/// Creates a missing lockspace directory (mode 0700; missing parents 0755, like
+/// `install -d`) below its nearest existing ancestor, which must be a directory not
+/// writable by other users unless sticky (`/tmp`): what is created there stays ours,
+/// and is checked again afterwards.
+fn create_lockspace_dir(dir: &Path) -> Result<()> {
+    let missing = |why: String| {
+        Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!(
+                "lockspace directory '{}' is missing and cannot be created: {why}",
+                dir.display()
+            ),
+        )
+    };
+    let mut todo = vec![dir];
+    let mut base = dir.parent();
+    let ancestor = loop {
+        let Some(p) = base else {
+            return Err(missing("no existing parent".into()));
+        };
+        match meta(p) {
+            Ok(st) => break (p, st),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                todo.push(p);
+                base = p.parent();
+            }
+            Err(e) => return Err(missing(format!("'{}': {e}", p.display()))),
+        }
+    };
+    let (parent, st) = ancestor;
+    use std::os::unix::fs::PermissionsExt;
+    if !st.is_dir() {
+        return Err(missing(format!(
+            "'{}' is not a directory",
+            parent.display()
+        )));
+    }
+    if writable_by_others(&st) && st.permissions().mode() & 0o1000 == 0 {
+        return Err(missing(format!(
+            "its parent '{}' is writable by other users (mode {})",
+            parent.display(),
+            mode_text(&st)
+        )));
+    }
+    use std::os::unix::fs::DirBuilderExt;
+    for (i, d) in todo.iter().rev().enumerate() {
+        let last = i + 1 == todo.len();
+        match std::fs::DirBuilder::new()
+            .mode(if last { 0o700 } else { 0o755 })
+            .create(d)
+        {
+            Ok(()) => {}
+            // Created meanwhile by someone else: checked below like any existing one.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(missing(format!("'{}': {e}", d.display()))),
+        }
+    }
+    Ok(())
+}
+
+/// A usable lockspace directory, created when missing: a directory (symlinks to one are
+/// followed: shared storage is often mounted elsewhere), owned by this user or root, not
+/// writable by any other user (who could otherwise replace or pre-create lease files),
+/// in which this process may create files (checked with the effective ids, as the open
+/// will be).
 pub fn check_lockspace_dir(dir: &Path) -> Result<()> {
-    let meta = std::fs::metadata(dir)
+    if let Err(e) = meta(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            return Err(Error::system(
+                e,
+                format!("lockspace directory '{}'", dir.display()),
+            ));
+        }
+        create_lockspace_dir(dir)?;
+    }
+    let meta = meta(dir)
         .map_err(|e| Error::system(e, format!("lockspace directory '{}'", dir.display())))?;
     if !meta.is_dir() {
         return Err(Error::new(
             VIR_ERR_CONFIG_UNSUPPORTED,
             format!("lockspace directory '{}' is not a directory", dir.display()),
+        ));
+    }
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() != me && meta.uid() != 0 {
+        return Err(Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!(
+                "lockspace directory '{}' is owned by uid {}, not by this user (uid {me}) or root",
+                dir.display(),
+                meta.uid()
+            ),
+        ));
+    }
+    if writable_by_others(&meta) {
+        return Err(Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!(
+                "lockspace directory '{}' is writable by other users (mode {}): make it 0700 or 0755",
+                dir.display(),
+                mode_text(&meta)
+            ),
         ));
     }
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
@@ -296,12 +417,46 @@ mod tests {
     }
 
     #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let text = format!("x = {}", "[".repeat(100_000));
+        let e = from_text(&text, "deep.conf").unwrap_err();
+        assert_eq!(e.code, VIR_ERR_CONF_SYNTAX);
+        assert!(e.message.contains("nested more than 16"), "{e}");
+        let ok = format!("x = {}{}", "[".repeat(16), "]".repeat(16));
+        assert!(from_text(&ok, "f").is_ok());
+    }
+
+    #[test]
     fn lockspace_dir_checks() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         check_lockspace_dir(dir.path()).unwrap();
-        let missing = dir.path().join("missing");
+        // Missing: created 0700, missing parents 0755.
+        let missing = dir.path().join("a/b/missing");
+        check_lockspace_dir(&missing).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode(&missing), 0o700);
+        assert_eq!(mode(&dir.path().join("a")), 0o755);
+        // Writable by others: refused, naming the directory and its mode.
+        std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o777)).unwrap();
         let e = check_lockspace_dir(&missing).unwrap_err();
-        assert!(e.message.contains(missing.to_str().unwrap()), "{e}");
+        assert!(
+            e.message.contains(missing.to_str().unwrap()) && e.message.contains("mode 0777"),
+            "{e}"
+        );
+        std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o770)).unwrap();
+        assert!(check_lockspace_dir(&missing).is_err());
+        // A missing one under a parent others may write to is not created.
+        let open = dir.path().join("open");
+        std::fs::create_dir(&open).unwrap();
+        std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
+        let e = check_lockspace_dir(&open.join("ls")).unwrap_err();
+        assert!(
+            e.message.contains("is missing and cannot be created"),
+            "{e}"
+        );
+        assert!(e.message.contains("mode 0777"), "{e}");
+        assert!(!open.join("ls").exists());
         let file = dir.path().join("f");
         std::fs::write(&file, b"").unwrap();
         let e = check_lockspace_dir(&file).unwrap_err();

@@ -8,7 +8,7 @@
 //! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
 //! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
 //! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner; slot 0 is the exclusive holder's |
-//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
+//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host, resource |
 //!
 //! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
 //! so they last until it is closed, i.e. until the holder releases or dies. A record
@@ -33,13 +33,8 @@ const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
-const RECORD_SIZE: usize = 512;
-const RECORD_MAGIC: &[u8; 8] = b"VCLSREC1";
-const TEXT_FIELD: usize = 240;
-
-pub const MODE_EXCLUSIVE: u32 = 1;
-pub const MODE_SHARED: u32 = 2;
-pub const MODE_REGISTERED: u32 = 3;
+use crate::record::RECORD_SIZE;
+pub use crate::record::{format_uuid, Holder, MODE_EXCLUSIVE, MODE_REGISTERED, MODE_SHARED};
 
 /// Lower-case hex SHA-256 of `data`: lease file names.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -73,40 +68,106 @@ pub fn canonical_disk_path(path: &str) -> Result<String> {
     }
 }
 
-/// Opens a lease file read-write with `O_CLOEXEC | O_NOFOLLOW` (a symlink is refused),
-/// creating it mode 0600 when `create`; anything but a regular file is refused.
-pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    let mut flags = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    if create {
-        flags |= libc::O_CREAT;
-    }
-    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
-    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
-    if fd < 0 {
-        return Err(Error::last_os(format!(
-            "cannot open lease file '{}'",
-            path.display()
-        )));
-    }
-    // SAFETY: fd was just returned by open and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
+fn stat_fd(fd: RawFd, path: &Path) -> Result<libc::stat> {
     // SAFETY: fstat into a zeroed stat buffer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0 {
+    if unsafe { libc::fstat(fd, &mut st) } != 0 {
         return Err(Error::last_os(format!(
             "cannot stat lease file '{}'",
             path.display()
         )));
     }
-    if st.st_mode & libc::S_IFMT != libc::S_IFREG {
+    Ok(st)
+}
+
+fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
+    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
+    let fd = unsafe { libc::open(c.as_ptr(), flags, 0o600 as libc::c_uint) };
+    // SAFETY: fd was just returned by open and is owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn not_regular(path: &Path) -> Error {
+    Error::new(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        format!("lease file '{}' is not a regular file", path.display()),
+    )
+}
+
+fn is_regular(st: &libc::stat) -> bool {
+    st.st_mode & libc::S_IFMT == libc::S_IFREG
+}
+
+/// `fd` must still be the inode `st` described (checked before it was opened).
+fn same_inode(fd: OwnedFd, st: &libc::stat, path: &Path) -> Result<OwnedFd> {
+    let now = stat_fd(fd.as_raw_fd(), path)?;
+    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
         return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!("lease file '{}' is not a regular file", path.display()),
+            VIR_ERR_OPERATION_INVALID,
+            format!(
+                "lease file '{}' was replaced while opening it",
+                path.display()
+            ),
         ));
     }
     Ok(fd)
+}
+
+const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+
+/// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
+/// device node, a FIFO or anything but a regular file is refused before it is opened
+/// read-write:
+///
+/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
+///   without following symlinks and checked to be that same inode. Only the directory's
+///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
+///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
+///   more than a plain open, on the lock cycle's hot path.
+/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
+///   only then that very inode is reopened read-write through `/proc/self/fd` (without
+///   `/proc`: by name, checked to be the same inode).
+pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    let c = CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    if create {
+        // Twice at most: a file created by someone else between lstat and O_EXCL.
+        for _ in 0..2 {
+            // SAFETY: lstat into a zeroed stat buffer, valid C string.
+            let mut st: libc::stat = unsafe { std::mem::zeroed() };
+            if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
+                if !is_regular(&st) {
+                    return Err(not_regular(path));
+                }
+                let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+                return same_inode(fd, &st, path);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
+                return Err(cannot_open());
+            }
+            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
+                return Ok(fd);
+            }
+            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+                return Err(cannot_open());
+            }
+        }
+        return Err(cannot_open());
+    }
+    let probe =
+        raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
+    let st = stat_fd(probe.as_raw_fd(), path)?;
+    if !is_regular(&st) {
+        return Err(not_regular(path));
+    }
+    let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
+    if let Some(fd) = raw_open(&proc, RW & !libc::O_NOFOLLOW) {
+        return Ok(fd);
+    }
+    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+    same_inode(fd, &st, path)
 }
 
 fn flock(kind: i32, start: u64) -> libc::flock {
@@ -134,20 +195,24 @@ pub fn try_lock(fd: RawFd, kind: i32, start: u64) -> io::Result<bool> {
     }
 }
 
-/// The first byte in `start..start+len` on which another open file holds a lock that
-/// conflicts with a write lock.
-fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
-    let mut fl = flock(libc::F_WRLCK, start);
-    fl.l_len = len as libc::off_t;
+/// Whether another open file holds a lock on byte `at` that conflicts with a write lock.
+/// One byte per call: over a range, `F_OFD_GETLK` reports the first conflicting lock in
+/// the kernel's list, not the lowest locked byte, so a range probe can skip holders.
+fn locked_by_other(fd: RawFd, at: u64) -> io::Result<bool> {
+    let mut fl = flock(libc::F_WRLCK, at);
     // SAFETY: F_OFD_GETLK with a valid flock.
     if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    if fl.l_type == libc::F_UNLCK as libc::c_short {
-        Ok(None)
-    } else {
-        Ok(Some((fl.l_start as u64).max(start)))
-    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Whether the open file `mine` holds holder slot `slot`: a probe through another open
+/// file of the same lease (`other`) sees the slot locked, one through `mine` does not
+/// (an open file never conflicts with its own locks).
+pub fn holds_slot(mine: RawFd, other: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(other, SLOT_LOCK_BASE + slot), Ok(true))
+        && matches!(locked_by_other(mine, SLOT_LOCK_BASE + slot), Ok(false))
 }
 
 /// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
@@ -177,8 +242,9 @@ pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
     Err(Error::new(
         VIR_ERR_RESOURCE_BUSY,
         format!(
-            "lease file '{}' has no free holder slot ({MAX_SLOTS} holders)",
-            path.display()
+            "lease file '{}' has no free holder slot (at most {} shared or registered holders per resource)",
+            path.display(),
+            MAX_SLOTS - 1
         ),
     ))
 }
@@ -187,75 +253,12 @@ pub fn release_slot(fd: RawFd, slot: u64) {
     let _ = try_lock(fd, libc::F_UNLCK, SLOT_LOCK_BASE + slot);
 }
 
-/// Who holds a lease, as recorded in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub mode: u32,
-    pub pid: u32,
-    pub uuid: [u8; 16],
-    pub name: String,
-    pub host: String,
-}
-
-fn put_text(buf: &mut [u8], s: &str) {
-    let mut n = s.len().min(buf.len() - 1);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-}
-
-fn get_text(buf: &[u8]) -> String {
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-impl Holder {
-    pub fn encode(&self) -> [u8; RECORD_SIZE] {
-        let mut b = [0u8; RECORD_SIZE];
-        b[..8].copy_from_slice(RECORD_MAGIC);
-        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
-        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
-        b[16..32].copy_from_slice(&self.uuid);
-        put_text(&mut b[32..32 + TEXT_FIELD], &self.name);
-        put_text(&mut b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD], &self.host);
-        b
-    }
-
-    pub fn decode(b: &[u8]) -> Option<Holder> {
-        if b.len() < RECORD_SIZE || &b[..8] != RECORD_MAGIC {
-            return None;
-        }
-        Some(Holder {
-            mode: u32::from_le_bytes(b[8..12].try_into().ok()?),
-            pid: u32::from_le_bytes(b[12..16].try_into().ok()?),
-            uuid: b[16..32].try_into().ok()?,
-            name: get_text(&b[32..32 + TEXT_FIELD]),
-            host: get_text(&b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD]),
-        })
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "guest '{}' (uuid {}, pid {}, host {})",
-            self.name,
-            format_uuid(&self.uuid),
-            self.pid,
-            self.host
-        )
-    }
-}
-
-pub fn format_uuid(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        h[0..4].concat(),
-        h[4..6].concat(),
-        h[6..8].concat(),
-        h[8..10].concat(),
-        h[10..16].concat()
-    )
+/// Gives up whatever slots this open file holds.
+pub fn release_all_slots(fd: RawFd) {
+    let mut fl = flock(libc::F_UNLCK, SLOT_LOCK_BASE);
+    fl.l_len = MAX_SLOTS as libc::off_t;
+    // SAFETY: F_OFD_SETLK with a valid flock.
+    unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) };
 }
 
 fn pwrite_all(fd: RawFd, buf: &[u8], off: u64) -> io::Result<()> {
@@ -289,27 +292,41 @@ pub fn write_record(fd: RawFd, slot: u64, h: &Holder, path: &Path) -> Result<()>
     })
 }
 
+/// The live records of a lease, with their slots: every slot whose lock another open
+/// file holds (probed slot by slot), with a record of either format.
+pub fn live_records(fd: RawFd) -> Vec<(u64, Holder)> {
+    records(fd)
+        .into_iter()
+        .filter(|(slot, _)| slot_live(fd, *slot))
+        .collect()
+}
+
+/// Every valid record of a lease, live or stale (one read): a slot without one has
+/// nothing to report, so only these need probing.
+pub fn records(fd: RawFd) -> Vec<(u64, Holder)> {
+    let mut buf = vec![0u8; RECORD_SIZE * MAX_SLOTS as usize];
+    let n = pread_full(fd, &mut buf, RECORD_BASE).unwrap_or(0);
+    buf[..n]
+        .chunks_exact(RECORD_SIZE)
+        .enumerate()
+        .filter_map(|(slot, b)| Holder::decode(b).map(|h| (slot as u64, h)))
+        .collect()
+}
+
+/// Whether another open file than `fd` holds `slot`.
+pub fn slot_live(fd: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(fd, SLOT_LOCK_BASE + slot), Ok(true))
+}
+
 /// The live holders of a lease (records whose slot lock is held by another open file)
-/// that actually hold the lock (exclusive or shared, not merely registered).
+/// that actually hold the lock (exclusive or shared, not merely registered), in slot
+/// order: every one of them, whatever order they came in.
 pub fn holders(fd: RawFd) -> Vec<Holder> {
-    let mut out = Vec::new();
-    let mut next = 0;
-    while next < MAX_SLOTS {
-        let Ok(Some(byte)) = first_locked(fd, SLOT_LOCK_BASE + next, MAX_SLOTS - next) else {
-            break;
-        };
-        let slot = byte - SLOT_LOCK_BASE;
-        let mut buf = [0u8; RECORD_SIZE];
-        if let Ok(RECORD_SIZE) = pread_full(fd, &mut buf, RECORD_BASE + slot * RECORD_SIZE as u64) {
-            if let Some(h) = Holder::decode(&buf) {
-                if h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED {
-                    out.push(h);
-                }
-            }
-        }
-        next = slot + 1;
-    }
-    out
+    live_records(fd)
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED)
+        .collect()
 }
 
 /// The lease's generation (0 for a new, empty file).
@@ -414,23 +431,51 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip() {
-        let h = Holder {
+    fn every_live_holder_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lease");
+        let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
+        let record = |i: u32| Holder {
             mode: MODE_SHARED,
-            pid: 4242,
-            uuid: *b"0123456789abcdef",
-            name: "é".repeat(200),
-            host: "host-a".into(),
+            pid: 100 + i,
+            uuid: [i as u8; 16],
+            name: format!("vm{i}"),
+            host: "h".into(),
+            resource: Some("disk:/x".into()),
+            fd: 3,
         };
-        let back = Holder::decode(&h.encode()).unwrap();
-        assert_eq!(back.pid, 4242);
-        assert!(back.name.len() < TEXT_FIELD && back.name.chars().all(|c| c == 'é'));
-        assert_eq!(back.host, "host-a");
-        assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
-        assert_eq!(
-            format_uuid(&[0x12; 16]),
-            "12121212-1212-1212-1212-121212121212"
-        );
+        // Slots taken, given up and taken again: the kernel's lock list is no longer in
+        // byte order, and a range probe would miss holders.
+        for (i, f) in files[..3].iter().enumerate() {
+            let slot = claim_slot(f.as_raw_fd(), &p).unwrap();
+            write_record(f.as_raw_fd(), slot, &record(i as u32), &p).unwrap();
+        }
+        release_slot(files[0].as_raw_fd(), 1);
+        let slot = claim_slot(files[3].as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "a dead or gone holder's slot is reused");
+        write_record(files[3].as_raw_fd(), slot, &record(3), &p).unwrap();
+        // A holder of the previous version writes records of the first format.
+        let old = open(&p, false).unwrap();
+        let slot = claim_slot(old.as_raw_fd(), &p).unwrap();
+        let mut v1 = [0u8; RECORD_SIZE];
+        v1[..8].copy_from_slice(crate::record::RECORD_MAGIC_V1);
+        v1[8..12].copy_from_slice(&MODE_EXCLUSIVE.to_le_bytes());
+        v1[12..16].copy_from_slice(&104u32.to_le_bytes());
+        pwrite_all(
+            old.as_raw_fd(),
+            &v1,
+            RECORD_BASE + slot * RECORD_SIZE as u64,
+        )
+        .unwrap();
+        let mut pids: Vec<u32> = holders(files[4].as_raw_fd())
+            .iter()
+            .map(|h| h.pid)
+            .collect();
+        pids.sort();
+        assert_eq!(pids, vec![101, 102, 103, 104]);
+        drop(old);
+        assert!(holds_slot(files[3].as_raw_fd(), files[4].as_raw_fd(), 1));
+        assert!(!holds_slot(files[2].as_raw_fd(), files[4].as_raw_fd(), 1));
     }
 
     #[test]
@@ -452,6 +497,8 @@ mod tests {
             uuid: [7; 16],
             name: "vm".into(),
             host: "h".into(),
+            resource: None,
+            fd: -1,
         };
         write_record(a.as_raw_fd(), slot, &h, &p).unwrap();
         write_generation(a.as_raw_fd(), 5, &p).unwrap();
@@ -467,5 +514,23 @@ mod tests {
         std::os::unix::fs::symlink(&p, &link).unwrap();
         let e = open(&link, true).unwrap_err();
         assert!(e.message.contains("link"), "{e}");
+    }
+
+    #[test]
+    fn special_files_are_refused_unopened() {
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("fifo");
+        let c = CString::new(fifo.to_str().unwrap()).unwrap();
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        // A FIFO opened read-write would not block, but one opened for reading would:
+        // either way it must be refused, never opened.
+        let e = open(&fifo, false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(&fifo, true).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(Path::new("/dev/null"), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
+        let e = open(dir.path(), false).unwrap_err();
+        assert!(e.message.contains("not a regular file"), "{e}");
     }
 }

@@ -1,0 +1,112 @@
+# Environment of the real-libvirtd suite: a private mount namespace in which Debian's
+# libvirtd, virtlockd and QEMU see only the suite's own directories. Sourced by run.sh
+# (already inside `unshare -m`). Sets T (the suite's temp dir) and defines the daemon
+# helpers; every daemon started here is stopped by stop_daemons.
+
+LOCKDIR_SYS=/usr/lib/x86_64-linux-gnu/libvirt/lock-driver
+VIRSH=(virsh -q -c qemu:///system)
+
+# The private view: tmpfs on /run/libvirt, the suite's directories over libvirt's
+# config, state, log and cache directories and over the lock-driver directory (so the
+# host's real files are never read or written). Mount points libvirt's packages would
+# have created are created when missing (empty directories, nothing else).
+setup_namespace() {
+  local d
+  mount --make-rprivate / || return 1
+  for d in /run/libvirt /etc/libvirt /var/lib/libvirt /var/log/libvirt /var/cache/libvirt; do
+    [ -d "$d" ] || mkdir -p "$d" || return 1
+  done
+  mount -t tmpfs -o mode=0755 vcsuite /run/libvirt || return 1
+  mkdir -p "$T/etc" "$T/lib" "$T/log" "$T/cache" "$T/lock-driver" "$T/lockspace" \
+           "$T/disks" "$T/xml" "$T/save" || return 1
+  mount --bind "$T/etc" /etc/libvirt || return 1
+  mount --bind "$T/lib" /var/lib/libvirt || return 1
+  mount --bind "$T/log" /var/log/libvirt || return 1
+  mount --bind "$T/cache" /var/cache/libvirt || return 1
+  for d in "$LOCKDIR_SYS"/*.so; do
+    [ -f "$d" ] && cp "$d" "$T/lock-driver/"
+  done
+  cp "$LOCKSPACE_SO" "$T/lock-driver/lockspace.so" || return 1
+  mount --bind "$T/lock-driver" "$LOCKDIR_SYS" || return 1
+  cat > /etc/libvirt/libvirtd.conf <<CONF
+log_outputs = "3:file:/var/log/libvirt/libvirtd.log"
+CONF
+  cat > /etc/libvirt/qemu-lockspace.conf <<CONF
+lockspace_dir = "$T/lockspace"
+CONF
+  : > /etc/libvirt/qemu-lockd.conf
+  : > /etc/libvirt/virtlockd.conf
+}
+
+# qemu.conf for one lock driver (facts measured on this machine: no systemd, no cgroups).
+write_qemu_conf() {
+  cat > /etc/libvirt/qemu.conf <<CONF
+user = "root"
+group = "root"
+dynamic_ownership = 0
+remember_owner = 0
+security_driver = "none"
+cgroup_controllers = [ ]
+namespaces = [ ]
+stdio_handler = "file"
+lock_manager = "$1"
+CONF
+}
+
+LIBVIRTD_PID=
+VIRTLOCKD_PID=
+
+wait_for() { # wait_for TRIES COMMAND...: polls every 0.1 s
+  local n=$1; shift
+  while [ "$n" -gt 0 ]; do "$@" && return 0; sleep 0.1; n=$((n - 1)); done
+  return 1
+}
+
+start_virtlockd() {
+  rm -f /run/libvirt/virtlockd.pid
+  virtlockd -d -p /run/libvirt/virtlockd.pid || return 1
+  wait_for 100 test -S /run/libvirt/virtlockd-sock -a -s /run/libvirt/virtlockd.pid || return 1
+  VIRTLOCKD_PID=$(cat /run/libvirt/virtlockd.pid)
+}
+
+start_libvirtd() {
+  rm -f /run/libvirt/libvirtd.pid
+  libvirtd -d -p /run/libvirt/libvirtd.pid || return 1
+  wait_for 600 test -s /run/libvirt/libvirtd.pid || return 1
+  LIBVIRTD_PID=$(cat /run/libvirt/libvirtd.pid)
+  # Ready once a client gets an answer (the first start probes QEMU's capabilities).
+  wait_for 600 "${VIRSH[@]}" version >/dev/null 2>&1
+}
+
+# stop_libvirtd [SIGNAL]: TERM (default) or KILL; waits until the process is gone.
+stop_libvirtd() {
+  local sig=${1:-TERM}
+  [ -n "$LIBVIRTD_PID" ] || return 0
+  kill -s "$sig" "$LIBVIRTD_PID" 2>/dev/null
+  wait_for 300 eval '! kill -0 '"$LIBVIRTD_PID"' 2>/dev/null' || kill -KILL "$LIBVIRTD_PID" 2>/dev/null
+  wait_for 50 eval '! kill -0 '"$LIBVIRTD_PID"' 2>/dev/null'
+  LIBVIRTD_PID=
+}
+
+stop_virtlockd() {
+  [ -n "$VIRTLOCKD_PID" ] || return 0
+  kill -TERM "$VIRTLOCKD_PID" 2>/dev/null
+  wait_for 100 eval '! kill -0 '"$VIRTLOCKD_PID"' 2>/dev/null' || kill -KILL "$VIRTLOCKD_PID" 2>/dev/null
+  VIRTLOCKD_PID=
+}
+
+# Every QEMU this suite started has its pid file under the private /run/libvirt/qemu.
+kill_guests() {
+  local f p
+  for f in /run/libvirt/qemu/*.pid; do
+    [ -s "$f" ] || continue
+    p=$(cat "$f")
+    [ -n "$p" ] && grep -q qemu "/proc/$p/comm" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+  done
+}
+
+stop_daemons() {
+  kill_guests
+  stop_libvirtd TERM
+  stop_virtlockd
+}

@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# The real-client suite: Debian 12's libvirtd 9.0 + QEMU (TCG) with lock_manager =
+# "lockd" (virtlockd, the reference) and "lockspace" (build/lock-driver/lockspace.so),
+# every scenario under both. Each driver runs in its own private mount namespace with
+# its own daemons and directories; the two run side by side.
+#   tests/libvirtd/run.sh [LOCKSPACE_SO]        (as root; `make check` runs it)
+# Prints one line per scenario x driver and "libvirtd-suite: N passed, N failed".
+# Exit 0 all passed, 1 a failure, 77 skipped (not root, or a needed program missing).
+# VIRTCORE_SUITE_ONLY="scenario ..." runs a subset; VIRTCORE_SUITE_DRIVERS="lockspace"
+# one driver; VIRTCORE_SUITE_KEEP=1 keeps the temp dirs (logs) of a failed run.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+TOP=$(cd "$HERE/../.." && pwd)
+LOCKSPACE_SO=$(realpath "${1:-$TOP/build/lock-driver/lockspace.so}" 2>/dev/null || echo "${1:-}")
+
+if [ -n "${VIRTCORE_SUITE_INNER:-}" ]; then
+  # Inside the namespace of one driver (T is its temp dir).
+  DRIVER=$VIRTCORE_SUITE_INNER
+  . "$HERE/env.sh"
+  . "$HERE/guests.sh"
+  . "$HERE/checks.sh"
+  . "$HERE/scenarios.sh"
+  trap 'stop_daemons' EXIT
+  setup_namespace || { echo "FAIL $DRIVER setup: cannot set up the private namespace"; exit 1; }
+  write_qemu_conf "$DRIVER"
+  if [ "$DRIVER" = lockd ] && ! start_virtlockd; then echo "FAIL $DRIVER setup: virtlockd did not start"; exit 1; fi
+  if ! start_libvirtd; then
+    echo "FAIL $DRIVER setup: libvirtd did not start"; tail -n 20 "$T/log/libvirtd.log"; exit 1
+  fi
+  for sc in ${VIRTCORE_SUITE_ONLY:-${SCENARIOS[*]}}; do
+    REASON=; t0=$SECONDS; DISK_TAG="$sc"
+    if "sc_$sc"; then res=PASS; else res=FAIL; fi
+    printf '%s %-9s %s (%ds)%s\n' "$res" "$DRIVER" "$sc" $((SECONDS - t0)) "${REASON:+: $REASON}"
+    remove_guests
+    # A scenario may have left the daemon down (a failed restart): bring it back.
+    if ! kill -0 "$LIBVIRTD_PID" 2>/dev/null; then start_libvirtd || exit 1; fi
+  done
+  if [ "$DRIVER" = lockspace ]; then
+    # Every refusal above (start, resume, hot-plug) named its holders with their pids.
+    if [ "$HOLDER_SEEN" -gt 0 ] && [ "$HOLDER_BAD" -eq 0 ]; then res=PASS; else res=FAIL; fi
+    printf '%s %-9s %s (%d refusals, %d without the right holder)\n' "$res" "$DRIVER" \
+      refusal-names-holder "$HOLDER_SEEN" "$HOLDER_BAD"
+  fi
+  exit 0
+fi
+
+skip() { echo "libvirtd-suite: skipped: $*"; exit 77; }
+[ "$(id -u)" = 0 ] || skip "needs root (a private mount namespace, libvirtd as root)"
+for p in unshare libvirtd virtlockd virsh qemu-system-x86_64; do
+  command -v "$p" >/dev/null || skip "$p not installed (scripts/ensure-deps.sh installs it)"
+done
+unshare -m --propagation private true 2>/dev/null || skip "no private mount namespace here (unshare -m refused)"
+[ -f "$LOCKSPACE_SO" ] || skip "no $LOCKSPACE_SO (run make first)"
+getent passwd libvirt-qemu >/dev/null || skip "no user libvirt-qemu (scripts/ensure-deps.sh creates it)"
+
+drivers=${VIRTCORE_SUITE_DRIVERS:-lockd lockspace}
+declare -A TMP
+pids=()
+for d in $drivers; do
+  TMP[$d]=$(mktemp -d /tmp/virtcore-libvirtd-$d.XXXXXX) || exit 1
+  # The namespace dies with the inner script: its mounts go with it, nothing to undo.
+  VIRTCORE_SUITE_INNER=$d T=${TMP[$d]} unshare -m --propagation private \
+    bash "$0" "$LOCKSPACE_SO" > "${TMP[$d]}/out" 2>&1 &
+  pids+=($!)
+done
+wait "${pids[@]}"
+
+declare -A RESULT
+pass=0; failn=0
+for d in $drivers; do
+  cat "${TMP[$d]}/out"
+  while read -r res drv sc _; do
+    case $res in PASS) pass=$((pass + 1)) ;; FAIL) failn=$((failn + 1)) ;; *) continue ;; esac
+    RESULT[$drv/$sc]=$res
+  done < "${TMP[$d]}/out"
+  grep -q "^PASS $d\|^FAIL $d" "${TMP[$d]}/out" || { echo "FAIL $d: no result"; failn=$((failn + 1)); }
+done
+
+# lockspace must decide as lockd does on every scenario.
+. "$HERE/scenarios.sh"
+mismatch=()
+for sc in ${VIRTCORE_SUITE_ONLY:-${SCENARIOS[*]}}; do
+  a=${RESULT[lockd/$sc]:-} b=${RESULT[lockspace/$sc]:-}
+  [ -n "$a" ] && [ -n "$b" ] && [ "$a" != "$b" ] && mismatch+=("$sc")
+done
+[ ${#mismatch[@]} -gt 0 ] && echo "lockspace differs from lockd on: ${mismatch[*]}"
+echo "libvirtd-suite: $pass passed, $failn failed"
+for d in $drivers; do
+  if [ $failn -ne 0 ] && [ -n "${VIRTCORE_SUITE_KEEP:-}" ]; then echo "kept: ${TMP[$d]}"; else rm -rf "${TMP[$d]}"; fi
+done
+[ "$failn" -eq 0 ]
