@@ -245,7 +245,7 @@ static void well_formed_always(void)
         CHECK(vm != NULL);
         virResetLastError();
         CHECK(virDomainObjListRename(doms, vm, "ctl\001char", 0, rename_cb, NULL) == -1);
-        CHECK_ERROR(VIR_ERR_INVALID_ARG, "invalid char in name"); /* list.rs reports bad names as INVALID_ARG */
+        CHECK_ERROR(VIR_ERR_XML_DETAIL, "invalid char in name");
         CHECK(strcmp(vm->def->name, "ren") == 0);
         CHECK(virDomainObjListRename(doms, vm, "tab\tand\nnewline", 0, rename_cb, NULL) == 0);
         back = round_trip(vm->def, &out);
