@@ -27,3 +27,18 @@ $(BIN)/bench_domain_vc: bench_domain.c $(DOMAIN_COMPAT) $(TOP)/include/virtcore.
 $(BIN)/bench_domain_lv: bench_domain.c $(DOMAIN_COMPAT)
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS) -lpthread
+
+# Parse/format speed over real documents and with many disks (scripts/bench-domain-xml.sh;
+# BENCH_DOMAIN_XML_DIRS names libvirt's test-data directories, else the 40-document corpus).
+.PHONY: bench-domain-xml
+bench: bench-domain-xml
+bench-domain-xml: $(BIN)/bench_domain_xml_vc $(BIN)/bench_domain_xml_lv
+	bash $(TOP)/scripts/bench-domain-xml.sh $(abspath $(BIN)) $(BENCH_DOMAIN_XML_DIRS)
+
+$(BIN)/bench_domain_xml_vc: bench_domain_xml.c $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS)
+
+$(BIN)/bench_domain_xml_lv: bench_domain_xml.c $(DOMAIN_COMPAT)
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS)

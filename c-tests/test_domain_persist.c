@@ -38,8 +38,10 @@ static char *xml_named(const char *name, int n, int ndisks)
     for (int i = 0; i < ndisks; i++)
         len += snprintf(xml + len, cap - (size_t)len,
                         "<disk type='file' device='disk'><source file='/img/%d.qcow2'/>"
-                        "<target dev='vd%c%c' bus='virtio'/></disk>",
-                        i, 'a' + i / 26 % 26, 'a' + i % 26);
+                        "<target dev='vd%c%c%c' bus='virtio'/></disk>",
+                        i, 'a' + i / 676 % 26, 'a' + i / 26 % 26, 'a' + i % 26);
+    /* (three letters: targets stay distinct up to 17576 disks; libvirt refuses two
+     * disks with one target) */
     snprintf(xml + len, cap - (size_t)len, "</devices></domain>");
     return xml;
 }

@@ -1370,6 +1370,12 @@ typedef struct virDomainDiskDef {
    * Target device name (`<target dev=...>`), e.g. "vda".
    */
   char *dst;
+  /**
+   * Internal to virtcore: which `<disk>` of the parsed document this disk came from
+   * (0 for a disk made by C code, e.g. with `calloc`). Leave it alone; a copy of the
+   * struct is formatted as a new disk.
+   */
+  unsigned long long virtcoreIdentity;
 } virDomainDiskDef;
 
 /**
@@ -1380,6 +1386,10 @@ typedef struct virDomainLeaseDef {
   char *key;
   char *path;
   unsigned long long offset;
+  /**
+   * Internal to virtcore, as `virDomainDiskDef.virtcoreIdentity`.
+   */
+  unsigned long long virtcoreIdentity;
 } virDomainLeaseDef;
 
 /**
@@ -1403,6 +1413,11 @@ typedef struct virDomainDef {
   struct virDomainDiskDef **disks;
   size_t nleases;
   struct virDomainLeaseDef **leases;
+  /**
+   * `<on_lockfailure>`: a `VIR_DOMAIN_LOCK_FAILURE_*` value (libvirt's
+   * `virDomainLockFailureAction`), passed as the action of every lock acquire.
+   */
+  int onLockFailure;
   /**
    * Internal to virtcore (the original document); do not touch.
    */
@@ -2034,7 +2049,8 @@ void virDomainObjListRemoveLocked(struct virDomainObjList *doms, struct virDomai
  * callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
  * Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none; a name refused
  * at parse gets the parser's error (`VIR_ERR_XML_ERROR` for a '/' or a name over
- * `VIRTCORE_DOMAIN_NAME_MAX` bytes); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+ * `VIRTCORE_DOMAIN_NAME_MAX` bytes, `VIR_ERR_NO_NAME` for an empty one, `VIR_ERR_XML_DETAIL`
+ * for a control character XML cannot carry); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
  * a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
  * `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
  */

@@ -441,7 +441,8 @@ pub unsafe extern "C" fn virDomainObjListRemoveLocked(
 /// callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
 /// Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none; a name refused
 /// at parse gets the parser's error (`VIR_ERR_XML_ERROR` for a '/' or a name over
-/// `VIRTCORE_DOMAIN_NAME_MAX` bytes); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+/// `VIRTCORE_DOMAIN_NAME_MAX` bytes, `VIR_ERR_NO_NAME` for an empty one, `VIR_ERR_XML_DETAIL`
+/// for a control character XML cannot carry); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
 /// a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
 /// `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
 #[no_mangle]

@@ -15,6 +15,8 @@ pub mod types;
 pub mod xml;
 
 #[cfg(test)]
+mod tests_edit;
+#[cfg(test)]
 mod tests_list;
 #[cfg(test)]
 mod tests_xml;
