@@ -7,7 +7,7 @@ DIFF_PLUGIN := $(DIFF_PLUGIN_DIR)/recorddrv.so
 DIFF_DEPS := test_domain_diff.c domain_diff_access.h $(DOMAIN_COMPAT) bench_domain_compat.h
 # Whether virtcore's virDomainDef has onLockFailure yet (issue 9 item 13).
 DIFF_VC_FLAGS := $(shell grep -q onLockFailure $(TOP)/include/virtcore.h && echo -DVC_HAS_ONLOCKFAILURE)
-DIFF_DEFS := -DDIFF_CORPUS=\"$(TOP)/tests/data/libvirt-9.0\" \
+DIFF_DEFS := -DDIFF_CORPUS=\"$(TOP)/tests/data/libvirt-9.0:$(TOP)/tests/data/domain-diff\" \
              -DDIFF_PLUGIN_DIR=\"$(abspath $(DIFF_PLUGIN_DIR))\" \
              -DDIFF_LIBVIRT_PROG=\"$(abspath $(BIN))/domain_diff_libvirt\" \
              -DDIFF_REPORT=\"$(abspath $(BIN))/domain_diff-report.txt\"

@@ -353,7 +353,11 @@ static int produce(const char *corpus, const char *vcfmt_dir, bool write_vcfmt,
         return 1;
     }
     int ndocs = 0;
-    run_corpus(corpus, vcfmt_dir, write_vcfmt, &ndocs);
+    /* @corpus: one or more roots separated by ':' */
+    char *roots = strdup(corpus), *save = NULL;
+    for (char *r = strtok_r(roots, ":", &save); r; r = strtok_r(NULL, ":", &save))
+        run_corpus(r, vcfmt_dir, write_vcfmt, &ndocs);
+    free(roots);
     cur_doc = "(end)";
     virLockManagerPluginUnref(plugin);
     virObjectUnref(xmlopt);
