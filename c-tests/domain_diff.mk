@@ -26,3 +26,15 @@ $(BIN)/domain_diff_libvirt: $(DIFF_DEPS) $(DIFF_PLUGIN)
 $(BIN)/test_domain_diff: $(DIFF_DEPS) domain_diff_compare.c domain_diff_compare.h domain_diff_known.inc $(TOP)/include/virtcore.h $(BIN)/domain_diff_libvirt $(DIFF_PLUGIN)
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) -rdynamic $(DIFF_VC_FLAGS) $(DIFF_DEFS) $(VC_CFLAGS) $< domain_diff_compare.c -o $@ $(VC_LIBS)
+
+# Property test (issue 9 item 17): a bounded run in `make check`, a long one in `make fuzz`.
+PROP_DEFS := -DPROP_TOP=\"$(TOP)\" -DPROP_FAIL_FILE=\"$(abspath $(BIN))/domain_prop-fail.xml\"
+FUZZ_CASES ?= 200000
+$(BIN)/test_domain_prop: test_domain_prop.c domain_prop_check.h testutil.h $(TOP)/include/virtcore.h
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(PROP_DEFS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS)
+
+.PHONY: fuzz
+fuzz: $(BIN)/test_domain_prop
+	DOMAIN_PROP_SEED=$${DOMAIN_PROP_SEED:-$$(od -An -N4 -tu4 /dev/urandom | tr -d ' ')} \
+	DOMAIN_PROP_CASES=$(FUZZ_CASES) $(BIN)/test_domain_prop
