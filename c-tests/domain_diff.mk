@@ -29,7 +29,7 @@ $(BIN)/test_domain_diff: $(DIFF_DEPS) domain_diff_compare.c domain_diff_compare.
 
 # Property test (issue 9 item 17): a bounded run in `make check`, a long one in `make fuzz`.
 PROP_DEFS := -DPROP_TOP=\"$(TOP)\" -DPROP_FAIL_FILE=\"$(abspath $(BIN))/domain_prop-fail.xml\"
-FUZZ_CASES ?= 200000
+FUZZ_CASES ?= 2000000
 $(BIN)/test_domain_prop: test_domain_prop.c domain_prop_check.h testutil.h $(TOP)/include/virtcore.h
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(PROP_DEFS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS)
