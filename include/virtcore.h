@@ -1321,6 +1321,12 @@ typedef struct virDomainDiskDef {
    * Target device name (`<target dev=...>`), e.g. "vda".
    */
   char *dst;
+  /**
+   * Internal to virtcore: which `<disk>` of the parsed document this disk came from
+   * (0 for a disk made by C code, e.g. with `calloc`). Leave it alone; a copy of the
+   * struct is formatted as a new disk.
+   */
+  unsigned long long virtcoreIdentity;
 } virDomainDiskDef;
 
 /**
@@ -1331,6 +1337,10 @@ typedef struct virDomainLeaseDef {
   char *key;
   char *path;
   unsigned long long offset;
+  /**
+   * Internal to virtcore, as `virDomainDiskDef.virtcoreIdentity`.
+   */
+  unsigned long long virtcoreIdentity;
 } virDomainLeaseDef;
 
 /**
@@ -1354,6 +1364,11 @@ typedef struct virDomainDef {
   struct virDomainDiskDef **disks;
   size_t nleases;
   struct virDomainLeaseDef **leases;
+  /**
+   * `<on_lockfailure>`: a `VIR_DOMAIN_LOCK_FAILURE_*` value (libvirt's
+   * `virDomainLockFailureAction`), passed as the action of every lock acquire.
+   */
+  int onLockFailure;
   /**
    * Internal to virtcore (the original document); do not touch.
    */

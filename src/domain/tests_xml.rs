@@ -182,7 +182,7 @@ fn changed_fields_are_formatted_and_the_rest_preserved() {
         let l = *(*def).leases;
         (*l).offset = 0;
         libc::free((*l).lockspace.cast());
-        (*l).lockspace = std::ptr::null_mut();
+        (*l).lockspace = crate::ffi::malloc_cstring("other\tspace");
     }
     let out = fmt(def, 0);
     assert!(out.starts_with("<domain type='kvm' id='42'>"), "{out}");
@@ -191,7 +191,7 @@ fn changed_fields_are_formatted_and_the_rest_preserved() {
     assert!(out.contains("<target dev='vda' bus='virtio'/>"), "{out}");
     assert!(!out.contains("/root/boot.iso"), "{out}");
     assert!(out.contains("<source file='/var/lib/new.img'/>"), "{out}");
-    assert!(!out.contains("lockspace"), "{out}");
+    assert!(out.contains("<lockspace>other\tspace</lockspace>"), "{out}");
     assert!(!out.contains("offset='1024'"), "{out}");
     // Untouched parts are preserved byte for byte.
     assert!(out.contains("<address type='drive' controller='0' bus='0' target='0' unit='0'/>"));
@@ -207,7 +207,7 @@ fn changed_fields_are_formatted_and_the_rest_preserved() {
         let d1 = *(*def2).disks.add(1);
         assert_eq!(s((*(*d1).src).path), "/var/lib/new.img");
         assert_eq!((*(*d1).src).type_, VIR_STORAGE_TYPE_FILE);
-        assert!((*(*def2).leases.read()).lockspace.is_null());
+        assert_eq!(s((*(*def2).leases.read()).lockspace), "other\tspace");
         assert_eq!((*(*def2).leases.read()).offset, 0);
     }
     assert_eq!(fmt(def2, 0), out);
@@ -266,13 +266,13 @@ fn bad_documents_are_refused_with_a_message() {
     let (c, m) = parse_err("<domain type='kvm'></domain>");
     assert_eq!(
         (c, m.contains("missing name information")),
-        (XML, true),
+        (21, true),
         "{m}"
     );
     let (c, m) = parse_err("<domain type='kvm'><name></name></domain>");
     assert_eq!(
         (c, m.contains("missing name information")),
-        (XML, true),
+        (21, true),
         "{m}"
     );
     let (_, m) = parse_err("<domain type='kvm'><name>a/b</name></domain>");
@@ -306,13 +306,19 @@ fn bad_documents_are_refused_with_a_message() {
     let (_, m) = parse_err(
         "<domain type='kvm'><name>a</name><devices><disk type='file'><source file='/x'/></disk></devices></domain>",
     );
-    assert!(m.contains("domain 'a'") && m.contains("<target>"), "{m}");
+    assert!(
+        m.contains("domain 'a'") && m.contains("missing target information for device /x"),
+        "{m}"
+    );
     let (_, m) = parse_err(
         "<domain type='kvm'><name>a</name><devices><disk type='odd'><target dev='x'/></disk></devices></domain>",
     );
-    assert!(m.contains("unknown disk type 'odd'"), "{m}");
+    assert!(
+        m.contains("Invalid value for attribute 'type' in element 'disk': 'odd'"),
+        "{m}"
+    );
     let (_, m) = parse_err(
-        "<domain type='kvm'><name>a</name><devices><lease><key>k</key></lease></devices></domain>",
+        "<domain type='kvm'><name>a</name><devices><lease><lockspace>s</lockspace><key>k</key></lease></devices></domain>",
     );
     assert!(m.contains("'target'"), "{m}");
     let (_, m) =
@@ -391,6 +397,7 @@ fn devices_element_is_created_for_the_first_disk_and_lease() {
         (*def).disks = c_array(&[nd]);
         (*def).ndisks = 1;
         let l = c_calloc::<virDomainLeaseDef>();
+        (*l).lockspace = crate::ffi::malloc_cstring("s");
         (*l).key = crate::ffi::malloc_cstring("k");
         (*l).path = crate::ffi::malloc_cstring("/leases/k");
         (*l).offset = 4096;
@@ -399,7 +406,7 @@ fn devices_element_is_created_for_the_first_disk_and_lease() {
         let out = fmt(def, 0);
         assert_eq!(
             out,
-            "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  <devices>\n    <disk type='dir' device='floppy'>\n      <source dir='/srv/share'/>\n      <target dev='hdb'/>\n    </disk>\n    <lease>\n      <key>k</key>\n      <target path='/leases/k' offset='4096'/>\n    </lease>\n  </devices>\n</domain>\n"
+            "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  <devices>\n    <disk type='dir' device='floppy'>\n      <source dir='/srv/share'/>\n      <target dev='hdb'/>\n    </disk>\n    <lease>\n      <lockspace>s</lockspace>\n      <key>k</key>\n      <target path='/leases/k' offset='4096'/>\n    </lease>\n  </devices>\n</domain>\n"
         );
         let def2 = parse_ok(&out, 0);
         assert_eq!(fmt(def2, 0), out);

@@ -105,6 +105,10 @@ pub(crate) fn source_attr(ty: c_int) -> Option<&'static str> {
     }
 }
 
+/// `<on_lockfailure>` values, indexed by `VIR_DOMAIN_LOCK_FAILURE_*`.
+pub(crate) const LOCK_FAILURE_ACTIONS: &[&str] =
+    &["default", "poweroff", "restart", "pause", "ignore"];
+
 /// Where a disk's data lives (the part of libvirt's `virStorageSource` virtcore models).
 ///
 /// cbindgen:field-names=[type, path, readonly, shared]
@@ -131,6 +135,10 @@ pub struct virDomainDiskDef {
     pub bus: c_int,
     /// Target device name (`<target dev=...>`), e.g. "vda".
     pub dst: *mut c_char,
+    /// Internal to virtcore: which `<disk>` of the parsed document this disk came from
+    /// (0 for a disk made by C code, e.g. with `calloc`). Leave it alone; a copy of the
+    /// struct is formatted as a new disk.
+    pub virtcoreIdentity: c_ulonglong,
 }
 
 /// One `<lease>` (libvirt's `virDomainLeaseDef`).
@@ -140,6 +148,8 @@ pub struct virDomainLeaseDef {
     pub key: *mut c_char,
     pub path: *mut c_char,
     pub offset: c_ulonglong,
+    /// Internal to virtcore, as `virDomainDiskDef.virtcoreIdentity`.
+    pub virtcoreIdentity: c_ulonglong,
 }
 
 /// A domain definition (libvirt's `virDomainDef`, the fields virtcore models).
@@ -158,6 +168,9 @@ pub struct virDomainDef {
     pub disks: *mut *mut virDomainDiskDef,
     pub nleases: usize,
     pub leases: *mut *mut virDomainLeaseDef,
+    /// `<on_lockfailure>`: a `VIR_DOMAIN_LOCK_FAILURE_*` value (libvirt's
+    /// `virDomainLockFailureAction`), passed as the action of every lock acquire.
+    pub onLockFailure: c_int,
     /// Internal to virtcore (the original document); do not touch.
     pub virtcorePrivate: *mut c_void,
 }
@@ -307,24 +320,32 @@ pub fn uuid_format(u: &[u8; VIR_UUID_BUFLEN]) -> String {
     s
 }
 
-/// Parses a UUID the way libvirt's `virUUIDParse` does: 32 hex digits, '-' allowed between
-/// byte pairs, surrounding blanks ignored.
+/// Parses a UUID exactly as libvirt's `virUUIDParse`: leading blanks, then 32 hex digits
+/// with any number of '-' or ' ' before each byte pair (never inside one), then blanks only.
 pub fn uuid_parse(s: &str) -> Option<[u8; VIR_UUID_BUFLEN]> {
-    let s = s.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\n' || c == '\r');
+    // g_ascii_isspace: space, \t, \n, \v, \f, \r.
+    let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() && space(b[i]) {
+        i += 1;
+    }
     let mut out = [0u8; VIR_UUID_BUFLEN];
-    let mut chars = s.chars().peekable();
-    for byte in out.iter_mut() {
-        while chars.peek() == Some(&'-') {
-            chars.next();
+    let mut n = 0;
+    while n < VIR_UUID_BUFLEN {
+        match b.get(i) {
+            None => return None,
+            Some(b'-' | b' ') => i += 1,
+            Some(&h) => {
+                let hi = (h as char).to_digit(16)?;
+                let lo = (*b.get(i + 1)? as char).to_digit(16)?;
+                out[n] = (hi * 16 + lo) as u8;
+                n += 1;
+                i += 2;
+            }
         }
-        let hi = chars.next()?.to_digit(16)?;
-        let lo = chars.next()?.to_digit(16)?;
-        *byte = (hi * 16 + lo) as u8;
     }
-    if chars.next().is_some() {
-        return None;
-    }
-    Some(out)
+    b[i..].iter().all(|&c| space(c)).then_some(out)
 }
 
 /// A random (version 4) UUID, like libvirt's `virUUIDGenerate`.
@@ -363,6 +384,17 @@ mod tests {
         assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db180").is_none());
         assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db18090").is_none());
         assert!(uuid_parse("g7a5fdbd-edaf-9455-926a-d65c16db1809").is_none());
+        // libvirt skips blanks and dashes between byte pairs, never inside one.
+        assert_eq!(
+            uuid_parse("c7 a5 fd bd ed af 94 55 92 6a d6 5c 16 db 18 09"),
+            Some(u)
+        );
+        assert_eq!(
+            uuid_parse("--c7a5fdbd edaf-9455 -926ad65c16db1809 \t"),
+            Some(u)
+        );
+        assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db180 9").is_none());
+        assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db1809-").is_none());
         let g = uuid_generate();
         assert_eq!(g[6] >> 4, 4);
         assert_ne!(uuid_generate(), g);

@@ -15,7 +15,8 @@ use super::plugin::LockPlugin;
 use crate::domain::obj::virDomainObj;
 use crate::domain::types::{
     disks, leases, virDomainDef, virDomainDiskDef, virDomainLeaseDef, virStorageSource,
-    VIR_STORAGE_TYPE_BLOCK, VIR_STORAGE_TYPE_DIR, VIR_STORAGE_TYPE_FILE,
+    VIR_DOMAIN_DISK_DEVICE_CDROM, VIR_STORAGE_TYPE_BLOCK, VIR_STORAGE_TYPE_DIR,
+    VIR_STORAGE_TYPE_FILE,
 };
 use crate::error::{virErrorDomain, Error};
 use crate::ffi::{call, Cx};
@@ -39,15 +40,11 @@ impl Ctx {
         unsafe { &mut *self.0 }
     }
 
-    /// Acquires what was added, with no state, no flags, the default failure action and
-    /// no descriptor: the hot-plug and resume-without-state case.
-    unsafe fn acquire_added(&mut self, state: *const c_char) -> Result<(), Error> {
-        self.m().acquire(
-            state,
-            0,
-            VIR_DOMAIN_LOCK_FAILURE_DEFAULT,
-            std::ptr::null_mut(),
-        )
+    /// Acquires what was added, with no flags, the domain's `onLockFailure` action and
+    /// no descriptor: the resume and hot-plug case (libvirt passes the action to every
+    /// acquire).
+    unsafe fn acquire_added(&mut self, a: &Args, state: *const c_char) -> Result<(), Error> {
+        self.m().acquire(state, 0, a.action, std::ptr::null_mut())
     }
 }
 
@@ -55,6 +52,13 @@ struct Args<'a> {
     plugin: &'a LockPlugin,
     dom: &'a virDomainObj,
     def: &'a virDomainDef,
+    /// `def->onLockFailure`, checked.
+    action: c_int,
+}
+
+fn is_cdrom(d: *const virDomainDiskDef) -> bool {
+    // SAFETY: callers pass a non-NULL disk of the definition.
+    !d.is_null() && unsafe { (*d).device } == VIR_DOMAIN_DISK_DEVICE_CDROM
 }
 
 unsafe fn args<'a>(
@@ -71,7 +75,19 @@ unsafe fn args<'a>(
     if def.name.is_null() {
         return Err(cx.invalid_arg(format!("domain {:p} in {} has no name", dom, cx.func)));
     }
-    Ok(Args { plugin, dom, def })
+    let action = def.onLockFailure;
+    if !(VIR_DOMAIN_LOCK_FAILURE_DEFAULT..VIR_DOMAIN_LOCK_FAILURE_LAST).contains(&action) {
+        return Err(cx.invalid_arg(format!(
+            "domain '{}' has an invalid onLockFailure action {action}",
+            dom_name(def)
+        )));
+    }
+    Ok(Args {
+        plugin,
+        dom,
+        def,
+        action,
+    })
 }
 
 fn dom_name(def: &virDomainDef) -> String {
@@ -82,7 +98,14 @@ fn dom_name(def: &virDomainDef) -> String {
 }
 
 /// libvirt's `virDomainLockManagerAddImage`: local images only; none without a path.
-unsafe fn add_image(m: &mut Manager, src: *const virStorageSource) -> Result<(), Error> {
+/// `cdrom`: the disk is a CD-ROM, read-only whatever its source says (libvirt's post-parse
+/// forces it at parse; this also covers a disk C code built or changed), so installation
+/// media never takes an exclusive lock.
+unsafe fn add_image(
+    m: &mut Manager,
+    src: *const virStorageSource,
+    cdrom: bool,
+) -> Result<(), Error> {
     if src.is_null() || (*src).path.is_null() {
         return Ok(());
     }
@@ -97,7 +120,7 @@ unsafe fn add_image(m: &mut Manager, src: *const virStorageSource) -> Result<(),
         return Ok(());
     }
     let mut flags: c_uint = 0;
-    if s.readonly {
+    if s.readonly || cdrom {
         flags |= VIR_LOCK_MANAGER_RESOURCE_READONLY;
     }
     if s.shared {
@@ -198,7 +221,7 @@ unsafe fn context(
         }
         for &d in disks(a.def) {
             if !d.is_null() {
-                add_image(ctx.m(), (*d).src)?;
+                add_image(ctx.m(), (*d).src, is_cdrom(d))?;
             }
         }
     }
@@ -229,10 +252,7 @@ pub unsafe extern "C" fn virDomainLockProcessStart(
         if paused {
             flags |= VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY;
         }
-        unsafe {
-            ctx.m()
-                .acquire(std::ptr::null(), flags, VIR_DOMAIN_LOCK_FAILURE_DEFAULT, fd)
-        }?;
+        unsafe { ctx.m().acquire(std::ptr::null(), flags, a.action, fd) }?;
         Ok(0)
     })
 }
@@ -272,7 +292,7 @@ pub unsafe extern "C" fn virDomainLockProcessResume(
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         unsafe { cx.opt_str_arg(state, "state") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, true, 0) }?;
-        unsafe { ctx.acquire_added(state) }?;
+        unsafe { ctx.acquire_added(&a, state) }?;
         Ok(0)
     })
 }
@@ -304,14 +324,25 @@ pub unsafe extern "C" fn virDomainLockImageAttach(
     dom: *mut virDomainObj,
     src: *mut virStorageSource,
 ) -> c_int {
-    call(DOM, "virDomainLockImageAttach", |cx| {
+    image_attach("virDomainLockImageAttach", plugin, uri, dom, src, false)
+}
+
+unsafe fn image_attach(
+    func: &'static str,
+    plugin: *mut virLockManagerPlugin,
+    uri: *const c_char,
+    dom: *mut virDomainObj,
+    src: *mut virStorageSource,
+    cdrom: bool,
+) -> c_int {
+    call(DOM, func, |cx| {
         log_debug!("{}: plugin={plugin:p} dom={dom:p} src={src:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(src, "src")?;
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, false, 0) }?;
-        unsafe { add_image(ctx.m(), src) }?;
-        unsafe { ctx.acquire_added(std::ptr::null()) }?;
+        unsafe { add_image(ctx.m(), src, cdrom) }?;
+        unsafe { ctx.acquire_added(&a, std::ptr::null()) }?;
         Ok(0)
     })
 }
@@ -323,12 +354,22 @@ pub unsafe extern "C" fn virDomainLockImageDetach(
     dom: *mut virDomainObj,
     src: *mut virStorageSource,
 ) -> c_int {
-    call(DOM, "virDomainLockImageDetach", |cx| {
+    image_detach("virDomainLockImageDetach", plugin, dom, src, false)
+}
+
+unsafe fn image_detach(
+    func: &'static str,
+    plugin: *mut virLockManagerPlugin,
+    dom: *mut virDomainObj,
+    src: *mut virStorageSource,
+    cdrom: bool,
+) -> c_int {
+    call(DOM, func, |cx| {
         log_debug!("{}: plugin={plugin:p} dom={dom:p} src={src:p}", cx.func);
         let a = unsafe { args(&cx, plugin, dom) }?;
         cx.non_null(src, "src")?;
         let mut ctx = unsafe { context(&cx, &a, std::ptr::null(), false, 0) }?;
-        unsafe { add_image(ctx.m(), src) }?;
+        unsafe { add_image(ctx.m(), src, cdrom) }?;
         unsafe { ctx.m().release(std::ptr::null_mut(), 0) }?;
         Ok(0)
     })
@@ -349,7 +390,14 @@ pub unsafe extern "C" fn virDomainLockDiskAttach(
             |cx| Err(cx.null_arg("disk")),
         );
     }
-    virDomainLockImageAttach(plugin, uri, dom, (*disk).src)
+    image_attach(
+        "virDomainLockDiskAttach",
+        plugin,
+        uri,
+        dom,
+        (*disk).src,
+        is_cdrom(disk),
+    )
 }
 
 /// `virDomainLockImageDetach` for @disk's source.
@@ -366,7 +414,13 @@ pub unsafe extern "C" fn virDomainLockDiskDetach(
             |cx| Err(cx.null_arg("disk")),
         );
     }
-    virDomainLockImageDetach(plugin, dom, (*disk).src)
+    image_detach(
+        "virDomainLockDiskDetach",
+        plugin,
+        dom,
+        (*disk).src,
+        is_cdrom(disk),
+    )
 }
 
 /// Takes one more lease (@lease, hot-plugged) for a running guest.
@@ -384,7 +438,7 @@ pub unsafe extern "C" fn virDomainLockLeaseAttach(
         unsafe { cx.opt_str_arg(uri, "uri") }?;
         let mut ctx = unsafe { context(&cx, &a, uri, false, 0) }?;
         unsafe { add_lease(&cx, ctx.m(), lease) }?;
-        unsafe { ctx.acquire_added(std::ptr::null()) }?;
+        unsafe { ctx.acquire_added(&a, std::ptr::null()) }?;
         Ok(0)
     })
 }

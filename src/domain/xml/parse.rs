@@ -1,0 +1,605 @@
+//! Reading a domain document as libvirt 9.0's generic parser does, for the fields virtcore
+//! models: `virDomainDefParseIDs`, `virDomainDiskDefParseXML`, `virDomainLeaseDefParseXML`,
+//! the disk post-parse (cdrom read-only, bus default), `virDomainDiskInsert`'s order and
+//! the generic validation of disks (target present, floppy ↔ fdc, no duplicate target).
+
+use std::borrow::Cow;
+use std::ffi::{c_int, c_uint};
+use std::ops::Range;
+
+use roxmltree::{Document, Node, ParsingOptions};
+
+use super::model::*;
+use super::*;
+use crate::domain::error::xml_err;
+use crate::domain::types::*;
+use crate::error::{virErrorNumber, Error};
+use crate::ffi::malloc_cstring;
+
+use virErrorNumber::*;
+
+struct Ctx<'a> {
+    base: usize,
+    text: &'a str,
+}
+
+fn is_blank(t: &str) -> bool {
+    t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+}
+
+impl<'a> Ctx<'a> {
+    fn rel(&self, r: Range<usize>) -> Range<usize> {
+        r.start - self.base..r.end - self.base
+    }
+
+    fn attr<'n>(&self, n: Node<'n, '_>, name: &str) -> Option<(Attr, &'n str)> {
+        let a = n
+            .attributes()
+            .find(|a| a.name() == name && a.namespace().is_none())?;
+        let value = self.rel(a.range_value());
+        let raw = &self.text[a.range_value()];
+        let cooked = (raw != a.value()).then(|| a.value().into());
+        Some((
+            Attr {
+                whole: self.rel(a.range()),
+                value,
+                cooked,
+            },
+            a.value(),
+        ))
+    }
+
+    fn elem(&self, n: Node) -> Elem {
+        let range = self.rel(n.range());
+        let full = &self.text[n.range()];
+        let ws_start = match n.prev_sibling() {
+            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => self.rel(p.range()).start,
+            _ => range.start,
+        };
+        let name_len = full[1..]
+            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+            .unwrap_or(full.len() - 1);
+        let name_end = range.start + 1 + name_len;
+        let attr_end = n
+            .attributes()
+            .next_back()
+            .map_or(name_end, |a| self.rel(a.range()).end);
+        let (self_close, content_start, close_start) = match (n.first_child(), n.last_child()) {
+            (Some(f), Some(l)) => (None, self.rel(f.range()).start, self.rel(l.range()).end),
+            _ if full.ends_with("/>") => (Some(range.end - 2..range.end), range.end, range.end),
+            _ => {
+                let c = range.start + full.rfind("</").unwrap_or(full.len());
+                (None, c, c)
+            }
+        };
+        let first_el = n.children().find(|c| c.is_element());
+        let child_ws = match first_el.and_then(|f| f.prev_sibling()) {
+            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => Some(self.rel(p.range())),
+            _ => None,
+        };
+        let last_child_end = n
+            .children()
+            .rev()
+            .find(|c| c.is_element())
+            .map_or(content_start, |c| self.rel(c.range()).end);
+        Elem {
+            ws_start,
+            range,
+            name_end,
+            attr_end,
+            self_close,
+            content_start,
+            close_start,
+            last_child_end,
+            child_ws,
+            has_children: first_el.is_some(),
+        }
+    }
+
+    /// An element and its XPath string value (all descendant text).
+    fn text_elem(&self, n: Node<'a, '_>) -> (TextElem, Cow<'a, str>) {
+        let elem = self.elem(n);
+        let value: Cow<str> = match (n.first_child(), n.last_child()) {
+            (None, _) => Cow::Borrowed(""),
+            (Some(f), Some(l)) if f == l && f.is_text() => match f.text_storage() {
+                Some(roxmltree::StringStorage::Borrowed(s)) => Cow::Borrowed(s),
+                _ => Cow::Owned(f.text().unwrap_or("").to_string()),
+            },
+            _ => Cow::Owned(
+                n.descendants()
+                    .filter(|d| d.is_text())
+                    .filter_map(|d| d.text())
+                    .collect(),
+            ),
+        };
+        let raw = &self.text[self.base + elem.content_start..self.base + elem.close_start];
+        let cooked = (raw != value).then(|| value.as_ref().into());
+        (TextElem { elem, cooked }, value)
+    }
+}
+
+fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
+    n.children().find(|c| {
+        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
+    })
+}
+
+fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
+    n.children().filter(move |c| {
+        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
+    })
+}
+
+fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
+    table.iter().position(|t| *t == v).map(|i| i as c_int)
+}
+
+/// libvirt's `virXMLPropEnum` error.
+fn bad_attr(dom: &str, attr: &str, el: &str, v: &str) -> Error {
+    xml_err(format!(
+        "domain '{dom}': Invalid value for attribute '{attr}' in element '{el}': '{v}'."
+    ))
+}
+
+/// `virStrToLong_*`-style: leading blanks and a sign allowed, nothing after the digits.
+fn parse_c_int<T: std::str::FromStr>(v: &str) -> Option<T> {
+    let t = v.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+    let t = t
+        .strip_prefix('+')
+        .filter(|r| !r.starts_with(['+', '-']))
+        .unwrap_or(t);
+    t.parse().ok()
+}
+
+/// Values of one `<disk>`, as C will see them.
+struct DiskVals {
+    ty: c_int,
+    device: c_int,
+    bus: c_int,
+    path: Option<String>,
+    dst: Option<String>,
+    readonly: bool,
+    shared: bool,
+    /// `virDomainDiskInsert` keys: the bus as written, the target's index.
+    key: (c_int, Option<i32>),
+}
+
+fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error> {
+    let type_attr = cx.attr(n, "type");
+    let mut ty = match &type_attr {
+        Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
+            Some(t) if t > 0 => t,
+            _ => return Err(bad_attr(dom, "type", "disk", v)),
+        },
+        None => VIR_STORAGE_TYPE_FILE,
+    };
+    let source = child(n, "source");
+    let mut path = None;
+    let source_pos = match source {
+        Some(s) => {
+            let a = source_attr(ty).and_then(|an| {
+                cx.attr(s, an).map(|(a, v)| {
+                    path = Some(v.to_string());
+                    (a, an)
+                })
+            });
+            Some(SourcePos {
+                elem: cx.elem(s),
+                path: a,
+            })
+        }
+        // libvirt resets the type when there is no <source>.
+        None => {
+            ty = VIR_STORAGE_TYPE_FILE;
+            None
+        }
+    };
+    let device_attr = cx.attr(n, "device");
+    let device = match &device_attr {
+        Some((_, v)) => {
+            enum_index(DISK_DEVICES, v).ok_or_else(|| bad_attr(dom, "device", "disk", v))?
+        }
+        None => VIR_DOMAIN_DISK_DEVICE_DISK,
+    };
+    let target = child(n, "target");
+    let mut dst = None;
+    let mut bus = VIR_DOMAIN_DISK_BUS_NONE;
+    let target_pos = match target {
+        Some(t) => {
+            let dev = cx.attr(t, "dev").map(|(a, v)| {
+                dst = Some(v.to_string());
+                a
+            });
+            let bus_attr = cx.attr(t, "bus").map(|(a, v)| (a, v.to_string()));
+            if let Some((_, v)) = &bus_attr {
+                bus = match enum_index(DISK_BUSES, v) {
+                    Some(b) if b > 0 => b,
+                    _ => return Err(bad_attr(dom, "bus", "target", v)),
+                };
+            }
+            Some(TargetPos {
+                elem: cx.elem(t),
+                dev,
+                bus: bus_attr.map(|(a, _)| a),
+            })
+        }
+        None => None,
+    };
+    let key = (bus, dst.as_deref().map(disk_name_to_index));
+    // Post-parse (virDomainDiskDefPostParse).
+    if let Some(d) = &dst {
+        if let Some(rest) = d.strip_prefix("ioemu:") {
+            dst = Some(rest.to_string());
+        }
+    }
+    let readonly = child(n, "readonly");
+    let shareable = child(n, "shareable");
+    let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
+    if bus == VIR_DOMAIN_DISK_BUS_NONE {
+        bus = default_bus(device, dst.as_deref());
+    }
+    let vals = DiskVals {
+        ty,
+        device,
+        bus,
+        path,
+        dst: dst.clone(),
+        readonly: readonly_val,
+        shared: shareable.is_some(),
+        key,
+    };
+    let orig = DiskOrig {
+        elem: cx.elem(n),
+        type_attr: type_attr.map(|(a, _)| a),
+        type_val: ty,
+        device_attr: device_attr.map(|(a, _)| a),
+        device_val: device,
+        source: source_pos,
+        target: target_pos,
+        dst_val: dst.map(Into::into),
+        bus_val: bus,
+        readonly: readonly.map(|r| cx.elem(r)),
+        readonly_val,
+        shareable: shareable.map(|r| cx.elem(r)),
+    };
+    Ok((vals, orig))
+}
+
+/// libvirt's post-parse bus default for a disk without `bus=`.
+pub(super) fn default_bus(device: c_int, dst: Option<&str>) -> c_int {
+    if device == VIR_DOMAIN_DISK_DEVICE_FLOPPY {
+        return VIR_DOMAIN_DISK_BUS_FDC;
+    }
+    let d = dst.unwrap_or("");
+    if d.starts_with("sd") {
+        VIR_DOMAIN_DISK_BUS_SCSI
+    } else if d.starts_with("vd") {
+        VIR_DOMAIN_DISK_BUS_VIRTIO
+    } else if d.starts_with("xvd") {
+        VIR_DOMAIN_DISK_BUS_XEN
+    } else if d.starts_with("ubd") {
+        VIR_DOMAIN_DISK_BUS_UML
+    } else {
+        VIR_DOMAIN_DISK_BUS_IDE
+    }
+}
+
+struct LeaseVals {
+    lockspace: String,
+    key: String,
+    path: String,
+    offset: u64,
+}
+
+fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
+    let key = child(n, "key").map(|k| cx.text_elem(k));
+    let (key, key_v) = match key {
+        Some((e, v)) if !v.is_empty() => (e, v),
+        _ => {
+            return Err(xml_err(format!(
+                "domain '{dom}': Missing 'key' element for lease"
+            )))
+        }
+    };
+    let (lockspace, ls_v) = match child(n, "lockspace").map(|l| cx.text_elem(l)) {
+        Some((e, v)) if !v.is_empty() => (e, v),
+        _ => {
+            return Err(xml_err(format!(
+                "domain '{dom}': Missing 'lockspace' element for lease '{key_v}'"
+            )))
+        }
+    };
+    let target = child(n, "target").ok_or_else(|| {
+        xml_err(format!(
+            "domain '{dom}': Missing 'target' element for lease '{key_v}'"
+        ))
+    })?;
+    let (path_attr, path) = cx.attr(target, "path").ok_or_else(|| {
+        xml_err(format!(
+            "domain '{dom}': Missing 'path' attribute to 'target' element for lease '{key_v}'"
+        ))
+    })?;
+    let offset_attr = cx.attr(target, "offset");
+    let offset = match &offset_attr {
+        Some((_, v)) => parse_c_int::<u64>(v).ok_or_else(|| {
+            xml_err(format!(
+                "domain '{dom}': Invalid value for attribute 'offset' in element 'target': '{v}'. Expected non-negative integer value"
+            ))
+        })?,
+        None => 0,
+    };
+    let vals = LeaseVals {
+        lockspace: ls_v.into_owned(),
+        key: key_v.into_owned(),
+        path: path.to_string(),
+        offset,
+    };
+    let orig = LeaseOrig {
+        elem: cx.elem(n),
+        lockspace,
+        key,
+        target: cx.elem(target),
+        path: path_attr,
+        offset: offset_attr.map(|(a, _)| a),
+        offset_val: offset,
+    };
+    Ok((vals, orig))
+}
+
+fn err(code: virErrorNumber, msg: impl Into<String>) -> Error {
+    Error::new(crate::error::virErrorDomain::VIR_FROM_DOMAIN, code, msg)
+}
+
+/// Parses a domain document (libvirt's `virDomainDefParseString`).
+pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
+    let opts = ParsingOptions {
+        allow_dtd: false,
+        ..ParsingOptions::default()
+    };
+    let doc = Document::parse_with_options(text, opts).map_err(|e| {
+        let p = e.pos();
+        xml_err(format!(
+            "malformed domain XML at line {}, column {}: {e}",
+            p.row, p.col
+        ))
+    })?;
+    let root = doc.root_element();
+    if root.tag_name().name() != "domain" || root.tag_name().namespace().is_some() {
+        return Err(xml_err(format!(
+            "expecting root element of 'domain', not '{}'",
+            root.tag_name().name()
+        )));
+    }
+    let cx = Ctx {
+        base: root.range().start,
+        text,
+    };
+    // virDomainDefParseIDs: id, name, uuid, in that order.
+    let id_attr = cx.attr(root, "id");
+    let mut id = -1;
+    if flags & VIR_DOMAIN_DEF_PARSE_INACTIVE == 0 {
+        if let Some((_, v)) = &id_attr {
+            id = parse_c_int::<c_int>(v).ok_or_else(|| {
+                xml_err(format!(
+                    "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected integer value"
+                ))
+            })?;
+            if id < 0 {
+                return Err(xml_err(format!(
+                    "Invalid value for attribute 'id' in element 'domain': '{v}'. Expected non-negative value"
+                )));
+            }
+        }
+    }
+    let (name_el, name) = match child(root, "name").map(|n| cx.text_elem(n)) {
+        Some((e, v)) if !v.is_empty() => (e, v),
+        _ => return Err(err(VIR_ERR_NO_NAME, "missing name information")),
+    };
+    let uuid_el = child(root, "uuid").map(|n| cx.text_elem(n));
+    let (uuid_val, uuid_generated) = match &uuid_el {
+        Some((_, t)) if !t.is_empty() => match uuid_parse(t) {
+            Some(u) => (u, false),
+            None => {
+                return Err(err(
+                    VIR_ERR_INTERNAL_ERROR,
+                    format!("domain '{name}': malformed uuid element '{t}'"),
+                ))
+            }
+        },
+        _ => (uuid_generate(), true),
+    };
+    // virDomainDefParseCaps: the hypervisor type.
+    let (type_attr, virt_type) = match cx.attr(root, "type") {
+        Some((a, v)) if !v.is_empty() => match enum_index(VIRT_TYPES, v) {
+            Some(t) => (a, t),
+            None => {
+                return Err(err(
+                    VIR_ERR_CONFIG_UNSUPPORTED,
+                    format!("invalid domain type {v}"),
+                ))
+            }
+        },
+        _ => return Err(err(VIR_ERR_INTERNAL_ERROR, "missing domain type attribute")),
+    };
+    let mut events_end = None;
+    let mut olf = None;
+    for c in root.children().filter(|c| c.is_element()) {
+        match c.tag_name().name() {
+            "on_poweroff" | "on_reboot" | "on_crash" if c.tag_name().namespace().is_none() => {
+                events_end = Some(cx.rel(c.range()).end)
+            }
+            "on_lockfailure" if olf.is_none() && c.tag_name().namespace().is_none() => {
+                olf = Some(cx.text_elem(c))
+            }
+            _ => {}
+        }
+    }
+    let on_lockfailure_val = match &olf {
+        Some((_, v)) if !v.is_empty() => enum_index(LOCK_FAILURE_ACTIONS, v).ok_or_else(|| {
+            err(
+                VIR_ERR_CONFIG_UNSUPPORTED,
+                format!("domain '{name}': unknown on_lockfailure action: {v}"),
+            )
+        })?,
+        _ => 0,
+    };
+    // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath).
+    let mut disks_v = Vec::new();
+    let mut disks_o = Vec::new();
+    let mut devices = None;
+    for dn in children(root, "devices") {
+        for n in children(dn, "disk") {
+            let (v, o) = scan_disk(&cx, n, &name)?;
+            disks_v.push(v);
+            disks_o.push(o);
+        }
+        devices = Some(dn);
+    }
+    let mut leases_v = Vec::new();
+    let mut leases_o = Vec::new();
+    for dn in children(root, "devices") {
+        for n in children(dn, "lease") {
+            let (v, o) = scan_lease(&cx, n, &name)?;
+            leases_v.push(v);
+            leases_o.push(o);
+        }
+    }
+    let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
+    let order = libvirt_disk_order(&keys);
+    check_name(&name)?;
+    if flags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE == 0 {
+        validate_disks(&name, &disks_v, &order)?;
+    }
+
+    let base = reserve_identities(disks_v.len() + leases_v.len());
+    let lease_base = base + disks_v.len() as u64;
+    let owned = OwnedDef(def_new());
+    let def = owned.0;
+    let disks: Vec<*mut virDomainDiskDef> = order
+        .iter()
+        .map(|&i| {
+            let v = &disks_v[i];
+            let src = c_calloc::<virStorageSource>();
+            let disk = c_calloc::<virDomainDiskDef>();
+            unsafe {
+                (*src).type_ = v.ty;
+                (*src).path = v
+                    .path
+                    .as_deref()
+                    .map_or(std::ptr::null_mut(), malloc_cstring);
+                (*src).readonly = v.readonly;
+                (*src).shared = v.shared;
+                (*disk).src = src;
+                (*disk).device = v.device;
+                (*disk).bus = v.bus;
+                (*disk).dst = v
+                    .dst
+                    .as_deref()
+                    .map_or(std::ptr::null_mut(), malloc_cstring);
+                (*disk).virtcoreIdentity = base + i as u64;
+            }
+            disk
+        })
+        .collect();
+    let leases: Vec<*mut virDomainLeaseDef> = leases_v
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let l = c_calloc::<virDomainLeaseDef>();
+            unsafe {
+                (*l).lockspace = malloc_cstring(&v.lockspace);
+                (*l).key = malloc_cstring(&v.key);
+                (*l).path = malloc_cstring(&v.path);
+                (*l).offset = v.offset;
+                (*l).virtcoreIdentity = lease_base + i as u64;
+            }
+            l
+        })
+        .collect();
+    let layout = Layout {
+        root: cx.elem(root),
+        type_attr,
+        virt_type,
+        id_attr: id_attr.map(|(a, _)| a),
+        name: name_el,
+        uuid: uuid_el.map(|(e, _)| e),
+        uuid_val,
+        uuid_generated,
+        on_lockfailure: olf.map(|(e, _)| e),
+        on_lockfailure_val,
+        events_end,
+        devices: devices.map(|d| cx.elem(d)),
+        disks: disks_o,
+        leases: leases_o,
+    };
+    unsafe {
+        (*def).virtType = virt_type;
+        (*def).id = id;
+        (*def).uuid = uuid_val;
+        (*def).name = malloc_cstring(&name);
+        (*def).onLockFailure = on_lockfailure_val;
+        (*def).ndisks = disks.len();
+        (*def).disks = c_array(&disks);
+        (*def).nleases = leases.len();
+        (*def).leases = c_array(&leases);
+        let private = DefPrivate {
+            xml: text[root.range()].into(),
+            layout,
+            disk_base: base,
+            lease_base,
+        };
+        (*def).virtcorePrivate = Box::into_raw(Box::new(private)).cast();
+    }
+    Ok(owned.into_raw())
+}
+
+/// libvirt's generic disk validation for the modelled fields, over `def->disks` order.
+fn validate_disks(dom: &str, disks: &[DiskVals], order: &[usize]) -> Result<(), Error> {
+    for &i in order {
+        let d = &disks[i];
+        let Some(dst) = &d.dst else {
+            let what = d.path.as_deref().unwrap_or("");
+            return Err(err(
+                VIR_ERR_NO_TARGET,
+                format!("domain '{dom}': missing target information for device {what}"),
+            ));
+        };
+        let bus = DISK_BUSES[d.bus as usize];
+        if d.device == VIR_DOMAIN_DISK_DEVICE_FLOPPY && d.bus != VIR_DOMAIN_DISK_BUS_FDC {
+            return Err(err(
+                VIR_ERR_INTERNAL_ERROR,
+                format!("domain '{dom}': disk '{dst}': Invalid bus type '{bus}' for floppy disk"),
+            ));
+        }
+        if d.device != VIR_DOMAIN_DISK_DEVICE_FLOPPY && d.bus == VIR_DOMAIN_DISK_BUS_FDC {
+            return Err(err(
+                VIR_ERR_INTERNAL_ERROR,
+                format!("domain '{dom}': disk '{dst}': Invalid bus type '{bus}' for disk"),
+            ));
+        }
+    }
+    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it.
+    let mut seen: std::collections::HashMap<&str, usize> =
+        std::collections::HashMap::with_capacity(order.len());
+    let mut first: Option<(usize, usize)> = None;
+    for (pos, &i) in order.iter().enumerate() {
+        let dst = disks[i].dst.as_deref().unwrap_or("");
+        if let Some(&p) = seen.get(dst) {
+            if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
+                first = Some((p, pos));
+            }
+        } else {
+            seen.insert(dst, pos);
+        }
+    }
+    if let Some((a, b)) = first {
+        let (a, b) = (&disks[order[a]], &disks[order[b]]);
+        return Err(xml_err(format!(
+            "domain '{dom}': target '{}' duplicated for disk sources '{}' and '{}'",
+            a.dst.as_deref().unwrap_or(""),
+            a.path.as_deref().unwrap_or("<null>"),
+            b.path.as_deref().unwrap_or("<null>"),
+        )));
+    }
+    Ok(())
+}
