@@ -168,6 +168,12 @@
 #define VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT (1 << 15)
 
 /**
+ * Largest domain XML file (config or status) read, in bytes (10 MiB). Larger files are
+ * refused with an error naming them, before they are read into memory.
+ */
+#define VIRTCORE_DOMAIN_XML_MAX ((10 * 1024) * 1024)
+
+/**
  * Adding a running domain: the definition is the live one (libvirt's flag values).
  */
 #define VIR_DOMAIN_OBJ_LIST_ADD_LIVE (1 << 0)
@@ -1381,6 +1387,11 @@ typedef struct virDomainDef {
 typedef struct virObjectLockable {
   struct virObject parent;
   unsigned char lock;
+  /**
+   * Internal: which thread holds `lock` (0: none), so an unlock from another thread is
+   * refused instead of releasing a lock that thread relies on.
+   */
+  uintptr_t owner;
 } virObjectLockable;
 
 /**
@@ -1419,6 +1430,10 @@ typedef struct virDomainObjListLink {
    * The object is in a list.
    */
   bool listed;
+  /**
+   * The list it is in (NULL: none).
+   */
+  const void *owner;
 } virDomainObjListLink;
 
 /**
@@ -1862,6 +1877,9 @@ struct virDomainDef *virDomainDefParseString(const char *xmlStr,
 
 /**
  * Parses a domain XML file (libvirt's `virDomainDefParseFile`); errors name the file.
+ * Only regular files (symlinks to them are followed) of at most `VIRTCORE_DOMAIN_XML_MAX`
+ * bytes are read: anything else is `VIR_ERR_INVALID_ARG` and is never opened (a FIFO
+ * cannot block the call); unreadable files are `VIR_ERR_SYSTEM_ERROR`.
  */
 struct virDomainDef *virDomainDefParseFile(const char *filename,
                                            struct virDomainXMLOption *xmlopt,
@@ -1885,7 +1903,9 @@ struct virDomainObj *virDomainObjNew(struct virDomainXMLOption *xmlopt);
 
 /**
  * Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
- * `*vm == NULL` is a no-op.
+ * `*vm == NULL` is a no-op. When the calling thread does not hold `*vm` locked (a second
+ * `EndAPI` on a copy of the pointer, or another thread's object) the error is
+ * `VIR_ERR_OPERATION_INVALID` and nothing changes: no reference is dropped, `*vm` stays.
  */
 void virDomainObjEndAPI(struct virDomainObj **vm);
 
@@ -1954,7 +1974,8 @@ struct virDomainObj *virDomainObjListFindByID(struct virDomainObjList *doms, int
  * persistent one is kept in `newDef`), `VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE` (refuse an
  * active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
  * Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
- * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`.
+ * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`, or when called
+ * from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked).
  */
 struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
                                          struct virDomainDef **def,
@@ -1965,22 +1986,28 @@ struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
 /**
  * Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
  * object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
- * removal protocol.
+ * removal protocol. An object in no list is left as it is. Errors (nothing changed):
+ * `VIR_ERR_INVALID_ARG` for an object of another list, `VIR_ERR_OPERATION_INVALID` from a
+ * `ForEach(modify=false)` callback.
  */
 void virDomainObjListRemove(struct virDomainObjList *doms, struct virDomainObj *dom);
 
 /**
  * Like `virDomainObjListRemove` for a caller that already holds the list's write lock
  * (inside `virDomainObjListForEach(modify=true)` or a rename callback). Called without it,
- * it takes the lock itself by the removal protocol.
+ * it takes the lock itself by the removal protocol. Errors as `virDomainObjListRemove`.
  */
 void virDomainObjListRemoveLocked(struct virDomainObjList *doms, struct virDomainObj *dom);
 
 /**
  * Renames a locked domain (libvirt's `virDomainObjListRename`): with the list
  * write-locked, reserves `new_name`, calls `callback(dom, new_name, flags, opaque)`, which
- * must set `dom->def->name`, then drops the old name (or the new one if it failed).
- * Renaming to the current name does nothing.
+ * must set `dom->def->name`, then drops the old name (or the new one if it failed). The
+ * callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
+ * Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none, a name that is
+ * refused at parse too; `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+ * a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
+ * `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
  */
 int virDomainObjListRename(struct virDomainObjList *doms,
                            struct virDomainObj *dom,
@@ -1993,6 +2020,8 @@ int virDomainObjListRename(struct virDomainObjList *doms,
  * Calls `callback(dom, opaque)` for every domain (unlocked; lock it in the callback),
  * with the list locked for reading, or for writing when `modify` is true (then the
  * callback may call `virDomainObjListRemoveLocked`). Returns -1 if any callback did.
+ * With `modify` false, a callback's `Add`, `Remove`, `RemoveLocked`, `Rename` or
+ * `ForEach(modify=true)` on the same list fails with `VIR_ERR_OPERATION_INVALID`.
  */
 int virDomainObjListForEach(struct virDomainObjList *doms,
                             bool modify,
@@ -2062,8 +2091,12 @@ void virObjectListFreeCount(void *list, size_t count);
  * With `liveStatus` false they are persistent configs (autostart when
  * `autostartDir/NAME.xml` links to the file); with true they are status files of running
  * domains. `notify(dom, newDomain, opaque)` is called for each domain loaded (locked).
- * A malformed file is logged and skipped; the others load, the call returns 0 and the
- * last error names the bad file. A missing directory loads nothing.
+ * Every `*.xml` is tried, as in libvirt (`.web.xml` is domain `.web`). Only regular files
+ * are read (symlinks to them are followed); FIFOs, devices, sockets and directories are
+ * skipped with a warning naming them, never opened. A malformed file, or one over
+ * `VIRTCORE_DOMAIN_XML_MAX` bytes, is logged and skipped; the others load, the call
+ * returns 0 and the last error names the bad file. A missing directory loads nothing.
+ * An empty `configDir` or `autostartDir` is `VIR_ERR_INVALID_ARG` (-1).
  */
 int virDomainObjListLoadAllConfigs(struct virDomainObjList *doms,
                                    const char *configDir,
@@ -2075,7 +2108,12 @@ int virDomainObjListLoadAllConfigs(struct virDomainObjList *doms,
 
 /**
  * Writes the inactive definition to `configDir/NAME.xml` atomically (libvirt's
- * `virDomainDefSave`); creates the directory if needed.
+ * `virDomainDefSave`); creates the directory if needed. The temporary file is
+ * `configDir/.vc-tmp-XXXXXX` (a reserved name pattern: leftovers of killed saves are
+ * removed by a later save). Errors leave the file unchanged: `VIR_ERR_INVALID_ARG` (empty
+ * `configDir`, no name), `VIR_ERR_WRITE_FAILED` (naming the file),
+ * `VIR_ERR_SYSTEM_ERROR` (the directory cannot be created). Once the new file is in
+ * place the call succeeds.
  */
 int virDomainDefSave(struct virDomainDef *def,
                      struct virDomainXMLOption *xmlopt,
@@ -2083,7 +2121,8 @@ int virDomainDefSave(struct virDomainDef *def,
 
 /**
  * Writes state, reason, pid and the live definition of a locked domain to
- * `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`).
+ * `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`); files and errors as for
+ * `virDomainDefSave` (an empty `statusDir` is `VIR_ERR_INVALID_ARG`).
  */
 int virDomainObjSave(struct virDomainObj *obj,
                      struct virDomainXMLOption *xmlopt,
@@ -2105,7 +2144,8 @@ int virDomainSaveStatus(struct virDomainXMLOption *xmlopt,
 /**
  * Removes `configDir/NAME.xml` and the autostart link `autostartDir/NAME.xml` of a
  * locked domain and clears `autostart` (libvirt's `virDomainDeleteConfig`). A missing
- * config file is not an error.
+ * config file is not an error; an empty `configDir` or `autostartDir` is
+ * `VIR_ERR_INVALID_ARG` and removes nothing.
  */
 int virDomainDeleteConfig(const char *configDir,
                           const char *autostartDir,
@@ -2372,7 +2412,8 @@ void virObjectLock(void *obj);
 
 /**
  * Unlocks an object locked by the calling thread. Unlocking an object that is not
- * locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
+ * locked, or that another thread holds, is reported as `VIR_ERR_OPERATION_INVALID` and
+ * changes nothing (the other thread keeps its lock).
  */
 void virObjectUnlock(void *obj);
 

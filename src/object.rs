@@ -13,9 +13,10 @@
 use std::ffi::c_void;
 use std::marker::PhantomData;
 use std::ptr::NonNull;
-use std::sync::atomic::{fence, AtomicI32, AtomicU32, Ordering};
+use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicUsize, Ordering};
+use std::time::Duration;
 
-use parking_lot::lock_api::RawMutex as _;
+use parking_lot::lock_api::{RawMutex as _, RawMutexTimed as _};
 use parking_lot::RawMutex;
 
 use crate::error::{virErrorDomain, Error};
@@ -65,6 +66,17 @@ pub struct virObject {
 pub struct virObjectLockable {
     pub parent: virObject,
     pub lock: RawMutex,
+    /// Internal: which thread holds `lock` (0: none), so an unlock from another thread is
+    /// refused instead of releasing a lock that thread relies on.
+    pub owner: AtomicUsize,
+}
+
+/// A number that identifies the calling thread among the live and past threads of the
+/// process (never 0, never reused).
+pub fn thread_token() -> usize {
+    static NEXT: AtomicUsize = AtomicUsize::new(1);
+    thread_local!(static TOKEN: usize = NEXT.fetch_add(1, Ordering::Relaxed));
+    TOKEN.with(|t| *t)
 }
 
 impl virObject {
@@ -87,7 +99,44 @@ impl virObjectLockable {
         virObjectLockable {
             parent: virObject::new(class),
             lock: RawMutex::INIT,
+            owner: AtomicUsize::new(0),
         }
+    }
+
+    /// Locks (blocking) and records the calling thread as the holder.
+    pub fn acquire(&self) {
+        self.lock.lock();
+        self.owner.store(thread_token(), Ordering::Relaxed);
+    }
+
+    /// Locks if free, or once free within `timeout` (zero: no waiting).
+    pub fn try_acquire(&self, timeout: Duration) -> bool {
+        let ok = if timeout.is_zero() {
+            self.lock.try_lock()
+        } else {
+            self.lock.try_lock() || self.lock.try_lock_for(timeout)
+        };
+        if ok {
+            self.owner.store(thread_token(), Ordering::Relaxed);
+        }
+        ok
+    }
+
+    /// Whether the calling thread holds the lock. Exact for the calling thread: only it
+    /// can store its own token, and it clears it before it unlocks.
+    pub fn held_by_me(&self) -> bool {
+        self.lock.is_locked() && self.owner.load(Ordering::Relaxed) == thread_token()
+    }
+
+    /// Unlocks if the calling thread holds the lock; false (and nothing changed) if not.
+    pub fn release(&self) -> bool {
+        if !self.held_by_me() {
+            return false;
+        }
+        self.owner.store(0, Ordering::Relaxed);
+        // SAFETY: this thread holds the lock (checked above).
+        unsafe { self.lock.unlock() };
+        true
     }
 }
 
@@ -281,18 +330,23 @@ pub trait Lockable: ObjectType {
         unsafe { &*(self as *const Self).cast::<virObjectLockable>() }
     }
     fn lock(&self) {
-        self.lockable_header().lock.lock();
+        self.lockable_header().acquire();
     }
     fn try_lock(&self) -> bool {
-        self.lockable_header().lock.try_lock()
+        self.lockable_header().try_acquire(Duration::ZERO)
     }
     /// # Safety
-    /// The calling thread holds the lock.
+    /// The calling thread holds the lock (otherwise nothing happens).
     unsafe fn unlock(&self) {
-        self.lockable_header().lock.unlock();
+        let released = self.lockable_header().release();
+        debug_assert!(released, "unlock of an object this thread does not hold");
     }
     fn is_locked(&self) -> bool {
         self.lockable_header().lock.is_locked()
+    }
+    /// Whether the calling thread holds the lock.
+    fn is_locked_by_me(&self) -> bool {
+        self.lockable_header().held_by_me()
     }
 }
 impl<T: ObjectType> Lockable for T {}
@@ -330,25 +384,30 @@ pub unsafe extern "C" fn virObjectUnref(obj: *mut c_void) {
 #[no_mangle]
 pub unsafe extern "C" fn virObjectLock(obj: *mut c_void) {
     call_void(OBJ, "virObjectLock", |cx| {
-        lockable_of(&cx, obj)?.lock.lock();
+        lockable_of(&cx, obj)?.acquire();
         Ok(())
     })
 }
 
 /// Unlocks an object locked by the calling thread. Unlocking an object that is not
-/// locked is reported as `VIR_ERR_OPERATION_INVALID` and changes nothing.
+/// locked, or that another thread holds, is reported as `VIR_ERR_OPERATION_INVALID` and
+/// changes nothing (the other thread keeps its lock).
 #[no_mangle]
 pub unsafe extern "C" fn virObjectUnlock(obj: *mut c_void) {
     call_void(OBJ, "virObjectUnlock", |cx| {
         let l = lockable_of(&cx, obj)?;
-        if !l.lock.is_locked() {
-            return Err(cx.error(
-                crate::error::virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!("{} {obj:p} is not locked", l.parent.class().name),
-            ));
+        if l.release() {
+            return Ok(());
         }
-        unsafe { l.lock.unlock() };
-        Ok(())
+        let why = if l.lock.is_locked() {
+            "is locked by another thread"
+        } else {
+            "is not locked"
+        };
+        Err(cx.error(
+            crate::error::virErrorNumber::VIR_ERR_OPERATION_INVALID,
+            format!("{} {obj:p} {why}", l.parent.class().name),
+        ))
     })
 }
 
@@ -396,6 +455,26 @@ mod tests {
             virObjectUnref(p);
         }
         assert_eq!(FREED.load(Ordering::SeqCst), before + 1);
+    }
+
+    #[test]
+    fn only_the_holder_unlocks() {
+        let t = Strong::new(Thing {
+            hdr: virObjectLockable::new(&THING),
+            value: 1,
+        });
+        let p = t.as_ptr() as usize;
+        unsafe { virObjectLock(p as *mut c_void) };
+        let code = std::thread::spawn(move || {
+            unsafe { virObjectUnlock(p as *mut c_void) };
+            crate::error::last_error().unwrap().0
+        })
+        .join()
+        .unwrap();
+        assert_eq!(code, 55);
+        assert!(t.is_locked_by_me());
+        unsafe { virObjectUnlock(p as *mut c_void) };
+        assert!(!t.is_locked());
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub unsafe extern "C" fn virDomainDefParseString(
 }
 
 /// Parses a domain XML file (libvirt's `virDomainDefParseFile`); errors name the file.
+/// Only regular files (symlinks to them are followed) of at most `VIRTCORE_DOMAIN_XML_MAX`
+/// bytes are read: anything else is `VIR_ERR_INVALID_ARG` and is never opened (a FIFO
+/// cannot block the call); unreadable files are `VIR_ERR_SYSTEM_ERROR`.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDefParseFile(
     filename: *const c_char,
@@ -195,7 +198,9 @@ pub unsafe extern "C" fn virDomainObjNew(xmlopt: *mut virDomainXMLOption) -> *mu
 }
 
 /// Unlocks and unreferences `*vm` and sets it to NULL (libvirt's `virDomainObjEndAPI`).
-/// `*vm == NULL` is a no-op.
+/// `*vm == NULL` is a no-op. When the calling thread does not hold `*vm` locked (a second
+/// `EndAPI` on a copy of the pointer, or another thread's object) the error is
+/// `VIR_ERR_OPERATION_INVALID` and nothing changes: no reference is dropped, `*vm` stays.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
     call_void(D, "virDomainObjEndAPI", |cx| {
@@ -205,19 +210,21 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
             return Ok(());
         }
         let o = obj_arg(&cx, *vm, "*vm")?;
-        let was_locked = o.is_locked();
-        if was_locked {
-            o.unlock();
+        if !o.is_locked_by_me() {
+            let why = if o.is_locked() {
+                "is locked by another thread"
+            } else {
+                "is not locked"
+            };
+            return Err(cx.error(
+                virErrorNumber::VIR_ERR_OPERATION_INVALID,
+                format!("domain object {:p} {why}", *vm),
+            ));
         }
+        o.unlock();
         let p = *vm;
         *vm = ptr::null_mut();
         drop(Strong::from_raw(p));
-        if !was_locked {
-            return Err(cx.error(
-                virErrorNumber::VIR_ERR_OPERATION_INVALID,
-                format!("domain object {p:p} was not locked"),
-            ));
-        }
         Ok(())
     })
 }
@@ -365,7 +372,8 @@ pub unsafe extern "C" fn virDomainObjListFindByID(
 /// persistent one is kept in `newDef`), `VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE` (refuse an
 /// active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
 /// Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
-/// `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`.
+/// `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`, or when called
+/// from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListAdd(
     doms: *mut virDomainObjList,
@@ -395,7 +403,9 @@ pub unsafe extern "C" fn virDomainObjListAdd(
 
 /// Removes a domain the caller holds locked (libvirt's `virDomainObjListRemove`); the
 /// object stays locked and the caller's reference valid. See `virDomainObjListNew` for the
-/// removal protocol.
+/// removal protocol. An object in no list is left as it is. Errors (nothing changed):
+/// `VIR_ERR_INVALID_ARG` for an object of another list, `VIR_ERR_OPERATION_INVALID` from a
+/// `ForEach(modify=false)` callback.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListRemove(
     doms: *mut virDomainObjList,
@@ -405,14 +415,13 @@ pub unsafe extern "C" fn virDomainObjListRemove(
         log_debug!("virDomainObjListRemove(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
-        l.remove(dom);
-        Ok(())
+        l.remove(dom)
     })
 }
 
 /// Like `virDomainObjListRemove` for a caller that already holds the list's write lock
 /// (inside `virDomainObjListForEach(modify=true)` or a rename callback). Called without it,
-/// it takes the lock itself by the removal protocol.
+/// it takes the lock itself by the removal protocol. Errors as `virDomainObjListRemove`.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListRemoveLocked(
     doms: *mut virDomainObjList,
@@ -422,15 +431,18 @@ pub unsafe extern "C" fn virDomainObjListRemoveLocked(
         log_debug!("virDomainObjListRemoveLocked(doms={doms:?}, dom={dom:?})");
         let l = list_arg(&cx, doms)?;
         obj_arg(&cx, dom, "dom")?;
-        l.remove_locked(dom);
-        Ok(())
+        l.remove_locked(dom)
     })
 }
 
 /// Renames a locked domain (libvirt's `virDomainObjListRename`): with the list
 /// write-locked, reserves `new_name`, calls `callback(dom, new_name, flags, opaque)`, which
-/// must set `dom->def->name`, then drops the old name (or the new one if it failed).
-/// Renaming to the current name does nothing.
+/// must set `dom->def->name`, then drops the old name (or the new one if it failed). The
+/// callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
+/// Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none, a name that is
+/// refused at parse too; `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+/// a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
+/// `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListRename(
     doms: *mut virDomainObjList,
@@ -456,6 +468,8 @@ pub unsafe extern "C" fn virDomainObjListRename(
 /// Calls `callback(dom, opaque)` for every domain (unlocked; lock it in the callback),
 /// with the list locked for reading, or for writing when `modify` is true (then the
 /// callback may call `virDomainObjListRemoveLocked`). Returns -1 if any callback did.
+/// With `modify` false, a callback's `Add`, `Remove`, `RemoveLocked`, `Rename` or
+/// `ForEach(modify=true)` on the same list fails with `VIR_ERR_OPERATION_INVALID`.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListForEach(
     doms: *mut virDomainObjList,
@@ -467,7 +481,7 @@ pub unsafe extern "C" fn virDomainObjListForEach(
         log_debug!("virDomainObjListForEach(doms={doms:?}, modify={modify:?}, callback={callback:?}, opaque={opaque:?})");
         let l = list_arg(&cx, doms)?;
         let cb = callback.ok_or_else(|| cx.null_arg("callback"))?;
-        Ok(l.for_each(modify, |o| cb(o, opaque)))
+        l.for_each(modify, |o| cb(o, opaque))
     })
 }
 
@@ -750,8 +764,12 @@ pub unsafe extern "C" fn virObjectListFreeCount(list: *mut c_void, count: usize)
 /// With `liveStatus` false they are persistent configs (autostart when
 /// `autostartDir/NAME.xml` links to the file); with true they are status files of running
 /// domains. `notify(dom, newDomain, opaque)` is called for each domain loaded (locked).
-/// A malformed file is logged and skipped; the others load, the call returns 0 and the
-/// last error names the bad file. A missing directory loads nothing.
+/// Every `*.xml` is tried, as in libvirt (`.web.xml` is domain `.web`). Only regular files
+/// are read (symlinks to them are followed); FIFOs, devices, sockets and directories are
+/// skipped with a warning naming them, never opened. A malformed file, or one over
+/// `VIRTCORE_DOMAIN_XML_MAX` bytes, is logged and skipped; the others load, the call
+/// returns 0 and the last error names the bad file. A missing directory loads nothing.
+/// An empty `configDir` or `autostartDir` is `VIR_ERR_INVALID_ARG` (-1).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListLoadAllConfigs(
     doms: *mut virDomainObjList,
@@ -777,7 +795,12 @@ pub unsafe extern "C" fn virDomainObjListLoadAllConfigs(
 }
 
 /// Writes the inactive definition to `configDir/NAME.xml` atomically (libvirt's
-/// `virDomainDefSave`); creates the directory if needed.
+/// `virDomainDefSave`); creates the directory if needed. The temporary file is
+/// `configDir/.vc-tmp-XXXXXX` (a reserved name pattern: leftovers of killed saves are
+/// removed by a later save). Errors leave the file unchanged: `VIR_ERR_INVALID_ARG` (empty
+/// `configDir`, no name), `VIR_ERR_WRITE_FAILED` (naming the file),
+/// `VIR_ERR_SYSTEM_ERROR` (the directory cannot be created). Once the new file is in
+/// place the call succeeds.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDefSave(
     def: *mut virDomainDef,
@@ -795,7 +818,8 @@ pub unsafe extern "C" fn virDomainDefSave(
 }
 
 /// Writes state, reason, pid and the live definition of a locked domain to
-/// `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`).
+/// `statusDir/NAME.xml` atomically (libvirt's `virDomainObjSave`); files and errors as for
+/// `virDomainDefSave` (an empty `statusDir` is `VIR_ERR_INVALID_ARG`).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjSave(
     obj: *mut virDomainObj,
@@ -850,7 +874,8 @@ pub unsafe extern "C" fn virDomainSaveStatus(
 
 /// Removes `configDir/NAME.xml` and the autostart link `autostartDir/NAME.xml` of a
 /// locked domain and clears `autostart` (libvirt's `virDomainDeleteConfig`). A missing
-/// config file is not an error.
+/// config file is not an error; an empty `configDir` or `autostartDir` is
+/// `VIR_ERR_INVALID_ARG` and removes nothing.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainDeleteConfig(
     configDir: *const c_char,

@@ -13,16 +13,14 @@
 use std::cell::UnsafeCell;
 use std::collections::HashMap;
 use std::ffi::{c_int, CStr};
-use std::hash::{BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::lock_api::{
-    RawMutex as _, RawMutexTimed as _, RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _,
-};
+use parking_lot::lock_api::{RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _};
 use parking_lot::RawRwLock;
 
 use super::error::{arg_err, failed, internal, invalid};
+use super::keys::{Fast, NameKey};
 use super::obj::{assign_def, is_active, virDomainObj};
 use super::types::{uuid_format, virDomainDef, VIR_UUID_BUFLEN};
 use crate::error::{virErrorDomain, virErrorNumber, Error};
@@ -32,95 +30,6 @@ use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
 pub const VIR_DOMAIN_OBJ_LIST_ADD_LIVE: std::ffi::c_uint = 1 << 0;
 /// Refuse to add over a domain that is active or being started.
 pub const VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE: std::ffi::c_uint = 1 << 1;
-
-/// A fast hasher (multiply-rotate, fmix64 finish): keys are UUIDs, names and IDs chosen by
-/// the host, not attackers, so SipHash's DoS resistance is not needed.
-#[derive(Default)]
-pub struct FastHasher(u64);
-impl Hasher for FastHasher {
-    fn finish(&self) -> u64 {
-        // murmur3's fmix64: the table index uses the low bits, which the multiply-rotate
-        // steps alone leave poorly mixed for keys that differ only in their last bytes.
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            self.add(u64::from_le_bytes(c.try_into().unwrap()));
-        }
-        let mut last = 0u64;
-        for (i, b) in chunks.remainder().iter().enumerate() {
-            last |= (*b as u64) << (8 * i);
-        }
-        self.add(last ^ bytes.len() as u64);
-    }
-    fn write_u32(&mut self, v: u32) {
-        self.add(v as u64)
-    }
-    fn write_i32(&mut self, v: i32) {
-        self.add(v as u32 as u64)
-    }
-    fn write_usize(&mut self, v: usize) {
-        self.add(v as u64)
-    }
-}
-impl FastHasher {
-    #[inline]
-    fn add(&mut self, v: u64) {
-        self.0 = (self.0.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-type Fast = BuildHasherDefault<FastHasher>;
-
-/// A name as a map key, stored inline when short (most are), so a lookup compares it
-/// without following a pointer to another allocation.
-#[derive(Clone)]
-enum NameKey {
-    Inline { len: u8, buf: [u8; 30] },
-    Heap(Box<[u8]>),
-}
-
-impl NameKey {
-    fn new(b: &[u8]) -> Self {
-        if b.len() <= 30 {
-            let mut buf = [0u8; 30];
-            buf[..b.len()].copy_from_slice(b);
-            NameKey::Inline {
-                len: b.len() as u8,
-                buf,
-            }
-        } else {
-            NameKey::Heap(b.into())
-        }
-    }
-    fn as_bytes(&self) -> &[u8] {
-        match self {
-            NameKey::Inline { len, buf } => &buf[..*len as usize],
-            NameKey::Heap(b) => b,
-        }
-    }
-}
-impl std::borrow::Borrow<[u8]> for NameKey {
-    fn borrow(&self) -> &[u8] {
-        self.as_bytes()
-    }
-}
-impl std::hash::Hash for NameKey {
-    fn hash<H: Hasher>(&self, h: &mut H) {
-        self.as_bytes().hash(h)
-    }
-}
-impl PartialEq for NameKey {
-    fn eq(&self, o: &Self) -> bool {
-        self.as_bytes() == o.as_bytes()
-    }
-}
-impl Eq for NameKey {}
 
 struct Entry {
     obj: Strong<virDomainObj>,
@@ -139,6 +48,9 @@ pub struct virDomainObjListPrivate {
     lock: RawRwLock,
     /// Token of the thread holding the write lock (0: none).
     writer: AtomicUsize,
+    /// The object whose rename callback is running (NULL: none); written under the
+    /// write lock. A rename from inside it is refused.
+    renaming: std::cell::Cell<*mut virDomainObj>,
     maps: UnsafeCell<Maps>,
 }
 
@@ -164,15 +76,31 @@ impl Drop for virDomainObjList {
             let inner = unsafe { Box::from_raw(self.inner) };
             let maps = inner.maps.into_inner();
             for (_, e) in maps.by_uuid {
-                unsafe { (*e.obj.as_ptr()).link.listed = false };
+                unsafe {
+                    (*e.obj.as_ptr()).link.listed = false;
+                    (*e.obj.as_ptr()).link.owner = std::ptr::null();
+                }
             }
         }
     }
 }
 
-thread_local!(static TOKEN: u8 = const { 0 });
 fn me() -> usize {
-    TOKEN.with(|t| t as *const u8 as usize)
+    crate::object::thread_token()
+}
+
+thread_local! {
+    /// The lists the calling thread holds read-locked (one entry per guard): asking for
+    /// the write lock of one of them would wait for itself forever.
+    static READING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+fn reading(l: &virDomainObjListPrivate) -> bool {
+    let key = l as *const _ as usize;
+    // (`try_with`: a list used from a thread-exit destructor simply is not tracked.)
+    READING
+        .try_with(|r| r.borrow().contains(&key))
+        .unwrap_or(false)
 }
 
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
@@ -184,7 +112,16 @@ impl Drop for Guard<'_> {
     fn drop(&mut self) {
         unsafe {
             match self.kind {
-                1 => self.l.lock.unlock_shared(),
+                1 => {
+                    let key = self.l as *const _ as usize;
+                    let _ = READING.try_with(|r| {
+                        let mut r = r.borrow_mut();
+                        if let Some(i) = r.iter().rposition(|k| *k == key) {
+                            r.swap_remove(i);
+                        }
+                    });
+                    self.l.lock.unlock_shared()
+                }
                 2 => {
                     self.l.writer.store(0, Ordering::Relaxed);
                     self.l.lock.unlock_exclusive()
@@ -218,6 +155,7 @@ impl virDomainObjList {
         let inner = Box::new(virDomainObjListPrivate {
             lock: RawRwLock::INIT,
             writer: AtomicUsize::new(0),
+            renaming: std::cell::Cell::new(std::ptr::null_mut()),
             maps: UnsafeCell::new(Maps::default()),
         });
         Strong::new(virDomainObjList {
@@ -241,6 +179,7 @@ impl virDomainObjList {
             return Guard { l, kind: 0 };
         }
         l.lock.lock_shared_recursive();
+        let _ = READING.try_with(|r| r.borrow_mut().push(l as *const _ as usize));
         Guard { l, kind: 1 }
     }
 
@@ -250,21 +189,52 @@ impl virDomainObjList {
         if self.is_writer() {
             return Some(Guard { l, kind: 0 });
         }
-        if !l.lock.try_lock_exclusive_for(timeout) {
+        if reading(l) || !l.lock.try_lock_exclusive_for(timeout) {
             return None;
         }
         l.writer.store(me(), Ordering::Relaxed);
         Some(Guard { l, kind: 2 })
     }
 
-    pub fn write(&self) -> Guard<'_> {
+    /// The write lock (re-entrant for the thread holding it). Refused to a thread that
+    /// holds the read lock (a `ForEach(modify=false)` callback): it would wait for itself.
+    pub fn write(&self) -> Result<Guard<'_>, Error> {
         let l = self.p();
         if self.is_writer() {
-            return Guard { l, kind: 0 };
+            return Ok(Guard { l, kind: 0 });
+        }
+        if reading(l) {
+            return Err(invalid(
+                "cannot change the domain list from a virDomainObjListForEach callback \
+                 with modify=false (the list is locked for reading)",
+            ));
         }
         l.lock.lock_exclusive();
         l.writer.store(me(), Ordering::Relaxed);
-        Guard { l, kind: 2 }
+        Ok(Guard { l, kind: 2 })
+    }
+
+    /// Whether `dom` is indexed in this list (its `owner` is written only with both this
+    /// list's write lock and the object's lock held, so either lock makes this exact).
+    ///
+    /// # Safety
+    /// `dom` is a live object; the caller holds its lock or this list's lock.
+    unsafe fn owns(&self, dom: *const virDomainObj) -> bool {
+        (*dom).link.listed && std::ptr::eq((*dom).link.owner, self.inner.cast())
+    }
+
+    /// The error for an object of another list; `Ok` for ours or one in no list.
+    ///
+    /// # Safety
+    /// As for [`owns`](Self::owns).
+    unsafe fn check_not_foreign(&self, dom: *const virDomainObj, what: &str) -> Result<(), Error> {
+        if (*dom).link.listed && !self.owns(dom) {
+            return Err(arg_err(format!(
+                "cannot {what} domain '{}': it belongs to another domain list",
+                String::from_utf8_lossy(name_bytes((*dom).def))
+            )));
+        }
+        Ok(())
     }
 
     /// # Safety
@@ -341,10 +311,10 @@ impl virDomainObjList {
         let mut seen = Vec::with_capacity(all.len());
         let mut found = None;
         for o in &all {
-            let m = &o.lockable_header().lock;
-            if m.try_lock() || m.try_lock_for(Duration::from_millis(50)) {
+            let m = o.lockable_header();
+            if m.try_acquire(Duration::from_millis(50)) {
                 let id = unsafe { def_id(o.as_ptr()) };
-                unsafe { m.unlock() };
+                m.release();
                 if id == want && found.is_none() {
                     found = Some(o.clone());
                 }
@@ -411,7 +381,7 @@ impl virDomainObjList {
         if let Some(o) = old_def.as_deref_mut() {
             *o = std::ptr::null_mut();
         }
-        let g = self.write();
+        let g = self.write()?;
         let maps = self.maps(&g);
         if let Some(e) = maps.by_uuid.get(&(*d).uuid) {
             let vm = e.obj.clone();
@@ -479,6 +449,7 @@ impl virDomainObjList {
         let name = NameKey::new(name_bytes(d));
         (*p).link.uuid = (*d).uuid;
         (*p).link.listed = true;
+        (*p).link.owner = self.inner.cast();
         (*p).link.id = -1;
         maps.by_name.insert(name.clone(), p);
         maps.by_uuid.insert(
@@ -508,19 +479,26 @@ impl virDomainObjList {
                 maps.by_name.remove(e.name.as_bytes());
             }
             (*dom).link.listed = false;
+            (*dom).link.owner = std::ptr::null();
             drop(e); // the list's reference; the caller still holds its own
         }
     }
 
     /// libvirt's `virDomainObjListRemove`: `dom` is locked by the caller and still locked
-    /// on return; it is marked `removing` first so no finder can take it again.
+    /// on return; it is marked `removing` first so no finder can take it again. An object
+    /// of another list is refused and left as it was.
     ///
     /// # Safety
     /// `dom` is a live object locked by the calling thread.
-    pub unsafe fn remove(&self, dom: *mut virDomainObj) {
+    pub unsafe fn remove(&self, dom: *mut virDomainObj) -> Result<(), Error> {
+        self.check_not_foreign(dom, "remove")?;
+        let writer = self.is_writer();
+        if !writer && reading(self.p()) {
+            // Refused before `removing` is set: the error changes nothing.
+            self.write()?;
+        }
         (*dom).removing = true;
         let keep = Strong::new_ref(dom);
-        let writer = self.is_writer();
         if !writer {
             keep.unlock();
         }
@@ -528,9 +506,11 @@ impl virDomainObjList {
         if !writer {
             keep.lock();
         }
+        let g = g?;
         self.remove_from_maps(self.maps(&g), dom);
         drop(g);
         drop(keep);
+        Ok(())
     }
 
     /// libvirt's `virDomainObjListRemoveLocked`. When the calling thread does not hold the
@@ -538,16 +518,20 @@ impl virDomainObjList {
     ///
     /// # Safety
     /// As for [`remove`](Self::remove).
-    pub unsafe fn remove_locked(&self, dom: *mut virDomainObj) {
+    pub unsafe fn remove_locked(&self, dom: *mut virDomainObj) -> Result<(), Error> {
         if self.is_writer() {
-            let g = self.write();
+            self.check_not_foreign(dom, "remove")?;
+            let g = self.write()?;
             self.remove_from_maps(self.maps(&g), dom);
+            Ok(())
         } else {
             self.remove(dom)
         }
     }
 
     /// libvirt's `virDomainObjListRename`. `dom` is locked by the caller (and on return).
+    /// The callback may remove `dom` from the list (`RemoveLocked`): then the new name is
+    /// dropped from the index too. Renaming from inside a rename callback is refused.
     ///
     /// # Safety
     /// `dom` is a live object locked by the calling thread.
@@ -558,6 +542,15 @@ impl virDomainObjList {
         mut callback: impl FnMut() -> c_int,
     ) -> Result<(), Error> {
         let old: Box<[u8]> = name_bytes((*dom).def).into();
+        let old_s = String::from_utf8_lossy(&old).into_owned();
+        if !self.owns(dom) {
+            let why = if (*dom).link.listed {
+                "it belongs to another domain list"
+            } else {
+                "it is not in this domain list"
+            };
+            return Err(arg_err(format!("cannot rename domain '{old_s}': {why}")));
+        }
         if old.as_ref() == new_name.to_bytes() {
             // libvirt 9.0 refuses this too.
             return Err(Error::new(
@@ -571,8 +564,18 @@ impl virDomainObjList {
             code: virErrorNumber::VIR_ERR_INVALID_ARG,
             ..e
         })?;
-        let keep = Strong::new_ref(dom);
         let writer = self.is_writer();
+        if !writer {
+            // Refused here (e.g. inside ForEach(modify=false)) before the object is unlocked.
+            if reading(self.p()) {
+                self.write()?;
+            }
+        } else if !self.p().renaming.get().is_null() {
+            return Err(invalid(format!(
+                "cannot rename domain '{old_s}' from inside a rename callback"
+            )));
+        }
+        let keep = Strong::new_ref(dom);
         if !writer {
             keep.unlock();
         }
@@ -580,26 +583,39 @@ impl virDomainObjList {
         if !writer {
             keep.lock();
         }
+        let g = g?;
         let maps = self.maps(&g);
         if maps.by_name.contains_key(new_name.to_bytes()) {
             return Err(invalid(format!(
                 "domain with name '{new_s}' already exists"
             )));
         }
-        if !(*dom).link.listed {
-            return Err(invalid(format!(
-                "domain '{}' is not in this list",
-                String::from_utf8_lossy(&old)
-            )));
+        if !self.owns(dom) {
+            // Removed by another thread while it was unlocked.
+            return Err(invalid(format!("domain '{old_s}' is not in this list")));
         }
         let new_key = NameKey::new(new_name.to_bytes());
         maps.by_name.insert(new_key.clone(), dom);
-        if callback() < 0 {
-            maps.by_name.remove(new_key.as_bytes());
+        self.p().renaming.set(dom);
+        let rc = callback();
+        self.p().renaming.set(std::ptr::null_mut());
+        // The callback may have changed the list (RemoveLocked, Add): look again.
+        let maps = self.maps(&g);
+        let drop_new = |maps: &mut Maps| {
+            if maps.by_name.get(new_key.as_bytes()).copied() == Some(dom) {
+                maps.by_name.remove(new_key.as_bytes());
+            }
+        };
+        if rc < 0 {
+            drop_new(maps);
             return Err(failed(format!(
-                "renaming domain '{}' to '{new_s}' failed in the callback",
-                String::from_utf8_lossy(&old)
+                "renaming domain '{old_s}' to '{new_s}' failed in the callback"
             )));
+        }
+        if !self.owns(dom) {
+            // Removed by the callback: no index may keep pointing at it.
+            drop_new(maps);
+            return Ok(());
         }
         if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
             if maps.by_name.get(e.name.as_bytes()).copied() == Some(dom) {
@@ -623,8 +639,12 @@ impl virDomainObjList {
     }
 
     /// Runs `f` on every domain (unlocked) with the list locked for read or write.
-    pub fn for_each(&self, modify: bool, mut f: impl FnMut(*mut virDomainObj) -> c_int) -> c_int {
-        let g = if modify { self.write() } else { self.read() };
+    pub fn for_each(
+        &self,
+        modify: bool,
+        mut f: impl FnMut(*mut virDomainObj) -> c_int,
+    ) -> Result<c_int, Error> {
+        let g = if modify { self.write()? } else { self.read() };
         let all: Vec<Strong<virDomainObj>> = unsafe { self.maps(&g) }
             .by_uuid
             .values()
@@ -638,7 +658,7 @@ impl virDomainObjList {
         }
         drop(all);
         drop(g);
-        ret
+        Ok(ret)
     }
 
     pub fn len(&self) -> usize {
@@ -661,7 +681,7 @@ impl virDomainObjList {
     /// # Safety
     /// `vm` is locked by the caller and has a definition with a name.
     pub unsafe fn add_obj(&self, vm: &Strong<virDomainObj>) -> Result<(), Error> {
-        let g = self.write();
+        let g = self.write()?;
         let maps = self.maps(&g);
         let d = (*vm.as_ptr()).def;
         let name = String::from_utf8_lossy(name_bytes(d)).into_owned();

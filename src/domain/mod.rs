@@ -6,6 +6,8 @@
 pub mod consts;
 pub mod error;
 pub mod ffi;
+pub mod files;
+pub mod keys;
 pub mod list;
 pub mod obj;
 pub mod persist;

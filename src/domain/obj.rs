@@ -80,6 +80,8 @@ pub struct virDomainObjListLink {
     pub id: c_int,
     /// The object is in a list.
     pub listed: bool,
+    /// The list it is in (NULL: none).
+    pub owner: *const c_void,
 }
 
 /// A domain (libvirt's `virDomainObj`): lockable and reference counted.
@@ -140,6 +142,7 @@ impl virDomainObj {
                 uuid: [0; VIR_UUID_BUFLEN],
                 id: -1,
                 listed: false,
+                owner: std::ptr::null(),
             },
         }
     }

@@ -6,12 +6,11 @@
 
 use std::ffi::{c_int, c_void};
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::error::{arg_err, internal, sys_err, write_failed, xml_err};
+use super::error::{arg_err, internal, sys_err, xml_err};
+use super::files::{check_dir, read_regular, write_atomic, ReadError as Skip};
 use super::list::virDomainObjList;
 use super::obj::{reason_count, reason_names, virDomainObj, STATE_NAMES};
 use super::types::{cstr, virDomainDef, OwnedDef};
@@ -29,55 +28,12 @@ pub fn config_file(dir: &str, name: &str) -> PathBuf {
     Path::new(dir).join(format!("{name}.xml"))
 }
 
-static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Writes `data` to `path` so that a crash leaves either the old file or the new one:
-/// a temporary file in the same directory, fsync, rename over the target, fsync of the
-/// directory.
-pub fn write_atomic(path: &Path, data: &[u8]) -> Result<(), Error> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir).map_err(|e| {
-        sys_err(
-            format!("cannot create config directory '{}'", dir.display()),
-            e,
-        )
-    })?;
-    let fname = path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(
-        ".{fname}.tmp{}.{}",
-        std::process::id(),
-        TMP_COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, path)?;
-        fs::File::open(dir)?.sync_all()
-    })();
-    if let Err(e) = result {
-        let _ = fs::remove_file(&tmp);
-        return Err(write_failed(format!(
-            "cannot write '{}': {e}",
-            path.display()
-        )));
-    }
-    Ok(())
-}
-
 /// libvirt's `virDomainDefSave`: the inactive definition to `CONFIGDIR/NAME.xml`.
 ///
 /// # Safety
 /// `def` is a valid definition.
 pub unsafe fn save_config(def: *const virDomainDef, config_dir: &str) -> Result<(), Error> {
+    check_dir(config_dir, "configDir")?;
     let name = cstr((*def).name)
         .ok_or_else(|| arg_err("domain definition has no name"))?
         .into_owned();
@@ -100,6 +56,7 @@ pub unsafe fn save_config(def: *const virDomainDef, config_dir: &str) -> Result<
 /// # Safety
 /// `obj` is a valid object locked by the caller.
 pub unsafe fn save_status(obj: *const virDomainObj, status_dir: &str) -> Result<(), Error> {
+    check_dir(status_dir, "statusDir")?;
     let def = (*obj).def;
     if def.is_null() {
         return Err(arg_err("domain object has no definition"));
@@ -138,6 +95,8 @@ pub unsafe fn delete_config(
     config_dir: &str,
     autostart_dir: &str,
 ) -> Result<(), Error> {
+    check_dir(config_dir, "configDir")?;
+    check_dir(autostart_dir, "autostartDir")?;
     let def = (*obj).def;
     let name = if def.is_null() {
         None
@@ -162,14 +121,10 @@ pub unsafe fn delete_config(
     }
 }
 
-/// Reads a file into a string, with an error naming it.
+/// Reads a domain XML file into a string (regular files of at most
+/// `VIRTCORE_DOMAIN_XML_MAX` bytes), with an error naming it.
 pub fn read_file(path: &Path) -> Result<String, Error> {
-    fs::read_to_string(path).map_err(|e| {
-        sys_err(
-            format!("cannot read domain XML file '{}'", path.display()),
-            e,
-        )
-    })
+    read_regular(path).map_err(Error::from)
 }
 
 /// Prefixes an error's message with the file it came from.
@@ -256,15 +211,21 @@ pub unsafe fn load_all(
     notify: virDomainLoadConfigNotify,
     opaque: *mut c_void,
 ) -> Result<(usize, Option<Error>), Error> {
+    check_dir(config_dir, "configDir")?;
+    if let Some(d) = autostart_dir {
+        check_dir(d, "autostartDir")?;
+    }
     let rd = match fs::read_dir(config_dir) {
         Ok(rd) => rd,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, None)),
         Err(e) => return Err(sys_err(format!("Failed to open dir '{config_dir}'"), e)),
     };
+    // Every `*.xml` as libvirt (`.web.xml` is domain `.web`; `..xml` is `.`); our
+    // temporary files never end in `.xml`.
     let mut names: Vec<String> = rd
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| n.ends_with(".xml") && !n.starts_with('.'))
+        .filter(|n| n.ends_with(".xml"))
         .collect();
     names.sort();
     let mut loaded = 0;
@@ -277,6 +238,7 @@ pub unsafe fn load_all(
             load_config(list, config_dir, autostart_dir, name, notify, opaque)
         };
         match r {
+            Err(Skip::NotRegular(e)) => log_warn!("skipped: {e}"),
             Ok(vm) => {
                 if !live_status {
                     (*vm.as_ptr()).persistent = true;
@@ -284,7 +246,7 @@ pub unsafe fn load_all(
                 vm.unlock();
                 loaded += 1;
             }
-            Err(e) => {
+            Err(Skip::Failed(e)) => {
                 log_error!("Failed to load config for domain '{name}': {e}");
                 last_err = Some(e);
             }
@@ -300,9 +262,9 @@ unsafe fn load_config(
     name: &str,
     notify: virDomainLoadConfigNotify,
     opaque: *mut c_void,
-) -> Result<Strong<virDomainObj>, Error> {
+) -> Result<Strong<virDomainObj>, Skip> {
     let path = config_file(config_dir, name);
-    let text = read_file(&path)?;
+    let text = read_regular(&path)?;
     let flags = VIR_DOMAIN_DEF_PARSE_INACTIVE
         | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE
         | VIR_DOMAIN_DEF_PARSE_ALLOW_POST_PARSE_FAIL;
@@ -312,7 +274,8 @@ unsafe fn load_config(
         return Err(xml_err(format!(
             "{}: file defines domain '{def_name}', expected '{name}'",
             path.display()
-        )));
+        ))
+        .into());
     }
     let autostart = autostart_dir.is_some_and(|d| same_file(&config_file(d, name), &path));
     let mut d = def.into_raw();
@@ -321,7 +284,7 @@ unsafe fn load_config(
         Ok(vm) => vm,
         Err(e) => {
             super::types::def_free(d);
-            return Err(in_file(e, &path));
+            return Err(in_file(e, &path).into());
         }
     };
     (*vm.as_ptr()).autostart = autostart;
@@ -338,9 +301,9 @@ unsafe fn load_status(
     name: &str,
     notify: virDomainLoadConfigNotify,
     opaque: *mut c_void,
-) -> Result<Strong<virDomainObj>, Error> {
+) -> Result<Strong<virDomainObj>, Skip> {
     let path = config_file(status_dir, name);
-    let text = read_file(&path)?;
+    let text = read_regular(&path)?;
     let st = parse_status(&text, &path).map_err(|e| {
         if e.message.starts_with(&*path.to_string_lossy()) {
             e
@@ -352,7 +315,8 @@ unsafe fn load_status(
         return Err(internal(format!(
             "{}: unexpected domain '{name}' already exists",
             path.display()
-        )));
+        ))
+        .into());
     }
     let vm = Strong::new(virDomainObj::new());
     vm.lock();
@@ -363,48 +327,10 @@ unsafe fn load_status(
     (*p).pid = st.pid;
     if let Err(e) = list.add_obj(&vm) {
         vm.unlock();
-        return Err(in_file(e, &path));
+        return Err(in_file(e, &path).into());
     }
     if let Some(f) = notify {
         f(p, 1, opaque);
     }
     Ok(vm)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::os::unix::fs::PermissionsExt;
-
-    fn tmp_files(dir: &Path) -> Vec<String> {
-        fs::read_dir(dir)
-            .unwrap()
-            .filter_map(|e| e.ok())
-            .map(|e| e.file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with('.'))
-            .collect()
-    }
-
-    #[test]
-    fn atomic_write_replaces_whole_files_and_cleans_up() {
-        let d = tempfile::tempdir().unwrap();
-        let f = d.path().join("sub/x.xml");
-        write_atomic(&f, b"old").unwrap();
-        write_atomic(&f, b"new content").unwrap();
-        assert_eq!(fs::read(&f).unwrap(), b"new content");
-        assert_eq!(
-            fs::metadata(&f).unwrap().permissions().mode() & 0o777,
-            0o600
-        );
-        assert!(tmp_files(f.parent().unwrap()).is_empty());
-        // The rename fails (the target is a non-empty directory): the error names the file,
-        // the target is untouched and no temporary file is left behind.
-        let blocked = d.path().join("sub/blocked.xml");
-        fs::create_dir_all(blocked.join("inner")).unwrap();
-        let e = write_atomic(&blocked, b"data").unwrap_err();
-        assert_eq!(e.code, crate::error::virErrorNumber::VIR_ERR_WRITE_FAILED);
-        assert!(e.message.contains("blocked.xml"), "{}", e.message);
-        assert!(blocked.join("inner").is_dir());
-        assert!(tmp_files(f.parent().unwrap()).is_empty());
-    }
 }

@@ -6,6 +6,7 @@
 //! naming plugin and callback: the plugin's own (reported into virtcore, or into
 //! libvirt's error for plugins built against libvirt), else a generic one.
 
+use std::collections::HashSet;
 use std::ffi::{c_char, c_int, c_uint, CStr};
 
 use super::abi::*;
@@ -16,6 +17,30 @@ use crate::object::Strong;
 
 const MAGIC_LIVE: u64 = 0x5643_4c4f_434b_4d47; // "VCLOCKMG"
 const MAGIC_DEAD: u64 = 0xdead_4c4f_434b_4d47;
+
+/// Addresses of the contexts this library created and has not freed. A `virLockManager *`
+/// from C is looked up here before anything behind it is read: a caller may pass a bare
+/// 16-byte `virLockManager` of its own, and reading our trailing fields would read past it.
+static LIVE: parking_lot::Mutex<Option<HashSet<usize>>> = parking_lot::Mutex::new(None);
+
+fn register(p: *const Manager) {
+    LIVE.lock()
+        .get_or_insert_with(HashSet::new)
+        .insert(p as usize);
+}
+
+/// Takes `p` out of the registry; false if it was not in it.
+fn unregister(p: *const Manager) -> bool {
+    LIVE.lock()
+        .as_mut()
+        .is_some_and(|s| s.remove(&(p as usize)))
+}
+
+fn is_registered(p: *const Manager) -> bool {
+    LIVE.lock()
+        .as_ref()
+        .is_some_and(|s| s.contains(&(p as usize)))
+}
 
 /// Allocated by [`Manager::create`]; C holds a pointer to its first field.
 #[repr(C)]
@@ -40,10 +65,10 @@ impl Manager {
     /// `lock` as a live manager of this library, if it is one.
     ///
     /// # Safety
-    /// `lock` is NULL or points to memory at least as large as a `Manager` would be, as
-    /// libvirt assumes of every `virLockManager *`.
+    /// `lock` is any pointer: nothing behind it is read unless this library created it
+    /// and has not freed it (registry membership is checked first).
     pub unsafe fn from_c<'a>(lock: *mut virLockManager) -> Option<&'a mut Manager> {
-        if lock.is_null() {
+        if lock.is_null() || !is_registered(lock.cast::<Manager>()) {
             return None;
         }
         let m = &mut *lock.cast::<Manager>();
@@ -113,7 +138,9 @@ impl Manager {
             m.magic = MAGIC_DEAD;
             return Err(m.failed("drvNew"));
         }
-        Ok(&mut Box::leak(m).man)
+        let m = Box::leak(m);
+        register(m);
+        Ok(&mut m.man)
     }
 
     pub unsafe fn add_resource(
@@ -191,8 +218,19 @@ impl Manager {
     /// # Safety
     /// `this` came from [`Manager::create`] and is not used afterwards.
     pub unsafe fn free(this: *mut Manager) -> Result<(), Error> {
+        // Claimed first, so two threads freeing the same context cannot both free it.
+        if !unregister(this) {
+            return Err(Error::new(
+                crate::error::virErrorDomain::VIR_FROM_LOCKING,
+                crate::error::virErrorNumber::VIR_ERR_INVALID_ARG,
+                format!("lock ({this:p}) is not a live lock manager"),
+            ));
+        }
         let m = &mut *this;
-        let f = m.driver().drvFree.ok_or_else(|| m.missing("drvFree"))?;
+        let Some(f) = m.driver().drvFree else {
+            register(this);
+            return Err(m.missing("drvFree"));
+        };
         f(&mut m.man);
         m.magic = MAGIC_DEAD;
         drop(Box::from_raw(this));
