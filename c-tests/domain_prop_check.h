@@ -217,7 +217,7 @@ static void check_fields(const virDomainDef *a, const virDomainDef *b, const cha
                  i, x->lockspace, x->key, x->path, x->offset, y->lockspace, y->key, y->path,
                  y->offset);
         if (!same_lease(x, y))
-            fail(any_lease_blank(a) ? "blanks" : same_leases_any_order(a, b) ? "lease-order" : "fields",
+            fail(same_leases_any_order(a, b) ? "lease-order" : any_lease_blank(a) ? "blanks" : "fields",
                  why, xml);
     }
 }

@@ -61,12 +61,6 @@ static struct {
     const char *cls, *reason;
     unsigned long long hits;
 } known_failures[] = {
-    {"inherit", "[open: issue 9 item 1, branch domain-xml] a disk added from C where one was "
-                "removed takes the removed disk's unmodelled XML (identity by address)", 0},
-    {"devices", "[open: issue 9 item 3, branch domain-xml] a disk or lease added from C to a "
-                "document whose <devices> is self-closing or absent is lost on reparse", 0},
-    {"blanks", "[open: issue 9 item 2, branch domain-xml] a tab or newline in a path, lease key "
-               "or lockspace set from C does not survive format and parse", 0},
     {"lease-order", "[open: not in issue 9, for domain-xml] format writes leases in the "
                     "document's order, not in the order C left def->leases", 0},
 };
