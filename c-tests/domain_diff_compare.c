@@ -119,8 +119,8 @@ static void differ(ctx *c, const char *doc, const char *key, const char *lval, c
     }
     c->unexplained++;
     fprintf(c->rep, "DIFF %s %s\n  libvirt:  %s\n  virtcore: %s\n", doc, key, lval, vval);
-    const char *infos[] = {"~parse", "~rt.parse", "~rt.format"};
-    for (size_t k = 0; k < 3; k++) {
+    const char *infos[] = {"~parse", "~rt.parse", "~rt.format", "~lv.parse", "~lv.format"};
+    for (size_t k = 0; k < sizeof(infos) / sizeof(infos[0]); k++) {
         const char *a = find(c->lv, doc, infos[k]), *b = find(c->vc, doc, infos[k]);
         if (a)
             fprintf(c->rep, "  libvirt %s: %s\n", infos[k] + 1, a);

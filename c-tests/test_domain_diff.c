@@ -15,6 +15,9 @@
  *                text as formatting the original. In the libvirt build this is
  *                libvirt-format(virtcore-format(doc)) == libvirt-format(doc), the meaning of
  *                "the formatted output agrees" here, since libvirt's formatter adds defaults.
+ *   lv.*         the document libvirt formatted (written by a first run of the libvirt
+ *                build): parsed by each library, its fields, and whether formatting it
+ *                gives libvirt's text back (what libvirtd writes, read by virtcore)
  *   ~*           information shown next to a difference, never compared (error messages)
  * The virtcore build then runs the libvirt build and compares (domain_diff_compare.c):
  * every difference fails unless a rule there explains it with its reason. */
@@ -236,11 +239,50 @@ static char *mask_generated(const char *xml)
     return out;
 }
 
-static void run_doc(const char *corpus, const char *rel, const char *vcfmt_dir, bool write_vcfmt)
+/* Where the formatted documents go: virtcore's output (read by both builds) and
+ * libvirt's (written by a first run of the libvirt build, read by both). Each build
+ * writes its own when @write_own. */
+static const char *vcfmt_dir, *lvfmt_dir;
+static bool write_own;
+#ifdef DOMAIN_USE_LIBVIRT
+#define own_dir lvfmt_dir
+#else
+#define own_dir vcfmt_dir
+#endif
+
+/* This library's reading of libvirt's formatted output (what libvirtd writes to
+ * /etc/libvirt): fields, and whether formatting it gives libvirt's text back. */
+static void read_libvirt_output(const char *lpath)
 {
-    char path[4096], fpath[4096];
+    char *lvfmt = read_file(lpath);
+    if (!lvfmt)
+        return;
+    virDomainDef *lv = parse("lv.", lvfmt);
+    if (lv) {
+        fields("lv", lv);
+        char *again = virDomainDefFormat(lv, xmlopt, 0);
+        if (again && strcmp(again, lvfmt) == 0) {
+            say("lv.format", "same");
+        } else {
+            char where[1024] = "no output";
+            if (again)
+                first_diff(lvfmt, again, where, sizeof(where));
+            say("lv.format", "differs");
+            say("~lv.format", "%s", where);
+        }
+        free(again);
+        virDomainDefFree(lv);
+    }
+    free(lvfmt);
+}
+
+static void run_doc(const char *corpus, const char *rel)
+{
+    char path[4096], fpath[4096], opath[4096], lpath[4096];
     snprintf(path, sizeof(path), "%s/%s", corpus, rel);
     snprintf(fpath, sizeof(fpath), "%s/%s", vcfmt_dir, rel);
+    snprintf(opath, sizeof(opath), "%s/%s", own_dir, rel);
+    snprintf(lpath, sizeof(lpath), "%s/%s", lvfmt_dir, rel);
     cur_doc = rel;
     char *xml = read_file(path);
     if (!xml) {
@@ -256,9 +298,10 @@ static void run_doc(const char *corpus, const char *rel, const char *vcfmt_dir, 
     char *fmt = virDomainDefFormat(def, xmlopt, 0);
     if (!fmt)
         say("format", "failed code=%d", virGetLastErrorCode());
-    if (fmt && write_vcfmt)
-        write_file(fpath, fmt);
+    if (fmt && write_own)
+        write_file(opath, fmt);
     lock_calls(def);
+    read_libvirt_output(lpath);
 
     char *vcfmt = read_file(fpath);
     if (!vcfmt) {
@@ -303,7 +346,7 @@ static int is_subdir(const struct dirent *e)
 }
 
 /* Every document CORPUS/SUBDIR/NAME.xml, in name order. */
-static void run_corpus(const char *corpus, const char *vcfmt_dir, bool write_vcfmt, int *ndocs)
+static void run_corpus(const char *corpus, int *ndocs)
 {
     struct dirent **subs = NULL;
     int nsubs = scandir(corpus, &subs, is_subdir, alphasort);
@@ -316,14 +359,14 @@ static void run_corpus(const char *corpus, const char *vcfmt_dir, bool write_vcf
         snprintf(dir, sizeof(dir), "%s/%s", corpus, subs[i]->d_name);
         struct dirent **docs = NULL;
         int n = scandir(dir, &docs, is_xml, alphasort);
-        if (n >= 0 && write_vcfmt) {
-            snprintf(dir, sizeof(dir), "%s/%s", vcfmt_dir, subs[i]->d_name);
+        if (n >= 0 && write_own) {
+            snprintf(dir, sizeof(dir), "%s/%s", own_dir, subs[i]->d_name);
             mkdir(dir, 0700);
         }
         for (int j = 0; j < n; j++) {
             char rel[1024];
             snprintf(rel, sizeof(rel), "%s/%s", subs[i]->d_name, docs[j]->d_name);
-            run_doc(corpus, rel, vcfmt_dir, write_vcfmt);
+            run_doc(corpus, rel);
             (*ndocs)++;
             free(docs[j]);
         }
@@ -334,8 +377,8 @@ static void run_corpus(const char *corpus, const char *vcfmt_dir, bool write_vcf
 }
 
 /* One library's records for the whole corpus into @out_path. */
-static int produce(const char *corpus, const char *vcfmt_dir, bool write_vcfmt,
-                   const char *out_path, const char *plugin_dir, const char *cfg_dir)
+static int produce(const char *corpus, const char *out_path, const char *plugin_dir,
+                   const char *cfg_dir)
 {
     domain_impl_init();
     virSetErrorFunc(NULL, quiet_errors);
@@ -356,7 +399,7 @@ static int produce(const char *corpus, const char *vcfmt_dir, bool write_vcfmt,
     /* @corpus: one or more roots separated by ':' */
     char *roots = strdup(corpus), *save = NULL;
     for (char *r = strtok_r(roots, ":", &save); r; r = strtok_r(NULL, ":", &save))
-        run_corpus(r, vcfmt_dir, write_vcfmt, &ndocs);
+        run_corpus(r, &ndocs);
     free(roots);
     cur_doc = "(end)";
     virLockManagerPluginUnref(plugin);
@@ -366,14 +409,20 @@ static int produce(const char *corpus, const char *vcfmt_dir, bool write_vcfmt,
 }
 
 #ifdef DOMAIN_USE_LIBVIRT
-/* domain_diff_libvirt CORPUS VCFMT_DIR OUT PLUGIN_DIR CFG_DIR */
+/* domain_diff_libvirt write|read CORPUS VCFMT_DIR LVFMT_DIR OUT PLUGIN_DIR CFG_DIR
+ * "write" makes libvirt's formatted documents (its records are not used), "read" the
+ * records compared with virtcore's. */
 int main(int argc, char **argv)
 {
-    if (argc != 6) {
-        fprintf(stderr, "usage: %s CORPUS VCFMT_DIR OUT PLUGIN_DIR CFG_DIR\n", argv[0]);
+    if (argc != 8) {
+        fprintf(stderr, "usage: %s write|read CORPUS VCFMT_DIR LVFMT_DIR OUT PLUGIN_DIR CFG_DIR\n",
+                argv[0]);
         return 2;
     }
-    return produce(argv[1], argv[2], false, argv[3], argv[4], argv[5]);
+    write_own = strcmp(argv[1], "write") == 0;
+    vcfmt_dir = argv[3];
+    lvfmt_dir = argv[4];
+    return produce(argv[2], argv[5], argv[6], argv[7]);
 }
 #else
 #include "domain_diff_compare.h"
@@ -386,20 +435,29 @@ int main(int argc, char **argv)
         perror("mkdtemp");
         return 1;
     }
-    char vcfmt[4200], vcout[4200], lvout[4200], cmd[16384];
+    char vcfmt[4200], lvfmt[4200], vcout[4200], lvout[4200], cmd[16384];
     snprintf(vcfmt, sizeof(vcfmt), "%s/vcfmt", tmp);
+    snprintf(lvfmt, sizeof(lvfmt), "%s/lvfmt", tmp);
     snprintf(vcout, sizeof(vcout), "%s/virtcore.rec", tmp);
     snprintf(lvout, sizeof(lvout), "%s/libvirt.rec", tmp);
     mkdir(vcfmt, 0700);
-    if (produce(corpus, vcfmt, true, vcout, DIFF_PLUGIN_DIR, tmp) != 0)
-        return 1;
-    /* libvirt's run in its own process: the two libraries export the same names */
-    snprintf(cmd, sizeof(cmd), "'%s' '%s' '%s' '%s' '%s' '%s'", DIFF_LIBVIRT_PROG, corpus, vcfmt,
-             lvout, DIFF_PLUGIN_DIR, tmp);
-    int rc = system(cmd);
-    if (rc != 0) {
-        fprintf(stderr, "%s failed (status %d)\n", DIFF_LIBVIRT_PROG, rc);
-        return 1;
+    mkdir(lvfmt, 0700);
+    vcfmt_dir = vcfmt;
+    lvfmt_dir = lvfmt;
+    write_own = true;
+    /* libvirt runs in its own process (the two libraries export the same names): first to
+     * write its formatted documents, then, after virtcore's run, for the records */
+    for (int pass = 0; pass < 2; pass++) {
+        if (pass == 1 && produce(corpus, vcout, DIFF_PLUGIN_DIR, tmp) != 0)
+            return 1;
+        snprintf(cmd, sizeof(cmd), "'%s' %s '%s' '%s' '%s' '%s/%s' '%s' '%s'", DIFF_LIBVIRT_PROG,
+                 pass ? "read" : "write", corpus, vcfmt, lvfmt, tmp,
+                 pass ? "libvirt.rec" : "libvirt-write.rec", DIFF_PLUGIN_DIR, tmp);
+        int rc = system(cmd);
+        if (rc != 0) {
+            fprintf(stderr, "%s failed (status %d)\n", DIFF_LIBVIRT_PROG, rc);
+            return 1;
+        }
     }
     int ret = domain_diff_compare(lvout, vcout, DIFF_REPORT);
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
