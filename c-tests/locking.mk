@@ -25,7 +25,7 @@ $(LOCK_PLUGIN_DIR)/notelf.so:
 	for i in 1 2 3 4 5 6 7 8; do echo 'this is a text file, not a shared object'; done > $@
 
 # Tests of the lock manager see where the plugins are.
-$(BIN)/test_lock_loader $(BIN)/test_lock_api $(BIN)/test_lock_domain: $(BIN)/test_lock_%: test_lock_%.c testutil.h $(TOP)/include/virtcore.h $(LOCK_PLUGINS)
+$(BIN)/test_lock_loader $(BIN)/test_lock_api $(BIN)/test_lock_domain $(BIN)/test_lock_domain_xml: $(BIN)/test_lock_%: test_lock_%.c testutil.h $(TOP)/include/virtcore.h $(LOCK_PLUGINS)
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(LOCK_TEST_CFLAGS) $(VC_CFLAGS) $< -o $@ $(VC_LIBS) -lpthread
 

@@ -114,13 +114,15 @@ static void test_parse(void)
     CHECK(strcmp(d->src->path, "/var/lib/images/full.qcow2") == 0);
     CHECK(strcmp(d->dst, "vda") == 0 && d->bus == VIR_DOMAIN_DISK_BUS_VIRTIO);
     CHECK(d->src->readonly && !d->src->shared);
-    d = def->disks[1];
+    /* def->disks is in libvirt's order (virDomainDiskInsert): by bus, buses in order of
+     * first appearance, then by target index: vda vdd | sdb | hdc. */
+    d = def->disks[2];
     CHECK(d->src->type == VIR_STORAGE_TYPE_BLOCK && strcmp(d->src->path, "/dev/vg0/shared") == 0);
     CHECK(!d->src->readonly && d->src->shared && d->bus == VIR_DOMAIN_DISK_BUS_SCSI);
-    d = def->disks[2];
+    d = def->disks[3];
     CHECK(d->device == VIR_DOMAIN_DISK_DEVICE_CDROM && d->src->readonly);
     CHECK(d->bus == VIR_DOMAIN_DISK_BUS_IDE && strcmp(d->dst, "hdc") == 0);
-    d = def->disks[3];
+    d = def->disks[1];
     CHECK(d->src->type == VIR_STORAGE_TYPE_NETWORK && d->src->path == NULL);
     CHECK(def->nleases == 1);
     virDomainLeaseDef *ls = def->leases[0];
@@ -214,8 +216,8 @@ static void test_format(void)
     CHECK(disks != NULL);
     def->disks = disks;
     def->disks[def->ndisks++] = disk;
-    virDomainDiskDef *gone = def->disks[1]; /* the shared block disk */
-    memmove(&def->disks[1], &def->disks[2], (def->ndisks - 2) * sizeof(*def->disks));
+    virDomainDiskDef *gone = def->disks[2]; /* the shared block disk */
+    memmove(&def->disks[2], &def->disks[3], (def->ndisks - 3) * sizeof(*def->disks));
     def->ndisks--;
     free(gone->src->path);
     free(gone->src);
@@ -225,10 +227,11 @@ static void test_format(void)
     CHECK(x4 != NULL && strstr(x4, "/dev/mapper/hotplugged") && !strstr(x4, "/dev/vg0/shared"));
     virDomainDef *hp = virDomainDefParseString(x4, NULL, NULL, 0);
     CHECK(hp != NULL && hp->ndisks == 4);
+    /* libvirt's order again: vda vdd vdz | hdc */
     CHECK(strcmp(hp->disks[0]->src->path, "/var/lib/images/moved.qcow2") == 0);
-    CHECK(hp->disks[1]->device == VIR_DOMAIN_DISK_DEVICE_CDROM);
-    CHECK(hp->disks[2]->src->type == VIR_STORAGE_TYPE_NETWORK);
-    virDomainDiskDef *last = hp->disks[3];
+    CHECK(hp->disks[3]->device == VIR_DOMAIN_DISK_DEVICE_CDROM);
+    CHECK(hp->disks[1]->src->type == VIR_STORAGE_TYPE_NETWORK);
+    virDomainDiskDef *last = hp->disks[2];
     CHECK(last->src->type == VIR_STORAGE_TYPE_BLOCK && last->src->shared && !last->src->readonly);
     CHECK(strcmp(last->src->path, "/dev/mapper/hotplugged") == 0 && strcmp(last->dst, "vdz") == 0);
     CHECK(last->bus == VIR_DOMAIN_DISK_BUS_VIRTIO);

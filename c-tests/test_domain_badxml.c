@@ -112,13 +112,18 @@ int main(void)
         char *text = read_all(path, &len);
         for (unsigned int flags = 0; flags <= VIR_DOMAIN_DEF_PARSE_INACTIVE;
              flags += VIR_DOMAIN_DEF_PARSE_INACTIVE) {
+            /* libvirt reads id= only for a live definition (virDomainDefParseIDs). */
+            if (flags == VIR_DOMAIN_DEF_PARSE_INACTIVE && strcmp(bad[i], "21-bad-id.xml") == 0)
+                continue;
             virResetLastError();
             virDomainDef *def = virDomainDefParseString(text, NULL, NULL, flags);
             if (def)
                 fprintf(stderr, "%s was accepted (flags %u)\n", bad[i], flags);
             CHECK(def == NULL);
             CHECK(virGetLastErrorCode() != VIR_ERR_OK);
-            CHECK(virGetLastErrorCode() != VIR_ERR_INTERNAL_ERROR); /* not a caught panic */
+            /* Not a caught panic (libvirt itself reports some refusals, e.g. a malformed
+             * UUID, as VIR_ERR_INTERNAL_ERROR, so the code alone cannot tell). */
+            CHECK(strstr(virGetLastErrorMessage(), "unexpected failure inside virtcore") == NULL);
             CHECK(virGetLastErrorDomain() == VIR_FROM_DOMAIN);
             CHECK(strlen(virGetLastErrorMessage()) > 10);
         }

@@ -177,6 +177,13 @@ static void disk_refusals(void)
             "Invalid value for attribute 'type' in element 'disk': 'odd'");
     refused("<disk device='tape'><target dev='vda'/></disk>", VIR_ERR_XML_ERROR,
             "Invalid value for attribute 'device' in element 'disk': 'tape'");
+    refused("<disk device='disk'><source file='/x'/><target dev='nvme0' bus='virtio'/>"
+            "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></disk>",
+            VIR_ERR_INTERNAL_ERROR, "Invalid harddisk device name: nvme0");
+    refused("<disk device='floppy'><source file='/x'/><target dev='hda' bus='fdc'/></disk>",
+            VIR_ERR_INTERNAL_ERROR, "Invalid floppy device name: hda");
+    refused("<disk type='file' device='disk'><target dev='vda'/></disk>", VIR_ERR_NO_SOURCE,
+            "missing source information for device vda");
     refused("<disk><target dev='vda' bus='none'/></disk>", VIR_ERR_XML_ERROR,
             "Invalid value for attribute 'bus' in element 'target': 'none'");
     refused("<disk><target dev='vda' bus='pci'/></disk>", VIR_ERR_XML_ERROR,
@@ -199,16 +206,25 @@ static void disk_refusals(void)
     CHECK(def->disks[0]->dst == NULL);
     virDomainDefFree(def);
 
+    /* A target name that is no disk name needs an <address> (post-parse assigns one). */
+    refused("<disk type='file'><source file='/x'/><target dev=''/></disk>", VIR_ERR_XML_ERROR,
+            "Unknown disk name '' and no address specified");
+    refused("<disk type='file'><source file='/x'/><target dev='nvme0' bus='virtio'/></disk>",
+            VIR_ERR_XML_ERROR, "Unknown disk name 'nvme0' and no address specified");
+
     /* What libvirt accepts is accepted: a <disk> without <source> is a file disk with
-     * no path, whatever its type says; an empty target name; "ioemu:" is dropped. */
+     * no path, whatever its type says; "ioemu:" is dropped; a cdrom may have any
+     * target name when it has an address. */
     def = parse("<domain type='kvm'><name>ok</name><devices>"
                 "<disk type='block' device='cdrom'><target dev='ioemu:hdc'/></disk>"
-                "<disk type='file'><source file='/x'/><target dev=''/></disk>"
+                "<disk type='file' device='cdrom'><source file='/x'/><target dev='nvme0' bus='virtio'/>"
+                "<address type='pci' domain='0x0000' bus='0x00' slot='0x05' function='0x0'/></disk>"
                 "</devices></domain>");
     CHECK(def->ndisks == 2);
+    CHECK(strcmp(def->disks[0]->dst, "hdc") == 0);
     CHECK(def->disks[0]->src->type == VIR_STORAGE_TYPE_FILE && def->disks[0]->src->path == NULL);
-    CHECK(strcmp(def->disks[0]->dst, "") == 0 || strcmp(def->disks[1]->dst, "") == 0);
-    CHECK(strcmp(def->disks[0]->dst, "hdc") == 0 || strcmp(def->disks[1]->dst, "hdc") == 0);
+    CHECK(def->disks[0]->src->readonly);
+    CHECK(strcmp(def->disks[1]->dst, "nvme0") == 0);
     virDomainDefFree(def);
 }
 

@@ -112,14 +112,15 @@ static void glue_calls(void)
 
     CHECK(virDomainLockDiskAttach(plugin, "qemu:///system", vm, vm->def->disks[1]) == 0);
     EXPECT_LOG("new(guest-a,3,self,qemu:///system,0);add(0,/dev/vc-shared,2);acquire(0,-);free;");
-    CHECK(virDomainLockDiskDetach(plugin, vm, vm->def->disks[2]) == 0);
+    /* def->disks is in libvirt's order: vda vdb vdc | hdc */
+    CHECK(virDomainLockDiskDetach(plugin, vm, vm->def->disks[3]) == 0);
     EXPECT_LOG("new(guest-a,3,self,-,0);add(0,/iso/install.iso,1);release;free;");
     CHECK(virDomainLockImageAttach(plugin, NULL, vm, vm->def->disks[0]->src) == 0);
     EXPECT_LOG("new(guest-a,3,self,-,0);add(0,/var/lib/a.img,0);acquire(0,-);free;");
     CHECK(virDomainLockImageDetach(plugin, vm, vm->def->disks[0]->src) == 0);
     EXPECT_LOG("new(guest-a,3,self,-,0);add(0,/var/lib/a.img,0);release;free;");
     /* A network disk is not a local resource: nothing to lock. */
-    CHECK(virDomainLockDiskAttach(plugin, NULL, vm, vm->def->disks[3]) == 0);
+    CHECK(virDomainLockDiskAttach(plugin, NULL, vm, vm->def->disks[2]) == 0);
     EXPECT_LOG("new(guest-a,3,self,-,0);acquire(0,-);free;");
     CHECK(virDomainLockLeaseAttach(plugin, NULL, vm, vm->def->leases[0]) == 0);
     EXPECT_LOG("new(guest-a,3,self,-,0);add(1,key1,0,path=/leases/l1,offset=1024,lockspace=space1);acquire(0,-);free;");

@@ -30,6 +30,8 @@ int testdrv_inits, testdrv_deinits, testdrv_news, testdrv_frees;
 int testdrv_resources, testdrv_acquires, testdrv_releases;
 char testdrv_owner[256];
 unsigned int testdrv_last_flags;
+/* The failure action of every drvAcquire, one digit each, in order. */
+char testdrv_actions[256];
 /* Every call after drvInit, in order: "new(name,id,pid,uri,flags)", "add(type,name,flags[,params])",
  * "acquire(flags,state)", "release", "inquire", "free", separated by ';'. */
 char testdrv_log[16384];
@@ -146,8 +148,9 @@ static __attribute__((unused)) int t_acquire(virLockManager *man, const char *st
                      virDomainLockFailureAction action, int *fd)
 {
     struct priv *p = man->privateData;
-    (void)action;
     LOG("acquire(%x,%s)", flags, state ? state : "-");
+    if (strlen(testdrv_actions) < sizeof(testdrv_actions) - 1)
+        testdrv_actions[strlen(testdrv_actions)] = (char)('0' + (int)action);
     if (state && strcmp(state, "bad-state") == 0)
         return -1;
     if (!(flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY))

@@ -392,7 +392,7 @@ fn devices_element_is_created_for_the_first_disk_and_lease() {
         (*src).type_ = VIR_STORAGE_TYPE_DIR;
         (*src).path = crate::ffi::malloc_cstring("/srv/share");
         (*nd).src = src;
-        (*nd).dst = crate::ffi::malloc_cstring("hdb");
+        (*nd).dst = crate::ffi::malloc_cstring("fda");
         (*nd).device = VIR_DOMAIN_DISK_DEVICE_FLOPPY;
         (*def).disks = c_array(&[nd]);
         (*def).ndisks = 1;
@@ -406,7 +406,7 @@ fn devices_element_is_created_for_the_first_disk_and_lease() {
         let out = fmt(def, 0);
         assert_eq!(
             out,
-            "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  <devices>\n    <disk type='dir' device='floppy'>\n      <source dir='/srv/share'/>\n      <target dev='hdb'/>\n    </disk>\n    <lease>\n      <lockspace>s</lockspace>\n      <key>k</key>\n      <target path='/leases/k' offset='4096'/>\n    </lease>\n  </devices>\n</domain>\n"
+            "<domain type='kvm'>\n  <name>a</name>\n  <uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid>\n  <devices>\n    <disk type='dir' device='floppy'>\n      <source dir='/srv/share'/>\n      <target dev='fda'/>\n    </disk>\n    <lease>\n      <lockspace>s</lockspace>\n      <key>k</key>\n      <target path='/leases/k' offset='4096'/>\n    </lease>\n  </devices>\n</domain>\n"
         );
         let def2 = parse_ok(&out, 0);
         assert_eq!(fmt(def2, 0), out);

@@ -162,6 +162,8 @@ struct DiskVals {
     shared: bool,
     /// `virDomainDiskInsert` keys: the bus as written, the target's index.
     key: (c_int, Option<i32>),
+    /// Has an `<address>`: libvirt then need not derive one from the target name.
+    has_address: bool,
 }
 
 fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error> {
@@ -247,6 +249,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         readonly: readonly_val,
         shared: shareable.is_some(),
         key,
+        has_address: child(n, "address").is_some(),
     };
     let orig = DiskOrig {
         elem: cx.elem(n),
@@ -467,6 +470,18 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
     let order = libvirt_disk_order(&keys);
     check_name(&name)?;
+    // virDomainDiskDefPostParse → virDomainDiskDefAssignAddress: a disk without <address>
+    // needs a target name libvirt can turn into an index.
+    for &i in &order {
+        let d = &disks_v[i];
+        if let (Some(dst), false) = (&d.dst, d.has_address) {
+            if disk_name_to_index(dst) < 0 {
+                return Err(xml_err(format!(
+                    "domain '{name}': Unknown disk name '{dst}' and no address specified"
+                )));
+            }
+        }
+    }
     if flags & VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE == 0 {
         validate_disks(&name, &disks_v, &order)?;
     }
@@ -575,6 +590,34 @@ fn validate_disks(dom: &str, disks: &[DiskVals], order: &[usize]) -> Result<(), 
             return Err(err(
                 VIR_ERR_INTERNAL_ERROR,
                 format!("domain '{dom}': disk '{dst}': Invalid bus type '{bus}' for disk"),
+            ));
+        }
+        let disk_like = matches!(
+            d.device,
+            VIR_DOMAIN_DISK_DEVICE_DISK | VIR_DOMAIN_DISK_DEVICE_LUN
+        );
+        if disk_like
+            && !["hd", "sd", "vd", "xvd", "ubd"]
+                .iter()
+                .any(|p| dst.starts_with(p))
+        {
+            return Err(err(
+                VIR_ERR_INTERNAL_ERROR,
+                format!("domain '{dom}': Invalid harddisk device name: {dst}"),
+            ));
+        }
+        if d.device == VIR_DOMAIN_DISK_DEVICE_FLOPPY && !dst.starts_with("fd") {
+            return Err(err(
+                VIR_ERR_INTERNAL_ERROR,
+                format!("domain '{dom}': Invalid floppy device name: {dst}"),
+            ));
+        }
+        // Only a cdrom, floppy or lun may be empty (no media).
+        let local = source_attr(d.ty).is_some() && d.ty != VIR_STORAGE_TYPE_VHOST_VDPA;
+        if local && d.path.is_none() && d.device == VIR_DOMAIN_DISK_DEVICE_DISK {
+            return Err(err(
+                VIR_ERR_NO_SOURCE,
+                format!("domain '{dom}': missing source information for device {dst}"),
             ));
         }
     }
