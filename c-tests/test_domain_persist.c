@@ -149,9 +149,9 @@ static void every_name_comes_back(void)
     CHECK_ERROR(VIR_ERR_XML_ERROR, "too long");
     virDomainObj *vm = virDomainObjListFindByName(doms, "plain");
     CHECK(virDomainObjListRename(doms, vm, n252, 0, rename_cb, NULL) == -1);
-    CHECK_ERROR(VIR_ERR_INVALID_ARG, "too long");
+    CHECK_ERROR(VIR_ERR_XML_ERROR, "too long");
     CHECK(virDomainObjListRename(doms, vm, "a/b", 0, rename_cb, NULL) == -1);
-    CHECK_ERROR(VIR_ERR_INVALID_ARG, "cannot contain '/'");
+    CHECK_ERROR(VIR_ERR_XML_ERROR, "cannot contain '/'");
     CHECK(strcmp(vm->def->name, "plain") == 0);
     virDomainObjEndAPI(&vm);
     virObjectUnref(doms);

@@ -439,8 +439,9 @@ pub unsafe extern "C" fn virDomainObjListRemoveLocked(
 /// write-locked, reserves `new_name`, calls `callback(dom, new_name, flags, opaque)`, which
 /// must set `dom->def->name`, then drops the old name (or the new one if it failed). The
 /// callback may remove `dom` (`virDomainObjListRemoveLocked`); then neither name is left.
-/// Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none, a name that is
-/// refused at parse too; `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
+/// Errors: `VIR_ERR_INVALID_ARG` for an object of another list or of none; a name refused
+/// at parse gets the parser's error (`VIR_ERR_XML_ERROR` for a '/' or a name over
+/// `VIRTCORE_DOMAIN_NAME_MAX` bytes); `VIR_ERR_OPERATION_INVALID` for the current name, a name in use,
 /// a rename from inside a rename callback or from a `ForEach(modify=false)` callback;
 /// `VIR_ERR_OPERATION_FAILED` when the callback returned -1.
 #[no_mangle]
