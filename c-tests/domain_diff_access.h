@@ -6,8 +6,10 @@
  * fixed offsets. The offsets are libvirt 9.0.0's on x86-64, measured once with offsetof()
  * on the headers of Debian's source package (libvirt_9.0.0-4+deb12u2: src/conf/
  * domain_conf.h, storage_source_conf.h, virdomainobjlist.h; none of these structs has a
- * conditional member). The test checks them on every document against libvirt's own
- * accessors (virDomainDiskGetSource, virDomainDiskGetType) and the formatted <name>. */
+ * conditional member; scripts/libvirt-struct-offsets.sh measures them again). The libvirt
+ * build runs only against libvirt 9.0.x on a 64-bit target, and checks the disk offsets on
+ * every disk against libvirt's own accessors (virDomainDiskGetSource, virDomainDiskGetType);
+ * a wrong definition offset would show as a difference in every document. */
 #ifndef DOMAIN_DIFF_ACCESS_H
 #define DOMAIN_DIFF_ACCESS_H
 
@@ -31,6 +33,7 @@ int virDomainLockProcessInquire(virLockManagerPlugin *plugin, virDomainObj *dom,
 const char *virDomainDiskGetSource(const virDomainDiskDef *def);
 int virDomainDiskGetType(virDomainDiskDef *def);
 
+_Static_assert(sizeof(void *) == 8, "libvirt 9.0 offsets measured on x86-64");
 #define LVF(p, off, T) (*(T *)((char *)(p) + (off)))
 /* virDomainDef */
 #define def_id(d) LVF(d, 4, int)
