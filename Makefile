@@ -8,6 +8,7 @@
 #   make check           every test: cargo tests, lints, C tests, install and symbol checks
 #   make demo            build and run the demo daemon (tiered vs flat start-up)
 #   make bench           C benchmarks against Debian's libvirt 9.0
+#   make fuzz            long run of the domain property test (FUZZ_CASES=, DOMAIN_PROP_SEED=)
 #   make header          regenerate include/virtcore.h after changing the Rust API
 
 PREFIX  ?= /usr/local
@@ -38,7 +39,7 @@ UNINST  := $(TOP)/build/pkgconfig
 export VIRTCORE_LOCKDRIVERDIR := $(LOCKDRIVERDIR)
 
 .PHONY: all lib check-rust header install uninstall check check-deps cargo-test lint c-tests \
-        symbols install-check demo bench clean
+        symbols install-check demo bench fuzz clean
 
 all: lib $(UNINST)/virtcore.pc
 
@@ -166,6 +167,9 @@ demo: check-deps all
 
 bench: all
 	$(MAKE) -C c-tests bench
+
+fuzz: all
+	$(MAKE) -C c-tests fuzz
 
 clean:
 	$(CARGO) clean
