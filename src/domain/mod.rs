@@ -7,10 +7,11 @@ pub mod consts;
 pub mod error;
 pub mod ffi;
 pub mod files;
-pub mod keys;
+pub mod index;
 pub mod list;
 pub mod obj;
 pub mod persist;
+pub mod rwlock;
 pub mod types;
 pub mod xml;
 
