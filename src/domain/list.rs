@@ -11,7 +11,7 @@
 //! `FindByID` verifies the ID under the object's lock; a stale entry or a miss triggers one
 //! scan that repairs every entry, so it never returns a domain whose current ID differs.
 
-use std::cell::UnsafeCell;
+use std::cell::{Cell, UnsafeCell};
 use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -77,18 +77,58 @@ fn me() -> usize {
     crate::object::thread_token()
 }
 
+/// The lists a thread holds read-locked (one entry per guard): asking for the write lock
+/// of one of them would wait for itself forever. Const-initialised and without a
+/// destructor, so it is valid for the whole life of its thread and a read guard keeps a
+/// pointer to it instead of looking the thread-local up again (each look-up is a call to
+/// `__tls_get_addr` in a shared library, a visible part of a lookup's cost).
+struct Reading {
+    held: [Cell<usize>; READING_SLOTS],
+    n: Cell<usize>,
+    /// Guards beyond the slots: then every list counts as read-locked (a write is refused
+    /// rather than risk waiting for itself).
+    overflow: Cell<usize>,
+}
+const READING_SLOTS: usize = 16;
+
+impl Reading {
+    fn push(&self, key: usize) {
+        let n = self.n.get();
+        if n < READING_SLOTS {
+            self.held[n].set(key);
+            self.n.set(n + 1);
+        } else {
+            self.overflow.set(self.overflow.get() + 1);
+        }
+    }
+    fn pop(&self, key: usize) {
+        let n = self.n.get();
+        match (0..n).rev().find(|&i| self.held[i].get() == key) {
+            Some(i) => {
+                self.held[i].set(self.held[n - 1].get());
+                self.n.set(n - 1);
+            }
+            None => self.overflow.set(self.overflow.get().saturating_sub(1)),
+        }
+    }
+    fn contains(&self, key: usize) -> bool {
+        self.overflow.get() > 0 || self.held[..self.n.get()].iter().any(|k| k.get() == key)
+    }
+}
+
 thread_local! {
-    /// The lists the calling thread holds read-locked (one entry per guard): asking for
-    /// the write lock of one of them would wait for itself forever.
-    static READING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+    static READING: Reading = const {
+        Reading {
+            held: [const { Cell::new(0) }; READING_SLOTS],
+            n: Cell::new(0),
+            overflow: Cell::new(0),
+        }
+    };
 }
 
 fn reading(l: &virDomainObjListPrivate) -> bool {
     let key = l as *const _ as usize;
-    // (`try_with`: a list used from a thread-exit destructor simply is not tracked.)
-    READING
-        .try_with(|r| r.borrow().contains(&key))
-        .unwrap_or(false)
+    READING.with(|r| r.contains(key))
 }
 
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
@@ -96,19 +136,15 @@ pub struct Guard<'a> {
     l: &'a virDomainObjListPrivate,
     kind: u8, // 0: re-entrant (no-op), 1: shared, 2: exclusive
     shard: usize,
+    /// The thread's `READING` (shared guards only; a guard never leaves its thread).
+    rd: *const Reading,
 }
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         unsafe {
             match self.kind {
                 1 => {
-                    let key = self.l as *const _ as usize;
-                    let _ = READING.try_with(|r| {
-                        let mut r = r.borrow_mut();
-                        if let Some(i) = r.iter().rposition(|k| *k == key) {
-                            r.swap_remove(i);
-                        }
-                    });
+                    (*self.rd).pop(self.l as *const _ as usize);
                     self.l.lock.unlock_shared(self.shard)
                 }
                 2 => {
@@ -159,7 +195,9 @@ impl virDomainObjList {
     }
 
     fn is_writer(&self) -> bool {
-        self.p().writer.load(Ordering::Relaxed) == me()
+        // (No writer is the common case: then the thread's token need not be looked up.)
+        let w = self.p().writer.load(Ordering::Relaxed);
+        w != 0 && w == me()
     }
 
     pub fn read(&self) -> Guard<'_> {
@@ -169,11 +207,20 @@ impl virDomainObjList {
                 l,
                 kind: 0,
                 shard: 0,
+                rd: std::ptr::null(),
             };
         }
         let shard = l.lock.lock_shared();
-        let _ = READING.try_with(|r| r.borrow_mut().push(l as *const _ as usize));
-        Guard { l, kind: 1, shard }
+        let rd = READING.with(|r| {
+            r.push(l as *const _ as usize);
+            r as *const Reading
+        });
+        Guard {
+            l,
+            kind: 1,
+            shard,
+            rd,
+        }
     }
 
     /// The write lock if it can be had within `timeout`.
@@ -184,6 +231,7 @@ impl virDomainObjList {
                 l,
                 kind: 0,
                 shard: 0,
+                rd: std::ptr::null(),
             });
         }
         if reading(l) || !l.lock.try_lock_exclusive_for(timeout) {
@@ -194,6 +242,7 @@ impl virDomainObjList {
             l,
             kind: 2,
             shard: 0,
+            rd: std::ptr::null(),
         })
     }
 
@@ -206,6 +255,7 @@ impl virDomainObjList {
                 l,
                 kind: 0,
                 shard: 0,
+                rd: std::ptr::null(),
             });
         }
         if reading(l) {
@@ -220,6 +270,7 @@ impl virDomainObjList {
             l,
             kind: 2,
             shard: 0,
+            rd: std::ptr::null(),
         })
     }
 
