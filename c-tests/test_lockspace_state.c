@@ -49,9 +49,9 @@ int main(void)
     CHECK_CONTAINS(inq, ";d:s:0:");
     CHECK_CONTAINS(inq, ";l:x:1:key1:space:");
 
-    /* Another process (the daemon) inquiring for the same guest and resources sees
-     * the same state, read from the lease files; another guest sees nothing. */
-    ls_manager *d = ls_new("vmM", 77);
+    /* Another process (the daemon) inquiring for the same guest (its pid) and resources
+     * sees the same state, read from the lease files; another guest sees nothing. */
+    ls_manager *d = ls_new_pid("vmM", 77, src->pid);
     CHECK(ls_add_disk(d, disk, 0) == 0 && ls_add_disk(d, shared, LS_SHARED) == 0);
     CHECK(ls_add_lease(d, "key1", "space", leasefile, 0, 0) == 0);
     char *dmn = NULL;

@@ -14,7 +14,12 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "testutil.h"
@@ -87,6 +92,8 @@ enum {
 #define LS_ERR_OPERATION_INVALID 55
 #define LS_ERR_CONFIG_UNSUPPORTED 67
 #define LS_ERR_RESOURCE_BUSY 87
+#define LS_ERR_OPERATION_DENIED 29
+#define LS_ERR_OPERATION_UNSUPPORTED 84
 #define LS_FROM_LOCKING 42
 
 static ls_driver *drv;
@@ -159,15 +166,16 @@ static inline const char *ls_disk_file(const char *name)
     return p;
 }
 
-/* A manager for guest `name` whose UUID is 16 times `uuid_byte`. */
-static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
+/* A manager for guest `name` whose UUID is 16 times `uuid_byte`, running as process
+ * `pid` (this process, or another: the daemon's view of a guest). */
+static inline ls_manager *ls_new_pid(const char *name, unsigned char uuid_byte, pid_t pid)
 {
     ls_param p[5];
     memset(p, 0, sizeof(p));
     p[0].type = LS_PARAM_UUID; p[0].key = "uuid"; memset(p[0].value.uuid, uuid_byte, 16);
     p[1].type = LS_PARAM_STRING; p[1].key = "name"; p[1].value.cstr = name;
     p[2].type = LS_PARAM_UINT; p[2].key = "id"; p[2].value.ui = 7;
-    p[3].type = LS_PARAM_UINT; p[3].key = "pid"; p[3].value.ui = (unsigned)getpid();
+    p[3].type = LS_PARAM_UINT; p[3].key = "pid"; p[3].value.ui = (unsigned)pid;
     p[4].type = LS_PARAM_CSTRING; p[4].key = "uri"; p[4].value.cstr = "test:///default";
     ls_manager *m = calloc(1, sizeof(*m));
     CHECK(m != NULL);
@@ -177,6 +185,12 @@ static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
         return NULL;
     }
     return m;
+}
+
+/* A manager for guest `name` in this process. */
+static inline ls_manager *ls_new(const char *name, unsigned char uuid_byte)
+{
+    return ls_new_pid(name, uuid_byte, getpid());
 }
 
 static inline void ls_free(ls_manager *m)
@@ -215,9 +229,11 @@ static inline const char *ls_uuid_text(unsigned char b)
 }
 
 /* ---- agents: forked processes running lock commands sent over a pipe. ----
- * Commands (one line each): "new NAME UUIDBYTE", "disk PATH FLAGS",
+ * Commands (one line each): "new NAME UUIDBYTE", "newpid NAME UUIDBYTE PID" (a manager
+ * for a guest running as process PID), "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
- * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "quit".
+ * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "setuid UID" (drop
+ * root), "nopidfd" (pidfd_getfd fails with ENOSYS from now on, as on Linux < 5.6), "quit".
  * Replies: "ok [STATE]" or "err CODE MESSAGE". */
 typedef struct {
     pid_t pid;
@@ -274,7 +290,11 @@ static inline void ls_agent_main(int in, int out)
         char *state = NULL;
         int rc;
         virResetLastError();
-        if (sscanf(line, "new %1023s %u", b, &flags) == 2) {
+        int gpid = 0;
+        if (sscanf(line, "newpid %1023s %u %d", b, &flags, &gpid) == 3) {
+            m = ls_new_pid(b, (unsigned char)flags, gpid);
+            ls_agent_result(out, m ? 0 : -1, NULL);
+        } else if (sscanf(line, "new %1023s %u", b, &flags) == 2) {
             m = ls_new(b, (unsigned char)flags);
             ls_agent_result(out, m ? 0 : -1, NULL);
         } else if (sscanf(line, "disk %2047s %u", a, &flags) == 2) {
@@ -296,6 +316,21 @@ static inline void ls_agent_main(int in, int out)
             ls_free(m);
             m = NULL;
             ls_agent_result(out, 0, NULL);
+        } else if (sscanf(line, "setuid %u", &flags) == 1) {
+            ls_agent_result(out, setresuid(flags, flags, flags), NULL);
+        } else if (strcmp(line, "nopidfd") == 0) {
+            /* seccomp: pidfd_getfd returns ENOSYS, everything else runs. */
+            struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_pidfd_getfd, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+            };
+            struct sock_fprog prog = {sizeof(f) / sizeof(f[0]), f};
+            rc = prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+            if (rc == 0)
+                rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+            ls_agent_result(out, rc, NULL);
         } else if (strcmp(line, "quit") == 0) {
             if (m)
                 ls_free(m);

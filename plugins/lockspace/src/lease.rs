@@ -8,7 +8,7 @@
 //! | 0..16 | header: magic `VCLSLEA1`, generation (u64 LE) |
 //! | lock byte 0 | the resource lock: `F_WRLCK` exclusive, `F_RDLCK` shared |
 //! | lock bytes 1024..1088 | one per holder slot: held (`F_WRLCK`) by the slot's owner; slot 0 is the exclusive holder's |
-//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host |
+//! | 16 + 512·i | holder record of slot i: mode, pid, UUID, guest name, host, resource |
 //!
 //! Locks are open-file-description locks (`F_OFD_SETLK`): they belong to the open file,
 //! so they last until it is closed, i.e. until the holder releases or dies. A record
@@ -33,13 +33,8 @@ const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
-const RECORD_SIZE: usize = 512;
-const RECORD_MAGIC: &[u8; 8] = b"VCLSREC1";
-const TEXT_FIELD: usize = 240;
-
-pub const MODE_EXCLUSIVE: u32 = 1;
-pub const MODE_SHARED: u32 = 2;
-pub const MODE_REGISTERED: u32 = 3;
+use crate::record::RECORD_SIZE;
+pub use crate::record::{format_uuid, Holder, MODE_EXCLUSIVE, MODE_REGISTERED, MODE_SHARED};
 
 /// Lower-case hex SHA-256 of `data`: lease file names.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -200,20 +195,24 @@ pub fn try_lock(fd: RawFd, kind: i32, start: u64) -> io::Result<bool> {
     }
 }
 
-/// The first byte in `start..start+len` on which another open file holds a lock that
-/// conflicts with a write lock.
-fn first_locked(fd: RawFd, start: u64, len: u64) -> io::Result<Option<u64>> {
-    let mut fl = flock(libc::F_WRLCK, start);
-    fl.l_len = len as libc::off_t;
+/// Whether another open file holds a lock on byte `at` that conflicts with a write lock.
+/// One byte per call: over a range, `F_OFD_GETLK` reports the first conflicting lock in
+/// the kernel's list, not the lowest locked byte, so a range probe can skip holders.
+fn locked_by_other(fd: RawFd, at: u64) -> io::Result<bool> {
+    let mut fl = flock(libc::F_WRLCK, at);
     // SAFETY: F_OFD_GETLK with a valid flock.
     if unsafe { libc::fcntl(fd, libc::F_OFD_GETLK, &mut fl) } != 0 {
         return Err(io::Error::last_os_error());
     }
-    if fl.l_type == libc::F_UNLCK as libc::c_short {
-        Ok(None)
-    } else {
-        Ok(Some((fl.l_start as u64).max(start)))
-    }
+    Ok(fl.l_type != libc::F_UNLCK as libc::c_short)
+}
+
+/// Whether the open file `mine` holds holder slot `slot`: a probe through another open
+/// file of the same lease (`other`) sees the slot locked, one through `mine` does not
+/// (an open file never conflicts with its own locks).
+pub fn holds_slot(mine: RawFd, other: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(other, SLOT_LOCK_BASE + slot), Ok(true))
+        && matches!(locked_by_other(mine, SLOT_LOCK_BASE + slot), Ok(false))
 }
 
 /// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
@@ -243,8 +242,9 @@ pub fn claim_slot(fd: RawFd, path: &Path) -> Result<u64> {
     Err(Error::new(
         VIR_ERR_RESOURCE_BUSY,
         format!(
-            "lease file '{}' has no free holder slot ({MAX_SLOTS} holders)",
-            path.display()
+            "lease file '{}' has no free holder slot (at most {} shared or registered holders per resource)",
+            path.display(),
+            MAX_SLOTS - 1
         ),
     ))
 }
@@ -253,75 +253,12 @@ pub fn release_slot(fd: RawFd, slot: u64) {
     let _ = try_lock(fd, libc::F_UNLCK, SLOT_LOCK_BASE + slot);
 }
 
-/// Who holds a lease, as recorded in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Holder {
-    pub mode: u32,
-    pub pid: u32,
-    pub uuid: [u8; 16],
-    pub name: String,
-    pub host: String,
-}
-
-fn put_text(buf: &mut [u8], s: &str) {
-    let mut n = s.len().min(buf.len() - 1);
-    while !s.is_char_boundary(n) {
-        n -= 1;
-    }
-    buf[..n].copy_from_slice(&s.as_bytes()[..n]);
-}
-
-fn get_text(buf: &[u8]) -> String {
-    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-    String::from_utf8_lossy(&buf[..end]).into_owned()
-}
-
-impl Holder {
-    pub fn encode(&self) -> [u8; RECORD_SIZE] {
-        let mut b = [0u8; RECORD_SIZE];
-        b[..8].copy_from_slice(RECORD_MAGIC);
-        b[8..12].copy_from_slice(&self.mode.to_le_bytes());
-        b[12..16].copy_from_slice(&self.pid.to_le_bytes());
-        b[16..32].copy_from_slice(&self.uuid);
-        put_text(&mut b[32..32 + TEXT_FIELD], &self.name);
-        put_text(&mut b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD], &self.host);
-        b
-    }
-
-    pub fn decode(b: &[u8]) -> Option<Holder> {
-        if b.len() < RECORD_SIZE || &b[..8] != RECORD_MAGIC {
-            return None;
-        }
-        Some(Holder {
-            mode: u32::from_le_bytes(b[8..12].try_into().ok()?),
-            pid: u32::from_le_bytes(b[12..16].try_into().ok()?),
-            uuid: b[16..32].try_into().ok()?,
-            name: get_text(&b[32..32 + TEXT_FIELD]),
-            host: get_text(&b[32 + TEXT_FIELD..32 + 2 * TEXT_FIELD]),
-        })
-    }
-
-    pub fn describe(&self) -> String {
-        format!(
-            "guest '{}' (uuid {}, pid {}, host {})",
-            self.name,
-            format_uuid(&self.uuid),
-            self.pid,
-            self.host
-        )
-    }
-}
-
-pub fn format_uuid(u: &[u8; 16]) -> String {
-    let h: Vec<String> = u.iter().map(|b| format!("{b:02x}")).collect();
-    format!(
-        "{}-{}-{}-{}-{}",
-        h[0..4].concat(),
-        h[4..6].concat(),
-        h[6..8].concat(),
-        h[8..10].concat(),
-        h[10..16].concat()
-    )
+/// Gives up whatever slots this open file holds.
+pub fn release_all_slots(fd: RawFd) {
+    let mut fl = flock(libc::F_UNLCK, SLOT_LOCK_BASE);
+    fl.l_len = MAX_SLOTS as libc::off_t;
+    // SAFETY: F_OFD_SETLK with a valid flock.
+    unsafe { libc::fcntl(fd, libc::F_OFD_SETLK, &fl) };
 }
 
 fn pwrite_all(fd: RawFd, buf: &[u8], off: u64) -> io::Result<()> {
@@ -355,27 +292,41 @@ pub fn write_record(fd: RawFd, slot: u64, h: &Holder, path: &Path) -> Result<()>
     })
 }
 
+/// The live records of a lease, with their slots: every slot whose lock another open
+/// file holds (probed slot by slot), with a record of either format.
+pub fn live_records(fd: RawFd) -> Vec<(u64, Holder)> {
+    records(fd)
+        .into_iter()
+        .filter(|(slot, _)| slot_live(fd, *slot))
+        .collect()
+}
+
+/// Every valid record of a lease, live or stale (one read): a slot without one has
+/// nothing to report, so only these need probing.
+pub fn records(fd: RawFd) -> Vec<(u64, Holder)> {
+    let mut buf = vec![0u8; RECORD_SIZE * MAX_SLOTS as usize];
+    let n = pread_full(fd, &mut buf, RECORD_BASE).unwrap_or(0);
+    buf[..n]
+        .chunks_exact(RECORD_SIZE)
+        .enumerate()
+        .filter_map(|(slot, b)| Holder::decode(b).map(|h| (slot as u64, h)))
+        .collect()
+}
+
+/// Whether another open file than `fd` holds `slot`.
+pub fn slot_live(fd: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(fd, SLOT_LOCK_BASE + slot), Ok(true))
+}
+
 /// The live holders of a lease (records whose slot lock is held by another open file)
-/// that actually hold the lock (exclusive or shared, not merely registered).
+/// that actually hold the lock (exclusive or shared, not merely registered), in slot
+/// order: every one of them, whatever order they came in.
 pub fn holders(fd: RawFd) -> Vec<Holder> {
-    let mut out = Vec::new();
-    let mut next = 0;
-    while next < MAX_SLOTS {
-        let Ok(Some(byte)) = first_locked(fd, SLOT_LOCK_BASE + next, MAX_SLOTS - next) else {
-            break;
-        };
-        let slot = byte - SLOT_LOCK_BASE;
-        let mut buf = [0u8; RECORD_SIZE];
-        if let Ok(RECORD_SIZE) = pread_full(fd, &mut buf, RECORD_BASE + slot * RECORD_SIZE as u64) {
-            if let Some(h) = Holder::decode(&buf) {
-                if h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED {
-                    out.push(h);
-                }
-            }
-        }
-        next = slot + 1;
-    }
-    out
+    live_records(fd)
+        .into_iter()
+        .map(|(_, h)| h)
+        .filter(|h| h.mode == MODE_EXCLUSIVE || h.mode == MODE_SHARED)
+        .collect()
 }
 
 /// The lease's generation (0 for a new, empty file).
@@ -480,23 +431,51 @@ mod tests {
     }
 
     #[test]
-    fn records_round_trip() {
-        let h = Holder {
+    fn every_live_holder_is_found() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lease");
+        let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
+        let record = |i: u32| Holder {
             mode: MODE_SHARED,
-            pid: 4242,
-            uuid: *b"0123456789abcdef",
-            name: "é".repeat(200),
-            host: "host-a".into(),
+            pid: 100 + i,
+            uuid: [i as u8; 16],
+            name: format!("vm{i}"),
+            host: "h".into(),
+            resource: Some("disk:/x".into()),
+            fd: 3,
         };
-        let back = Holder::decode(&h.encode()).unwrap();
-        assert_eq!(back.pid, 4242);
-        assert!(back.name.len() < TEXT_FIELD && back.name.chars().all(|c| c == 'é'));
-        assert_eq!(back.host, "host-a");
-        assert!(Holder::decode(&[0u8; RECORD_SIZE]).is_none());
-        assert_eq!(
-            format_uuid(&[0x12; 16]),
-            "12121212-1212-1212-1212-121212121212"
-        );
+        // Slots taken, given up and taken again: the kernel's lock list is no longer in
+        // byte order, and a range probe would miss holders.
+        for (i, f) in files[..3].iter().enumerate() {
+            let slot = claim_slot(f.as_raw_fd(), &p).unwrap();
+            write_record(f.as_raw_fd(), slot, &record(i as u32), &p).unwrap();
+        }
+        release_slot(files[0].as_raw_fd(), 1);
+        let slot = claim_slot(files[3].as_raw_fd(), &p).unwrap();
+        assert_eq!(slot, 1, "a dead or gone holder's slot is reused");
+        write_record(files[3].as_raw_fd(), slot, &record(3), &p).unwrap();
+        // A holder of the previous version writes records of the first format.
+        let old = open(&p, false).unwrap();
+        let slot = claim_slot(old.as_raw_fd(), &p).unwrap();
+        let mut v1 = [0u8; RECORD_SIZE];
+        v1[..8].copy_from_slice(crate::record::RECORD_MAGIC_V1);
+        v1[8..12].copy_from_slice(&MODE_EXCLUSIVE.to_le_bytes());
+        v1[12..16].copy_from_slice(&104u32.to_le_bytes());
+        pwrite_all(
+            old.as_raw_fd(),
+            &v1,
+            RECORD_BASE + slot * RECORD_SIZE as u64,
+        )
+        .unwrap();
+        let mut pids: Vec<u32> = holders(files[4].as_raw_fd())
+            .iter()
+            .map(|h| h.pid)
+            .collect();
+        pids.sort();
+        assert_eq!(pids, vec![101, 102, 103, 104]);
+        drop(old);
+        assert!(holds_slot(files[3].as_raw_fd(), files[4].as_raw_fd(), 1));
+        assert!(!holds_slot(files[2].as_raw_fd(), files[4].as_raw_fd(), 1));
     }
 
     #[test]
@@ -518,6 +497,8 @@ mod tests {
             uuid: [7; 16],
             name: "vm".into(),
             host: "h".into(),
+            resource: None,
+            fd: -1,
         };
         write_record(a.as_raw_fd(), slot, &h, &p).unwrap();
         write_generation(a.as_raw_fd(), 5, &p).unwrap();

@@ -1,8 +1,9 @@
 //! `lockspace`: virtcore's daemonless lock driver, a plugin with libvirt's lock-driver
 //! ABI (`virLockDriverImpl`). Each resource is an `fcntl` open-file-description lock on a
 //! lease file in a lockspace directory (named by the SHA-256 of the canonical disk path),
-//! held by the process that acquired it: it lasts until that process releases it or
-//! exits, so a crashed guest frees its disks and a daemon restart keeps them.
+//! held by an open file of the guest's own process (`drvNew`'s `pid`), whichever process
+//! asked (see `guest.rs`): it lasts until released or until the guest exits, so a crashed
+//! guest frees its disks and a daemon restart keeps them.
 //!
 //! This file is the C edge: each callback validates its arguments, runs the driver
 //! code behind a panic boundary and turns errors into libvirt errors.
@@ -10,9 +11,11 @@
 pub mod abi;
 pub mod conf;
 pub mod error;
+pub mod guest;
 pub mod lease;
 pub mod manager;
 pub mod naming;
+pub mod record;
 pub mod state;
 
 use std::ffi::{c_char, c_int, c_uint, CStr};

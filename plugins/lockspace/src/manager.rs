@@ -5,6 +5,13 @@
 //! acquires through one manager, frees it, and later releases through another one for
 //! the same guest (`domain_lock.c`). So held locks live in [`HELD`], keyed by the guest's
 //! UUID and the resource, and a manager only describes a guest and its resources.
+//!
+//! When the manager's guest (`drvNew`'s `pid`) is another process (the daemon resuming a
+//! guest or hot-plugging a disk), the locks are taken in that process instead: see
+//! [`crate::guest`] and `remote.rs`.
+
+mod remote;
+mod setup;
 
 use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
@@ -32,6 +39,15 @@ static DRIVER: Mutex<DriverState> = Mutex::new(DriverState {
 /// forked afterwards is not restricted.
 static RESTRICTED: AtomicI32 = AtomicI32::new(0);
 static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
+/// Mailboxes of the guests registered in this process (see [`crate::guest`]).
+static MAILBOXES: Mutex<Vec<Mailbox>> = Mutex::new(Vec::new());
+
+struct Mailbox {
+    pid: i32,
+    uuid: [u8; 16],
+    rx: OwnedFd,
+    tx: OwnedFd,
+}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
@@ -108,7 +124,9 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
 /// track of them, and a later load must be able to release them.
 pub fn deinit() -> bool {
     let me = pid();
-    let holding = lock(&HELD).iter().any(|h| h.pid == me);
+    // A registered guest's mailbox counts too: closing it would lose what is handed in.
+    let holding =
+        lock(&HELD).iter().any(|h| h.pid == me) || lock(&MAILBOXES).iter().any(|m| m.pid == me);
     let mut d = lock(&DRIVER);
     if d.inits <= 1 && holding {
         return false;
@@ -120,6 +138,7 @@ pub fn deinit() -> bool {
         // is lost with them. Entries left are a parent's, inherited over fork(); dropping
         // them closes only this process's copies of its lease files.
         *lock(&HELD) = Vec::new();
+        *lock(&MAILBOXES) = Vec::new();
     }
     true
 }
@@ -138,6 +157,8 @@ fn check_restrict(what: &str) -> Result<()> {
 pub struct Owner {
     pub uuid: [u8; 16],
     pub name: String,
+    /// The guest's process (`pid` parameter; 0 when not given: this process).
+    pub pid: u32,
 }
 
 /// A resource as the manager knows it: what it is, how it is locked, and where.
@@ -173,6 +194,9 @@ struct Held {
     forks: u64,
     /// Its holder slot: none yet for an exclusive holder before it has the lock.
     slot: Option<u64>,
+    /// The number of the record file's descriptor in the guest's process (-1: none
+    /// there, e.g. a file handed to it), written in the holder record.
+    guest_fd: i32,
     generation: u64,
 }
 
@@ -214,6 +238,17 @@ impl Held {
     }
 }
 
+/// What a holder record says it locked (see [`Holder::resource`]).
+fn resource_text(t: &Target) -> String {
+    match t {
+        Target::Disk { path } => format!("disk:{path}"),
+        Target::DiskIdentity { host, dev, ino, .. } => format!("image:{host}:{dev}:{ino}"),
+        Target::Lease { key, lockspace, .. } => {
+            format!("lease:{}/{key}", lockspace.as_deref().unwrap_or(""))
+        }
+    }
+}
+
 /// The resources that lock `target`: its own, and for a disk that exists the image's
 /// host-local identity too (`naming::disk_identity`), so that every name of one image
 /// conflicts. Both are taken, held and released by the same code path.
@@ -235,251 +270,33 @@ fn resources_for(config: &Config, target: Target, shared: bool) -> Result<Vec<Re
         .collect())
 }
 
-/// A C string parameter's value (STRING or CSTRING), `None` when NULL.
-///
-/// # Safety
-/// `p` is a parameter handed in by C; its string pointer, if any, is a C string.
-unsafe fn param_str(p: &virLockManagerParam, key: &str) -> Result<Option<String>> {
-    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_STRING
-        && p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_CSTRING
-    {
-        return Err(Error::invalid_arg(format!(
-            "parameter '{key}' must be a string (type {})",
-            p.r#type
-        )));
-    }
-    let s = p.value.cstr;
-    if s.is_null() {
-        return Ok(None);
-    }
-    std::ffi::CStr::from_ptr(s)
-        .to_str()
-        .map(|s| Some(s.to_string()))
-        .map_err(|_| Error::invalid_arg(format!("parameter '{key}' is not UTF-8")))
-}
-
-fn param_uint(p: &virLockManagerParam, key: &str) -> Result<u64> {
-    // SAFETY: reading the union member that the type tag says is set.
-    unsafe {
-        match p.r#type {
-            VIR_LOCK_MANAGER_PARAM_TYPE_UINT => Ok(p.value.ui as u64),
-            VIR_LOCK_MANAGER_PARAM_TYPE_ULONG => Ok(p.value.ul),
-            VIR_LOCK_MANAGER_PARAM_TYPE_INT if p.value.iv >= 0 => Ok(p.value.iv as u64),
-            VIR_LOCK_MANAGER_PARAM_TYPE_LONG if p.value.l >= 0 => Ok(p.value.l as u64),
-            t => Err(Error::invalid_arg(format!(
-                "parameter '{key}' must be a non-negative integer (type {t})"
-            ))),
-        }
-    }
-}
-
-/// The parameters as (key, param) pairs, each key and type checked.
-///
-/// # Safety
-/// `params` points to `nparams` parameters (or is NULL with `nparams` 0).
-unsafe fn params<'a>(
-    nparams: usize,
-    params: *const virLockManagerParam,
-) -> Result<Vec<(String, &'a virLockManagerParam)>> {
-    if nparams == 0 {
-        return Ok(Vec::new());
-    }
-    if params.is_null() {
-        return Err(Error::invalid_arg(format!(
-            "params is NULL but nparams is {nparams}"
-        )));
-    }
-    let slice = std::slice::from_raw_parts(params, nparams);
-    let mut out = Vec::with_capacity(nparams);
-    for (i, p) in slice.iter().enumerate() {
-        if p.key.is_null() {
-            return Err(Error::invalid_arg(format!("parameter {i} has a NULL key")));
-        }
-        let key = std::ffi::CStr::from_ptr(p.key)
-            .to_string_lossy()
-            .into_owned();
-        if !(VIR_LOCK_MANAGER_PARAM_TYPE_STRING..=VIR_LOCK_MANAGER_PARAM_TYPE_UUID)
-            .contains(&p.r#type)
-        {
-            return Err(Error::invalid_arg(format!(
-                "parameter '{key}' has unknown type {}",
-                p.r#type
-            )));
-        }
-        out.push((key, p));
-    }
-    Ok(out)
-}
-
 impl Manager {
-    /// `drvNew`: a manager for one domain, from its `uuid`, `name`, `id`, `pid`, `uri`.
-    ///
-    /// # Safety
-    /// As for [`params`].
-    pub unsafe fn new(
-        obj_type: u32,
-        nparams: usize,
-        raw: *const virLockManagerParam,
-        flags: u32,
-    ) -> Result<Manager> {
-        if flags & !VIR_LOCK_MANAGER_NEW_STARTED != 0 {
-            return Err(Error::invalid_arg(format!(
-                "lockspace drvNew: unsupported flags (0x{:x})",
-                flags & !VIR_LOCK_MANAGER_NEW_STARTED
-            )));
-        }
-        if obj_type != VIR_LOCK_MANAGER_OBJECT_TYPE_DOMAIN {
-            return Err(Error::invalid_arg(format!(
-                "unknown lock manager object type {obj_type}"
-            )));
-        }
-        let config = lock(&DRIVER).config.clone().ok_or_else(|| {
-            Error::new(
-                VIR_ERR_OPERATION_INVALID,
-                "lockspace driver is not initialized (drvInit was not called)",
-            )
-        })?;
-        let mut uuid = None;
-        let mut name = None;
-        for (key, p) in params(nparams, raw)? {
-            match key.as_str() {
-                "uuid" => {
-                    if p.r#type != VIR_LOCK_MANAGER_PARAM_TYPE_UUID {
-                        return Err(Error::invalid_arg(format!(
-                            "parameter 'uuid' must be a UUID (type {})",
-                            p.r#type
-                        )));
-                    }
-                    uuid = Some(p.value.uuid);
-                }
-                "name" => name = param_str(p, "name")?,
-                "id" | "pid" => {
-                    param_uint(p, &key)?;
-                }
-                "uri" => {
-                    param_str(p, "uri")?;
-                }
-                other => {
-                    return Err(Error::invalid_arg(format!(
-                        "unexpected parameter '{other}' for domain object"
-                    )))
-                }
-            }
-        }
-        let name = name
-            .filter(|n| !n.is_empty())
-            .ok_or_else(|| Error::invalid_arg("missing 'name' parameter for domain object"))?;
-        let uuid = uuid.filter(|u| u.iter().any(|&b| b != 0)).ok_or_else(|| {
-            Error::invalid_arg(format!(
-                "missing or all-zero 'uuid' parameter for domain '{name}'"
-            ))
-        })?;
-        Ok(Manager {
-            config,
-            owner: Owner { uuid, name },
-            resources: Vec::new(),
-        })
-    }
-
     fn domain(&self) -> String {
         format!("domain '{}'", self.owner.name)
     }
 
-    /// `drvAddResource`.
-    ///
-    /// # Safety
-    /// As for [`params`].
-    pub unsafe fn add_resource(
-        &mut self,
-        res_type: u32,
-        name: &str,
-        nparams: usize,
-        raw: *const virLockManagerParam,
-        flags: u32,
-    ) -> Result<()> {
-        let known = VIR_LOCK_MANAGER_RESOURCE_READONLY | VIR_LOCK_MANAGER_RESOURCE_SHARED;
-        if flags & !known != 0 {
-            return Err(Error::invalid_arg(format!(
-                "lockspace drvAddResource: unsupported flags (0x{:x})",
-                flags & !known
-            )));
+    /// The guest's process: this one unless `drvNew` named another.
+    fn guest_pid(&self) -> u32 {
+        match self.owner.pid {
+            0 => pid() as u32,
+            p => p,
         }
-        check_restrict(&format!("adding resource '{name}' to {}", self.domain()))?;
-        let params = params(nparams, raw)?;
-        let target = match res_type {
-            VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK => {
-                if let Some((key, _)) = params.first() {
-                    return Err(Error::invalid_arg(format!(
-                        "unexpected parameter '{key}' for disk '{name}'"
-                    )));
-                }
-                Target::Disk {
-                    path: lease::canonical_disk_path(name)?,
-                }
-            }
-            VIR_LOCK_MANAGER_RESOURCE_TYPE_LEASE => {
-                let (mut key, mut lockspace, mut path, mut offset) = (None, None, None, 0);
-                for (k, p) in &params {
-                    match k.as_str() {
-                        "path" => path = param_str(p, k)?,
-                        "lockspace" => lockspace = param_str(p, k)?,
-                        "key" => key = param_str(p, k)?,
-                        "offset" => offset = param_uint(p, k)?,
-                        other => {
-                            return Err(Error::invalid_arg(format!(
-                                "unexpected parameter '{other}' for lease '{name}'"
-                            )))
-                        }
-                    }
-                }
-                if let Some(p) = &path {
-                    if !p.starts_with('/') {
-                        return Err(Error::invalid_arg(format!(
-                            "lease '{name}': path '{p}' is not absolute"
-                        )));
-                    }
-                }
-                if offset > i64::MAX as u64 {
-                    return Err(Error::invalid_arg(format!(
-                        "lease '{name}': offset {offset} is too large"
-                    )));
-                }
-                Target::Lease {
-                    key: key.unwrap_or_else(|| name.to_string()),
-                    lockspace: lockspace.filter(|s| !s.is_empty()),
-                    path: path.filter(|s| !s.is_empty()),
-                    offset,
-                }
-            }
-            t => {
-                return Err(Error::invalid_arg(format!(
-                    "unknown resource type {t} for '{name}'"
-                )))
-            }
-        };
-        // Read-only use takes no lock at all, as in libvirt's lockd.
-        if flags & VIR_LOCK_MANAGER_RESOURCE_READONLY != 0 {
-            return Ok(());
-        }
-        let shared = flags & VIR_LOCK_MANAGER_RESOURCE_SHARED != 0;
-        for res in resources_for(&self.config, target, shared)? {
-            if let Some(r) = self.resources.iter_mut().find(|r| r.target == res.target) {
-                // The same resource twice: exclusive wins.
-                r.shared &= shared;
-                continue;
-            }
-            self.resources.push(res);
-        }
-        Ok(())
     }
 
-    fn holder(&self, mode: u32) -> Holder {
+    /// Whether the guest is this process (locks are taken directly, as the guest).
+    fn is_local(&self) -> bool {
+        self.guest_pid() == pid() as u32
+    }
+
+    fn holder(&self, mode: u32, res: &Resource, fd: i32) -> Holder {
         Holder {
             mode,
-            pid: pid() as u32,
+            pid: self.guest_pid(),
             uuid: self.owner.uuid,
             name: self.owner.name.clone(),
             host: hostname(),
+            resource: Some(resource_text(&res.target)),
+            fd,
         }
     }
 
@@ -510,14 +327,16 @@ impl Manager {
             forks: FORKS.load(Ordering::Relaxed),
             slot: None,
             generation: 0,
+            guest_fd: -1,
         };
+        held.guest_fd = held.record_fd();
         if claim {
             let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
             held.slot = Some(slot);
             lease::write_record(
                 held.record_fd(),
                 slot,
-                &self.holder(lease::MODE_REGISTERED),
+                &self.holder(lease::MODE_REGISTERED, res, held.guest_fd),
                 held.record_path(),
             )?;
         }
@@ -583,10 +402,15 @@ impl Manager {
                 let slot = held
                     .slot
                     .ok_or_else(|| Error::internal("shared holder without a slot"))?;
-                return lease::write_record(rec_fd, slot, &self.holder(lease::MODE_SHARED), &path);
+                return lease::write_record(
+                    rec_fd,
+                    slot,
+                    &self.holder(lease::MODE_SHARED, &held.res, held.guest_fd),
+                    &path,
+                );
             }
             // Only exclusive holders move the generation (under their write lock).
-            let h = self.holder(lease::MODE_EXCLUSIVE);
+            let h = self.holder(lease::MODE_EXCLUSIVE, &held.res, held.guest_fd);
             match held.slot {
                 // Registered earlier: its own slot.
                 Some(slot) => lease::write_generation_and_record(rec_fd, gen + 1, slot, &h, &path)?,
@@ -661,7 +485,15 @@ impl Manager {
                 },
             )?;
         }
+        if !self.is_local() {
+            return self.acquire_remote(&wanted, flags);
+        }
         let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
+        if flags != 0 {
+            // The guest itself, before exec: a mailbox for locks taken later from
+            // another process (resume, hot-plug).
+            self.ensure_mailbox()?;
+        }
         let mut table = lock(&HELD);
         let mut fresh: Vec<Held> = Vec::new();
         let mut upgraded: Vec<usize> = Vec::new();
@@ -706,7 +538,7 @@ impl Manager {
                     let _ = lease::write_record(
                         h.record_fd(),
                         slot,
-                        &self.holder(lease::MODE_REGISTERED),
+                        &self.holder(lease::MODE_REGISTERED, &h.res, h.guest_fd),
                         h.record_path(),
                     );
                 }
@@ -732,6 +564,22 @@ impl Manager {
                             format!(
                                 "cannot keep lease '{}' across exec",
                                 h.res.lock_path.display()
+                            ),
+                        )
+                    })?;
+                }
+            }
+            for mb in lock(&MAILBOXES)
+                .iter()
+                .filter(|m| m.pid == me && m.uuid == self.owner.uuid)
+            {
+                for fd in [&mb.rx, &mb.tx] {
+                    lease::set_cloexec(fd.as_raw_fd(), false).map_err(|e| {
+                        Error::system(
+                            e,
+                            format!(
+                                "cannot keep the lock mailbox of {} across exec",
+                                self.domain()
                             ),
                         )
                     })?;
@@ -770,6 +618,9 @@ impl Manager {
             )));
         }
         check_restrict(&format!("releasing locks of {}", self.domain()))?;
+        if !self.is_local() {
+            return self.release_remote();
+        }
         let mut table = lock(&HELD);
         let mine = self.mine(&table);
         let mut entries = Vec::new();
@@ -822,7 +673,10 @@ impl Manager {
         let fd = lease::open(path, false)?;
         let held = lease::holders(fd.as_raw_fd())
             .into_iter()
-            .find(|h| h.uuid == self.owner.uuid);
+            // With a pid, that process of the guest only (two during a migration).
+            .find(|h| {
+                h.uuid == self.owner.uuid && (self.owner.pid == 0 || h.pid == self.owner.pid)
+            });
         let Some(h) = held else {
             return Ok(None);
         };
