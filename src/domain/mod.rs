@@ -16,6 +16,8 @@ pub mod types;
 pub mod xml;
 
 #[cfg(test)]
+mod tests_index;
+#[cfg(test)]
 mod tests_list;
 #[cfg(test)]
 mod tests_xml;
