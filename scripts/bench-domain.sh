@@ -136,12 +136,12 @@ for key in "${ops[@]}"; do
     set -- $(stat lv "$nn" "$key"); lv=("$@")
     # shellcheck disable=SC2046
     set -- $(stat vc "$nn" "$key"); vc=("$@")
-    [ "${lv[0]}" = - ] && [ "${vc[0]}" = - ] && continue
+    if [ "${lv[0]}" = - ] && [ "${vc[0]}" = - ]; then continue; fi
     r=$(ratio "${lv[@]}" "${vc[@]}" "$up" 2>/dev/null || echo "n/a|-")
     printf '| %-42s | %7s | %16s | %16s | %22s | %5s |\n' "$(label "$key")" "$nn" \
       "$(fmt_val "${lv[0]}" "${lv[1]:-0}" "${lv[2]:-0}" "$(unit "$key")")" \
       "$(fmt_val "${vc[0]}" "${vc[1]:-0}" "${vc[2]:-0}" "$(unit "$key")")" "${r%|*}" "${r#*|}"
-    [ "$key" = lock_cycle_ns ] && break
+    if [ "$key" = lock_cycle_ns ]; then break; fi
   done
 done
 } | tee "$dest/report.md"
