@@ -199,23 +199,26 @@ static void bench_lookups(void)
  * without a writer adding and removing other domains. Wall time: this measures how
  * readers share the list, so waiting for each other must count. */
 static volatile int stop_threads;
+/* One cache line each, counted in a local: the readers' own bookkeeping must not make
+ * them share a line (that would be the benchmark serializing them, not the list). */
 struct reader_arg {
     long first, ops;
-};
+} __attribute__((aligned(64)));
 
 static void *reader(void *arg)
 {
     struct reader_arg *r = arg;
-    long j = r->first;
+    long j = r->first, ops = 0;
     while (!stop_threads) {
         virDomainObj *vm = virDomainObjListFindByUUID(list, key_uuid[j]);
         if (!vm)
             DIE("concurrent FindByUUID (key %ld)", j);
         virDomainObjEndAPI(&vm);
-        r->ops++;
+        ops++;
         if (++j == nkeys)
             j = 0;
     }
+    r->ops = ops;
     return NULL;
 }
 
