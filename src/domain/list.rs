@@ -11,7 +11,7 @@
 //! `FindByID` verifies the ID under the object's lock; a stale entry or a miss triggers one
 //! scan that repairs every entry, so it never returns a domain whose current ID differs.
 
-use std::cell::{Cell, UnsafeCell};
+use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use super::error::{arg_err, failed, internal, invalid};
 use super::index::Index;
 use super::obj::{assign_def, is_active, virDomainObj};
-use super::rwlock::ShardedRwLock;
+use super::rwlock::{Reading, ShardedRwLock, READING};
 use super::types::{uuid_format, virDomainDef, VIR_UUID_BUFLEN};
 use crate::error::{virErrorDomain, virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
@@ -75,55 +75,6 @@ impl Drop for virDomainObjList {
 
 fn me() -> usize {
     crate::object::thread_token()
-}
-
-/// The lists a thread holds read-locked (one entry per guard): asking for the write lock
-/// of one of them would wait for itself forever. Const-initialised and without a
-/// destructor, so it is valid for the whole life of its thread and a read guard keeps a
-/// pointer to it instead of looking the thread-local up again (each look-up is a call to
-/// `__tls_get_addr` in a shared library, a visible part of a lookup's cost).
-struct Reading {
-    held: [Cell<usize>; READING_SLOTS],
-    n: Cell<usize>,
-    /// Guards beyond the slots: then every list counts as read-locked (a write is refused
-    /// rather than risk waiting for itself).
-    overflow: Cell<usize>,
-}
-const READING_SLOTS: usize = 16;
-
-impl Reading {
-    fn push(&self, key: usize) {
-        let n = self.n.get();
-        if n < READING_SLOTS {
-            self.held[n].set(key);
-            self.n.set(n + 1);
-        } else {
-            self.overflow.set(self.overflow.get() + 1);
-        }
-    }
-    fn pop(&self, key: usize) {
-        let n = self.n.get();
-        match (0..n).rev().find(|&i| self.held[i].get() == key) {
-            Some(i) => {
-                self.held[i].set(self.held[n - 1].get());
-                self.n.set(n - 1);
-            }
-            None => self.overflow.set(self.overflow.get().saturating_sub(1)),
-        }
-    }
-    fn contains(&self, key: usize) -> bool {
-        self.overflow.get() > 0 || self.held[..self.n.get()].iter().any(|k| k.get() == key)
-    }
-}
-
-thread_local! {
-    static READING: Reading = const {
-        Reading {
-            held: [const { Cell::new(0) }; READING_SLOTS],
-            n: Cell::new(0),
-            overflow: Cell::new(0),
-        }
-    };
 }
 
 fn reading(l: &virDomainObjListPrivate) -> bool {

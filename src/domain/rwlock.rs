@@ -10,6 +10,7 @@
 //! callback calling `Find*` while a writer waits would deadlock) and no timed write lock
 //! (the ID scan's repair gives up instead of waiting); parking_lot's raw lock has both.
 
+use std::cell::Cell;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -93,6 +94,55 @@ impl ShardedRwLock {
             s.unlock_exclusive();
         }
     }
+}
+
+/// The domain lists a thread holds read-locked (one entry per guard): asking for the write lock
+/// of one of them would wait for itself forever. Const-initialised and without a
+/// destructor, so it is valid for the whole life of its thread and a read guard keeps a
+/// pointer to it instead of looking the thread-local up again (each look-up is a call to
+/// `__tls_get_addr` in a shared library, a visible part of a lookup's cost).
+pub struct Reading {
+    held: [Cell<usize>; READING_SLOTS],
+    n: Cell<usize>,
+    /// Guards beyond the slots: then every list counts as read-locked (a write is refused
+    /// rather than risk waiting for itself).
+    overflow: Cell<usize>,
+}
+const READING_SLOTS: usize = 16;
+
+impl Reading {
+    pub fn push(&self, key: usize) {
+        let n = self.n.get();
+        if n < READING_SLOTS {
+            self.held[n].set(key);
+            self.n.set(n + 1);
+        } else {
+            self.overflow.set(self.overflow.get() + 1);
+        }
+    }
+    pub fn pop(&self, key: usize) {
+        let n = self.n.get();
+        match (0..n).rev().find(|&i| self.held[i].get() == key) {
+            Some(i) => {
+                self.held[i].set(self.held[n - 1].get());
+                self.n.set(n - 1);
+            }
+            None => self.overflow.set(self.overflow.get().saturating_sub(1)),
+        }
+    }
+    pub fn contains(&self, key: usize) -> bool {
+        self.overflow.get() > 0 || self.held[..self.n.get()].iter().any(|k| k.get() == key)
+    }
+}
+
+thread_local! {
+    pub static READING: Reading = const {
+        Reading {
+            held: [const { Cell::new(0) }; READING_SLOTS],
+            n: Cell::new(0),
+            overflow: Cell::new(0),
+        }
+    };
 }
 
 #[cfg(test)]
