@@ -3,10 +3,17 @@
  * (bin/bench_domain_lv, -DDOMAIN_USE_LIBVIRT). Only functions are used, never struct
  * fields, so the same code is valid for both layouts.
  *
- *   bench_domain N        prints "key value" lines (times in ns per operation)
+ *   bench_domain N [ROUNDS]   prints "key value" lines; a key printed once per round
  *
- * scripts/bench-domain.sh runs both builds at several N and prints the ratios. This is a
- * program, not a test: it fails only when an operation fails, never on timing. */
+ * Times are ns per operation of the calling thread's CPU time (CLOCK_THREAD_CPUTIME_ID):
+ * time the thread spent descheduled by other processes on the shared machine is not
+ * counted. Each round also prints cpu_share_pct (CPU time / wall time of its lookups): well
+ * under 100 means the machine was busy during the round and its figures are suspect.
+ * Lookup keys: one sequence drawn from a fixed-seed generator, the same in both builds;
+ * round r uses its own slice of it (so no round re-reads what the previous one cached),
+ * stored in lookup order so reading the keys costs the same streamed access in both.
+ * scripts/bench-domain.sh runs both builds and prints medians, spreads and ratios. This is
+ * a program, not a test: it fails only when an operation fails, never on timing. */
 #define _GNU_SOURCE
 #include <malloc.h>
 #include <pthread.h>
@@ -27,12 +34,18 @@
         exit(1);                                                                     \
     } while (0)
 
-static double now_ns(void)
+#define KEYS_PER_ROUND 32768
+#define ROUND_BUDGET_NS 2e8 /* a round of lookups stops early after this much time */
+#define NAME_MAX_LEN 24
+
+static double clock_ns(clockid_t c)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(c, &ts);
     return (double)ts.tv_sec * 1e9 + (double)ts.tv_nsec;
 }
+static double cpu_ns(void) { return clock_ns(CLOCK_THREAD_CPUTIME_ID); }
+static double wall_ns(void) { return clock_ns(CLOCK_MONOTONIC); }
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
 static uint64_t rng(void)
@@ -109,92 +122,103 @@ static size_t heap_bytes(void)
 
 static virDomainXMLOption *xmlopt;
 static virDomainObjList *list;
-static int ndoms;
-static char **names;
-static unsigned char (*uuids)[16];
+static int ndoms, rounds;
 
-/* Repeats `body` (one operation) until at least min_iter runs and budget_ns elapsed. */
-#define TIMED(result_ns, min_iter, budget_ns, body)                                  \
+/* The lookup keys, in lookup order: KEYS_PER_ROUND * rounds of each kind. */
+static long nkeys;
+static unsigned char (*key_uuid)[16];
+static char (*key_name)[NAME_MAX_LEN];
+static int *key_id;
+
+static void make_keys(void)
+{
+    nkeys = (long)KEYS_PER_ROUND * rounds;
+    key_uuid = calloc((size_t)nkeys, sizeof(*key_uuid));
+    key_name = calloc((size_t)nkeys, sizeof(*key_name));
+    key_id = calloc((size_t)nkeys, sizeof(*key_id));
+    if (!key_uuid || !key_name || !key_id)
+        DIE("out of memory");
+    for (long j = 0; j < nkeys; j++) {
+        int i = (int)(rng() % (uint64_t)ndoms);
+        make_uuid(i, key_uuid[j]);
+        snprintf(key_name[j], NAME_MAX_LEN, "bench-%d", i);
+        key_id[j] = i + 1;
+    }
+}
+
+/* One round of lookups over keys [first, first + KEYS_PER_ROUND), stopping early once
+ * ROUND_BUDGET_NS of wall time has passed (libvirt's FindByID scans every domain). The
+ * budget is checked on the wall clock (vDSO, no system call); the thread's CPU clock, a
+ * system call, is read only at the start and the end. */
+#define LOOKUP_ROUND(ns_out, share_out, first, CALL, what)                           \
     do {                                                                             \
-        long iters_ = 0;                                                             \
-        double t0_ = now_ns(), el_;                                                  \
-        do {                                                                         \
-            for (int rep_ = 0; rep_ < 64; rep_++) {                                  \
-                body;                                                                \
-                iters_++;                                                            \
-                if (iters_ >= (min_iter) && now_ns() - t0_ >= (budget_ns))           \
-                    break;                                                           \
-            }                                                                        \
-            el_ = now_ns() - t0_;                                                    \
-        } while (iters_ < (min_iter) || el_ < (budget_ns));                          \
-        (result_ns) = el_ / (double)iters_;                                          \
+        long j_ = (first), end_ = (first) + KEYS_PER_ROUND;                          \
+        double c0_ = cpu_ns(), w0_ = wall_ns();                                      \
+        for (; j_ < end_;) {                                                         \
+            virDomainObj *vm = CALL;                                                 \
+            if (!vm)                                                                 \
+                DIE("%s (key %ld)", what, j_);                                       \
+            virDomainObjEndAPI(&vm);                                                 \
+            j_++;                                                                    \
+            if ((j_ & 63) == 0 && wall_ns() - w0_ > ROUND_BUDGET_NS)                 \
+                break;                                                               \
+        }                                                                            \
+        double c_ = cpu_ns() - c0_, w_ = wall_ns() - w0_;                            \
+        (ns_out) = c_ / (double)(j_ - (first));                                      \
+        (share_out) = w_ > 0 ? 100.0 * c_ / w_ : 100.0;                              \
     } while (0)
 
-static void bench_find(void)
+static void bench_lookups(void)
 {
-    double ns;
-    TIMED(ns, 1000, 3e8, {
-        int i = (int)(rng() % (uint64_t)ndoms);
-        virDomainObj *vm = virDomainObjListFindByUUID(list, uuids[i]);
-        if (!vm)
-            DIE("FindByUUID(%d)", i);
-        virDomainObjEndAPI(&vm);
-    });
-    printf("find_uuid_ns %.1f\n", ns);
+    for (int r = 0; r < rounds; r++) {
+        long first = (long)r * KEYS_PER_ROUND;
+        double ns, share, s2, s3;
+        LOOKUP_ROUND(ns, share, first, virDomainObjListFindByUUID(list, key_uuid[j_]),
+                     "FindByUUID");
+        printf("find_uuid_ns %.1f\n", ns);
+        LOOKUP_ROUND(ns, s2, first, virDomainObjListFindByName(list, key_name[j_]),
+                     "FindByName");
+        printf("find_name_ns %.1f\n", ns);
+        LOOKUP_ROUND(ns, s3, first, virDomainObjListFindByID(list, key_id[j_]), "FindByID");
+        printf("find_id_ns %.1f\n", ns);
+        double worst = share < s2 ? share : s2;
+        printf("cpu_share_pct %.0f\n", worst < s3 ? worst : s3);
 
-    TIMED(ns, 1000, 3e8, {
-        int i = (int)(rng() % (uint64_t)ndoms);
-        virDomainObj *vm = virDomainObjListFindByName(list, names[i]);
-        if (!vm)
-            DIE("FindByName(%s)", names[i]);
-        virDomainObjEndAPI(&vm);
-    });
-    printf("find_name_ns %.1f\n", ns);
-
-    /* libvirt scans the whole list for an ID: few iterations, bounded by time. */
-    TIMED(ns, 20, 5e8, {
-        int i = (int)(rng() % (uint64_t)ndoms);
-        virDomainObj *vm = virDomainObjListFindByID(list, i + 1);
-        if (!vm)
-            DIE("FindByID(%d)", i + 1);
-        virDomainObjEndAPI(&vm);
-    });
-    printf("find_id_ns %.1f\n", ns);
-
-    TIMED(ns, 5, 5e8, {
+        double c0 = cpu_ns();
         virDomainObj **vms = NULL;
         size_t nvms = 0;
         virDomainObjListCollect(list, NULL, &vms, &nvms, NULL, 0);
         if (nvms != (size_t)ndoms)
             DIE("Collect returned %zu of %d", nvms, ndoms);
         virObjectListFreeCount(vms, nvms);
-    });
-    printf("collect_ns %.1f\n", ns);
-    printf("collect_per_domain_ns %.2f\n", ns / ndoms);
+        printf("collect_ns %.1f\n", cpu_ns() - c0);
+    }
 }
 
-/* Lookups on two threads while a third adds and removes domains (not the ones looked
- * up). Reports the lookup rate seen by the readers and the writer's rate. */
+/* Readers doing FindByUUID (each from its own offset in the key sequence), with or
+ * without a writer adding and removing other domains. Wall time: this measures how
+ * readers share the list, so waiting for each other must count. */
 static volatile int stop_threads;
-struct reader_result {
-    long ops;
-};
+/* One cache line each, counted in a local: the readers' own bookkeeping must not make
+ * them share a line (that would be the benchmark serializing them, not the list). */
+struct reader_arg {
+    long first, ops;
+} __attribute__((aligned(64)));
 
 static void *reader(void *arg)
 {
-    struct reader_result *r = arg;
-    uint64_t s = (uint64_t)(uintptr_t)arg | 1;
+    struct reader_arg *r = arg;
+    long j = r->first, ops = 0;
     while (!stop_threads) {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        int i = (int)(s % (uint64_t)ndoms);
-        virDomainObj *vm = virDomainObjListFindByUUID(list, uuids[i]);
+        virDomainObj *vm = virDomainObjListFindByUUID(list, key_uuid[j]);
         if (!vm)
-            DIE("concurrent FindByUUID(%d)", i);
+            DIE("concurrent FindByUUID (key %ld)", j);
         virDomainObjEndAPI(&vm);
-        r->ops++;
+        ops++;
+        if (++j == nkeys)
+            j = 0;
     }
+    r->ops = ops;
     return NULL;
 }
 
@@ -219,45 +243,59 @@ static void *writer(void *arg)
     return NULL;
 }
 
-static void bench_concurrent(void)
+static void bench_threads(void)
 {
-    pthread_t rt[2], wt;
-    struct reader_result rr[2] = {{0}, {0}};
-    long wops = 0;
-    stop_threads = 0;
-    double t0 = now_ns();
-    for (int k = 0; k < 2; k++)
-        pthread_create(&rt[k], NULL, reader, &rr[k]);
-    pthread_create(&wt, NULL, writer, &wops);
-    usleep(1000 * 1000);
-    stop_threads = 1;
-    for (int k = 0; k < 2; k++)
-        pthread_join(rt[k], NULL);
-    pthread_join(wt, NULL);
-    double el = now_ns() - t0;
-    printf("concurrent_lookup_ns %.1f\n", el / (double)(rr[0].ops + rr[1].ops));
-    printf("concurrent_addremove_ns %.1f\n", el / (double)(wops ? wops : 1));
+    static const int counts[] = {1, 2, 4};
+    for (size_t c = 0; c < sizeof(counts) / sizeof(counts[0]); c++) {
+        for (int w = 0; w <= 1; w++) {
+            int n = counts[c];
+            pthread_t rt[4], wt;
+            struct reader_arg ra[4];
+            long wops = 0;
+            stop_threads = 0;
+            for (int k = 0; k < n; k++) {
+                ra[k] = (struct reader_arg){nkeys / n * k, 0};
+                pthread_create(&rt[k], NULL, reader, &ra[k]);
+            }
+            if (w)
+                pthread_create(&wt, NULL, writer, &wops);
+            double t0 = wall_ns();
+            usleep(300 * 1000);
+            stop_threads = 1;
+            long ops = 0;
+            for (int k = 0; k < n; k++) {
+                pthread_join(rt[k], NULL);
+                ops += ra[k].ops;
+            }
+            if (w)
+                pthread_join(wt, NULL);
+            double el = wall_ns() - t0;
+            /* lookups per microsecond, all readers together */
+            printf("threads_%d%s_mops %.3f\n", n, w ? "_writer" : "", ops * 1e3 / el);
+            if (w)
+                printf("threads_%d_writer_cycles_per_s %.0f\n", n, wops * 1e9 / el);
+        }
+    }
 }
 
 int main(int argc, char **argv)
 {
     ndoms = argc > 1 ? atoi(argv[1]) : 10000;
-    if (ndoms < 1)
-        DIE("bad domain count '%s'", argv[1]);
+    rounds = argc > 2 ? atoi(argv[2]) : 5;
+    if (ndoms < 1 || rounds < 1)
+        DIE("usage: bench_domain N [ROUNDS]");
     domain_impl_init();
 
     char **xmls = calloc((size_t)ndoms, sizeof(*xmls));
     virDomainDef **defs = calloc((size_t)ndoms, sizeof(*defs));
-    names = calloc((size_t)ndoms, sizeof(*names));
-    uuids = calloc((size_t)ndoms, sizeof(*uuids));
-    if (!xmls || !defs || !names || !uuids)
+    unsigned char(*uuids)[16] = calloc((size_t)ndoms, sizeof(*uuids));
+    if (!xmls || !defs || !uuids)
         DIE("out of memory");
     for (int i = 0; i < ndoms; i++) {
         xmls[i] = make_xml(i);
-        if (asprintf(&names[i], "bench-%d", i) < 0)
-            DIE("asprintf");
         make_uuid(i, uuids[i]);
     }
+    make_keys();
 
     if (!(xmlopt = virDomainXMLOptionNew(NULL, NULL, NULL, NULL, NULL, NULL)))
         DIE("virDomainXMLOptionNew");
@@ -268,42 +306,58 @@ int main(int argc, char **argv)
     long rss0 = rss_kib();
     size_t heap0 = heap_bytes();
 
-    double t0 = now_ns();
+    double t0 = cpu_ns();
     for (int i = 0; i < ndoms; i++) {
         if (!(defs[i] = virDomainDefParseString(xmls[i], xmlopt, NULL, 0)))
             DIE("parse domain %d", i);
     }
-    double parse_ns = (now_ns() - t0) / ndoms;
+    double parse_ns = (cpu_ns() - t0) / ndoms;
 
-    t0 = now_ns();
+    t0 = cpu_ns();
     for (int i = 0; i < ndoms; i++) {
         virDomainObj *vm = virDomainObjListAdd(list, &defs[i], xmlopt, 0, NULL);
         if (!vm)
             DIE("add domain %d", i);
         virDomainObjEndAPI(&vm);
     }
-    double add_ns = (now_ns() - t0) / ndoms;
+    double add_ns = (cpu_ns() - t0) / ndoms;
 
     long rss1 = rss_kib();
     size_t heap1 = heap_bytes();
 
+    /* Format: definitions parsed again (after the memory figures), at most 10k of them. */
+    int nfmt = ndoms < 10000 ? ndoms : 10000;
+    double fmt_ns = 0;
+    for (int i = 0; i < nfmt; i++) {
+        virDomainDef *def = virDomainDefParseString(xmls[i], xmlopt, NULL, 0);
+        if (!def)
+            DIE("parse domain %d for format", i);
+        double f0 = cpu_ns();
+        char *out = virDomainDefFormat(def, xmlopt, 0);
+        fmt_ns += cpu_ns() - f0;
+        if (!out)
+            DIE("format domain %d", i);
+        free(out);
+        virDomainDefFree(def);
+    }
+
     printf("impl %s\n", DOMAIN_IMPL);
     printf("domains %d\n", ndoms);
     printf("parse_ns %.1f\n", parse_ns);
+    printf("format_ns %.1f\n", fmt_ns / nfmt);
     printf("add_ns %.1f\n", add_ns);
-    printf("parse_add_ns %.1f\n", parse_ns + add_ns);
     printf("mem_rss_bytes_per_domain %.0f\n", (double)(rss1 - rss0) * 1024.0 / ndoms);
     printf("mem_heap_bytes_per_domain %.0f\n", ((double)heap1 - (double)heap0) / ndoms);
     if (virDomainObjListNumOfDomains(list, true, NULL, NULL) != ndoms)
         DIE("NumOfDomains is not %d", ndoms);
     fflush(stdout);
 
-    bench_find();
+    bench_lookups();
     fflush(stdout);
-    bench_concurrent();
+    bench_threads();
     fflush(stdout);
 
-    t0 = now_ns();
+    t0 = cpu_ns();
     for (int i = 0; i < ndoms; i++) {
         virDomainObj *vm = virDomainObjListFindByUUID(list, uuids[i]);
         if (!vm)
@@ -311,20 +365,20 @@ int main(int argc, char **argv)
         virDomainObjListRemove(list, vm);
         virDomainObjEndAPI(&vm);
     }
-    printf("find_remove_ns %.1f\n", (now_ns() - t0) / ndoms);
+    printf("find_remove_ns %.1f\n", (cpu_ns() - t0) / ndoms);
     if (virDomainObjListNumOfDomains(list, true, NULL, NULL) != 0 ||
         virDomainObjListNumOfDomains(list, false, NULL, NULL) != 0)
         DIE("list not empty after removing every domain");
 
     virObjectUnref(list);
     virObjectUnref(xmlopt);
-    for (int i = 0; i < ndoms; i++) {
+    for (int i = 0; i < ndoms; i++)
         free(xmls[i]);
-        free(names[i]);
-    }
     free(xmls);
     free(defs);
-    free(names);
     free(uuids);
+    free(key_uuid);
+    free(key_name);
+    free(key_id);
     return 0;
 }

@@ -14,10 +14,12 @@ $(BIN)/domain_conformance_libvirt: test_domain_conformance.c $(DOMAIN_COMPAT)
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS)
 
-# Benchmark: the same source against each library; scripts/bench-domain.sh prints ratios.
+# Benchmark: the same source against each library; scripts/bench-domain.sh prints the one
+# table of ratios (with the lock cycle of bench_lock, built in locking.mk) and draws the
+# chart with target/release/bench-chart (tools/bench-chart, built by `make all`).
 .PHONY: bench-domain
 bench: bench-domain
-bench-domain: $(BIN)/bench_domain_vc $(BIN)/bench_domain_lv
+bench-domain: $(BIN)/bench_domain_vc $(BIN)/bench_domain_lv $(BIN)/bench_lock $(BIN)/bench_lock_libvirt
 	bash $(TOP)/scripts/bench-domain.sh $(abspath $(BIN)) $(BENCH_DOMAIN_COUNTS)
 
 $(BIN)/bench_domain_vc: bench_domain.c $(DOMAIN_COMPAT) $(TOP)/include/virtcore.h

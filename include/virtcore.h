@@ -1438,25 +1438,6 @@ typedef struct virObjectLockable {
 } virObjectLockable;
 
 /**
- * A state and the reason for it (libvirt's `virDomainStateReason`).
- */
-typedef struct virDomainStateReason {
-  /**
-   * A `VIR_DOMAIN_*` state (`virDomainState`).
-   */
-  int state;
-  /**
-   * A reason of that state (`VIR_DOMAIN_RUNNING_BOOTED`, ...).
-   */
-  int reason;
-} virDomainStateReason;
-
-/**
- * Free function for `privateData` (libvirt's `virFreeCallback`).
- */
-typedef void (*virFreeCallback)(void *data);
-
-/**
  * Where an object sits in a list's indexes. Internal to virtcore: read and written only
  * under the list's lock; C code must not touch it.
  */
@@ -1477,7 +1458,30 @@ typedef struct virDomainObjListLink {
    * The list it is in (NULL: none).
    */
   const void *owner;
+  /**
+   * Hash of the name the object is indexed under (finds its name-index slot).
+   */
+  uint64_t name_hash;
 } virDomainObjListLink;
+
+/**
+ * A state and the reason for it (libvirt's `virDomainStateReason`).
+ */
+typedef struct virDomainStateReason {
+  /**
+   * A `VIR_DOMAIN_*` state (`virDomainState`).
+   */
+  int state;
+  /**
+   * A reason of that state (`VIR_DOMAIN_RUNNING_BOOTED`, ...).
+   */
+  int reason;
+} virDomainStateReason;
+
+/**
+ * Free function for `privateData` (libvirt's `virFreeCallback`).
+ */
+typedef void (*virFreeCallback)(void *data);
 
 /**
  * A domain (libvirt's `virDomainObj`): lockable and reference counted.
@@ -1488,6 +1492,11 @@ typedef struct virDomainObjListLink {
  */
 typedef struct virDomainObj {
   struct virObjectLockable parent;
+  /**
+   * Internal to virtcore. Next to the lock and reference count, so that a lookup,
+   * which compares the key here and then locks, touches one place in memory.
+   */
+  struct virDomainObjListLink link;
   pid_t pid;
   struct virDomainStateReason state;
   bool autostart;
@@ -1508,10 +1517,6 @@ typedef struct virDomainObj {
    * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
    */
   bool hasManagedSave;
-  /**
-   * Internal to virtcore.
-   */
-  struct virDomainObjListLink link;
 } virDomainObj;
 
 /**

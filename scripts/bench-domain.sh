@@ -1,55 +1,158 @@
 #!/usr/bin/env bash
-# Domain object list benchmark: runs c-tests/bench_domain.c built against virtcore
-# (bench_domain_vc) and against Debian's libvirt.so.0 9.0.0 (bench_domain_lv) at each
-# domain count and prints a table of ratios = libvirt time / virtcore time (speed-up;
-# for memory: libvirt bytes / virtcore bytes, so > 1 means virtcore uses less).
+# The benchmark table of `make bench`: c-tests/bench_domain.c built against virtcore
+# (bench_domain_vc) and against Debian's libvirt.so.0 9.0.0 (bench_domain_lv), run at each
+# domain count, plus the lock cycle (bench_lock built against each library), printed as one
+# table of ratios (libvirt time / virtcore time: > 1 means virtcore is faster; memory:
+# libvirt bytes / virtcore bytes; thread throughput: virtcore / libvirt).
 #
 #   scripts/bench-domain.sh [BIN_DIR] [COUNTS...]     (default: c-tests/bin 1000 10000 100000)
-# `make bench` runs it. Each (library, count) runs BENCH_DOMAIN_RUNS times (default 3),
-# alternating the libraries, and every figure is the median of its runs (the machine is
-# shared; the median resists a noisy neighbour). Timings are reported, never asserted.
+#
+# BENCH_DOMAIN_RUNS processes per library and count (default 3, the libraries alternate),
+# BENCH_DOMAIN_ROUNDS rounds per process (default 5; lookups and Collect are timed once a
+# round, the other operations once a process). Each figure is the median of all its values
+# with its spread (the quartiles: ±half their distance, in % of the median); a ratio
+# comes with its range (worst to best quartile pairing) and is marked NOISY when that
+# range spans more than 1.5×: then the machine was too busy for the figure to mean much.
+# Times are the benchmark thread's CPU time (descheduled time is not counted), except the
+# thread rows (wall time). Writes the table, the raw values and a chart to BENCH_OUT
+# (default build/bench): report.md, values.tsv, lookups.tsv, lookups.svg.
+# Timings are reported, never asserted.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$here/c-tests/bin}
 shift || true
 counts=("$@")
 [ ${#counts[@]} -gt 0 ] || counts=(1000 10000 100000)
+runs=${BENCH_DOMAIN_RUNS:-3}
+rounds=${BENCH_DOMAIN_ROUNDS:-5}
+dest=${BENCH_OUT:-$here/build/bench}
+mkdir -p "$dest"
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
-runs=${BENCH_DOMAIN_RUNS:-3}
 load0=$(cut -d' ' -f1-3 /proc/loadavg)
+t_start=$(date -u +%FT%TZ)
+: > "$out/all"
 for n in "${counts[@]}"; do
   for r in $(seq 1 "$runs"); do
     for impl in lv vc; do
-      echo "running bench_domain_$impl $n (run $r of $runs) ..." >&2
-      "$bin/bench_domain_$impl" "$n" > "$out/$impl.$n.$r"
+      echo "running bench_domain_$impl $n $rounds (run $r of $runs) ..." >&2
+      "$bin/bench_domain_$impl" "$n" "$rounds" |
+        awk -v i="$impl" -v n="$n" 'NF == 2 && $2 ~ /^[0-9.]+$/ {print i, n, $1, $2}' >> "$out/all"
     done
   done
 done
 
-# median of one key over the runs of (impl, n)
-median() {
-  cat "$out/$1.$2".* | awk -v k="$3" '$1 == k {print $2}' | sort -g |
-    awk '{v[NR] = $1} END { if (NR == 0) print "n/a"; else if (NR % 2) print v[(NR + 1) / 2]; else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
-}
+# Lock cycle: libvirt's lockd.so + virtlockd through libvirt's loader against virtcore's
+# lockspace driver through virtcore's loader (the contract's pairing); N-independent.
+lock_lv=; lock_vc=
+if [ -x "$bin/bench_lock_libvirt" ] && [ -x "$bin/bench_lock" ]; then
+  for r in $(seq 1 "$runs"); do
+    echo "running bench_lock_libvirt and bench_lock (run $r of $runs) ..." >&2
+    "$bin/bench_lock_libvirt" 2>/dev/null | awk '$1 == "RESULT" && $2 == "cycle:lockd/libvirt" {print "lv lock lock_cycle_ns", $3}' >> "$out/all" || true
+    "$bin/bench_lock" 2>/dev/null | awk '$1 == "RESULT" && $2 == "cycle:lockspace/virtcore" {print "vc lock lock_cycle_ns", $3}' >> "$out/all" || true
+  done
+fi
+load1=$(cut -d' ' -f1-3 /proc/loadavg)
+cp "$out/all" "$dest/values.tsv"
 
-keys=(find_uuid_ns find_name_ns find_id_ns parse_ns add_ns parse_add_ns find_remove_ns
-      collect_ns concurrent_lookup_ns concurrent_addremove_ns
-      mem_heap_bytes_per_domain mem_rss_bytes_per_domain)
+# stats: impl n key median lo hi count (lo/hi: lower and upper quartile)
+sort -k1,1 -k2,2 -k3,3 -k4,4g "$out/all" | awk '
+  function flush() {
+    if (c == 0) return
+    m = (c % 2) ? v[(c + 1) / 2] : (v[c / 2] + v[c / 2 + 1]) / 2
+    lo = v[int(0.25 * (c - 1)) + 1]; hi = v[c - int(0.25 * (c - 1))]
+    print key, m, lo, hi, c
+  }
+  { k = $1 " " $2 " " $3; if (k != key) { flush(); key = k; c = 0 } v[++c] = $4 }
+  END { flush() }' > "$out/stats"
 
-echo
+stat() { awk -v i="$1" -v n="$2" -v k="$3" '$1 == i && $2 == n && $3 == k {print $4, $5, $6; f = 1} END {if (!f) print "- - -"}' "$out/stats"; }
+
+# A cell: "median ±spread%"; a ratio: "R× (lo–hi)" and a verdict.
+fmt_val() { awk -v m="$1" -v lo="$2" -v hi="$3" -v u="$4" 'BEGIN {
+  if (m == "-") { print "-"; exit }
+  s = (m > 0) ? 50 * (hi - lo) / m : 0
+  if (u == "ns") v = (m >= 1e6) ? sprintf("%.2f ms", m / 1e6) : (m >= 1e4) ? sprintf("%.1f µs", m / 1e3) : sprintf("%.1f ns", m)
+  else if (u == "mops") v = sprintf("%.2f M/s", m); else v = sprintf("%.0f B", m)
+  printf "%s ±%.0f%%\n", v, s }'; }
+ratio() { # lv(m lo hi) vc(m lo hi) higher_is_better
+  awk -v a="$1" -v al="$2" -v ah="$3" -v b="$4" -v bl="$5" -v bh="$6" -v up="$7" 'BEGIN {
+  if (a == "-" || b == "-" || a <= 0 || b <= 0 || al <= 0 || bl <= 0) { print "n/a|-"; exit }
+  if (up) { r = b / a; lo = bl / ah; hi = bh / al } else { r = a / b; lo = al / bh; hi = ah / bl }
+  v = (hi / lo > 1.5) ? "NOISY" : "ok"
+  printf "%.1f× (%.1f–%.1f)|%s\n", r, lo, hi, v }'; }
+
+ops=(find_uuid_ns find_name_ns find_id_ns add_ns find_remove_ns parse_ns format_ns collect_ns
+     lock_cycle_ns mem_heap_bytes_per_domain mem_rss_bytes_per_domain
+     threads_1_mops threads_2_mops threads_4_mops
+     threads_1_writer_mops threads_2_writer_mops threads_4_writer_mops)
+label() { case $1 in
+  find_uuid_ns) echo "FindByUUID";; find_name_ns) echo "FindByName";; find_id_ns) echo "FindByID";;
+  add_ns) echo "Add";; find_remove_ns) echo "Remove (FindByUUID+Remove)";; parse_ns) echo "parse XML";;
+  format_ns) echo "format XML";; collect_ns) echo "Collect (all N)";;
+  lock_cycle_ns) echo "lock cycle (lockd+virtlockd vs lockspace)";;
+  mem_heap_bytes_per_domain) echo "memory/domain (heap)";; mem_rss_bytes_per_domain) echo "memory/domain (RSS)";;
+  threads_*_writer_mops) t=${1#threads_}; echo "lookups, ${t%%_*} thread(s) + writer";;
+  threads_*_mops) t=${1#threads_}; echo "lookups, ${t%%_*} thread(s)";;
+  esac; }
+unit() { case $1 in *_ns) echo ns;; *_mops) echo mops;; *) echo B;; esac; }
+
+share() { awk -v i="$1" '$1 == i && $3 == "cpu_share_pct" {s += $4; c++} END {if (c) printf "%.0f%%", s / c; else print "-"}' "$out/all"; }
+
+{
 echo "machine: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
-echo "libvirt: $(dpkg-query -W -f='${Version}' libvirt0 2>/dev/null || echo unknown); median of $runs runs; load average before: $load0"
+echo "libvirt: $(dpkg-query -W -f='${Version}' libvirt0 2>/dev/null || echo unknown); $runs processes × $rounds rounds per library and size; started $t_start"
+echo "load average before: $load0; after: $load1; CPU share of the lookup rounds (CPU time / wall time): libvirt $(share lv), virtcore $(share vc)"
 echo
-printf '| %-26s | %8s | %14s | %14s | %9s |\n' operation domains "libvirt" "virtcore" "speed-up"
-printf '|%s|%s|%s|%s|%s|\n' "----------------------------" "----------" "----------------" "----------------" "-----------"
-for key in "${keys[@]}"; do
+echo "Ratios (libvirt / virtcore; thread rows: virtcore / libvirt throughput; ~ marks NOISY):"
+echo
+printf '| %-42s |' operation
+for n in "${counts[@]}"; do printf ' %12s |' "N=$n"; done; echo
+printf '|%s|' "--------------------------------------------"
+for n in "${counts[@]}"; do printf '%s|' "--------------"; done; echo
+for key in "${ops[@]}"; do
+  printf '| %-42s |' "$(label "$key")"
   for n in "${counts[@]}"; do
-    lv=$(median lv "$n" "$key")
-    vc=$(median vc "$n" "$key")
-    ratio=$(awk -v a="$lv" -v b="$vc" 'BEGIN { if (b > 0) printf "%.1fx", a / b; else print "n/a" }')
-    unit=ns; case $key in mem_*) unit=B;; esac
-    printf '| %-26s | %8s | %11s %-2s | %11s %-2s | %9s |\n' "${key%_ns}" "$n" "$lv" "$unit" "$vc" "$unit" "$ratio"
+    nn=$n; [ "$key" = lock_cycle_ns ] && nn=lock
+    up=0; case $key in threads_*) up=1;; esac
+    # shellcheck disable=SC2046
+    r=$(ratio $(stat lv "$nn" "$key") $(stat vc "$nn" "$key") "$up" 2>/dev/null || echo "n/a|-")
+    v=${r#*|}; r=${r%% (*}; [ "$v" = NOISY ] && r="~$r"
+    printf ' %12s |' "$r"
+  done
+  echo
+done
+echo
+echo "Figures (median ±spread of the rounds; ratio with its range):"
+echo
+printf '| %-42s | %7s | %16s | %16s | %22s | %5s |\n' operation domains libvirt virtcore ratio noise
+printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------------------------" "---------" "------------------" "------------------" "------------------------" "-------"
+for key in "${ops[@]}"; do
+  for n in "${counts[@]}"; do
+    nn=$n; [ "$key" = lock_cycle_ns ] && nn=lock
+    up=0; case $key in threads_*) up=1;; esac
+    # shellcheck disable=SC2046
+    set -- $(stat lv "$nn" "$key"); lv=("$@")
+    # shellcheck disable=SC2046
+    set -- $(stat vc "$nn" "$key"); vc=("$@")
+    if [ "${lv[0]}" = - ] && [ "${vc[0]}" = - ]; then continue; fi
+    r=$(ratio "${lv[@]}" "${vc[@]}" "$up" 2>/dev/null || echo "n/a|-")
+    printf '| %-42s | %7s | %16s | %16s | %22s | %5s |\n' "$(label "$key")" "$nn" \
+      "$(fmt_val "${lv[0]}" "${lv[1]:-0}" "${lv[2]:-0}" "$(unit "$key")")" \
+      "$(fmt_val "${vc[0]}" "${vc[1]:-0}" "${vc[2]:-0}" "$(unit "$key")")" "${r%|*}" "${r#*|}"
+    if [ "$key" = lock_cycle_ns ]; then break; fi
   done
 done
+} | tee "$dest/report.md"
+
+# The chart: lookup time against N, both libraries.
+awk '$2 != "lock" && $3 ~ /^find_(uuid|name|id)_ns$/ {
+  sub(/_ns$/, "", $3); print ($1 == "lv" ? "libvirt" : "virtcore"), $3, $2, $4, $5, $6}' "$out/stats" > "$dest/lookups.tsv"
+chart=${BENCH_CHART:-$here/target/release/bench-chart}
+if [ -x "$chart" ] && [ ${#counts[@]} -gt 1 ]; then
+  "$chart" "$dest/lookups.tsv" "$dest/lookups.svg" \
+    "Domain lookups, virtcore vs libvirt 9.0 ($(nproc) cores, $(date -u +%F))" &&
+    echo "chart: $dest/lookups.svg" >&2
+fi
+echo "report: $dest/report.md" >&2

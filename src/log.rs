@@ -69,6 +69,7 @@ fn env_level() -> u8 {
 }
 
 /// The current threshold (1..=5), read from the environment on first use.
+#[inline]
 pub fn level() -> u8 {
     match LEVEL.load(Ordering::Relaxed) {
         UNSET => {
@@ -81,6 +82,7 @@ pub fn level() -> u8 {
     }
 }
 
+#[inline]
 pub fn enabled(priority: c_int) -> bool {
     priority >= level() as c_int
 }

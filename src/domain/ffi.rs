@@ -210,7 +210,8 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
             return Ok(());
         }
         let o = obj_arg(&cx, *vm, "*vm")?;
-        if !o.is_locked_by_me() {
+        // Unlocks only if this thread holds the lock (one look-up of the thread's token).
+        if !o.lockable_header().release() {
             let why = if o.is_locked() {
                 "is locked by another thread"
             } else {
@@ -221,7 +222,6 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
                 format!("domain object {:p} {why}", *vm),
             ));
         }
-        o.unlock();
         let p = *vm;
         *vm = ptr::null_mut();
         drop(Strong::from_raw(p));

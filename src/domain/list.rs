@@ -1,4 +1,5 @@
-//! The domain object list: O(1) lookups by UUID, name and ID under one reader-writer lock.
+//! The domain object list: O(1) lookups by UUID, name and ID under one reader-writer lock
+//! (sharded per thread for readers, `rwlock.rs`; the indexes are in `index.rs`).
 //!
 //! Lock order: list before object. Finds take a reference under the list's read lock,
 //! release it, and only then lock the object (re-checking `removing`), so a finder never
@@ -11,17 +12,14 @@
 //! scan that repairs every entry, so it never returns a domain whose current ID differs.
 
 use std::cell::UnsafeCell;
-use std::collections::HashMap;
 use std::ffi::{c_int, CStr};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use parking_lot::lock_api::{RawRwLock as _, RawRwLockRecursive as _, RawRwLockTimed as _};
-use parking_lot::RawRwLock;
-
 use super::error::{arg_err, failed, internal, invalid};
-use super::keys::{Fast, NameKey};
+use super::index::Index;
 use super::obj::{assign_def, is_active, virDomainObj};
+use super::rwlock::{Reading, ShardedRwLock, READING};
 use super::types::{uuid_format, virDomainDef, VIR_UUID_BUFLEN};
 use crate::error::{virErrorDomain, virErrorNumber, Error};
 use crate::object::{virObject, Lockable, ObjectClass, ObjectType, Strong};
@@ -31,21 +29,11 @@ pub const VIR_DOMAIN_OBJ_LIST_ADD_LIVE: std::ffi::c_uint = 1 << 0;
 /// Refuse to add over a domain that is active or being started.
 pub const VIR_DOMAIN_OBJ_LIST_ADD_CHECK_LIVE: std::ffi::c_uint = 1 << 1;
 
-struct Entry {
-    obj: Strong<virDomainObj>,
-    name: NameKey,
-}
-
-#[derive(Default)]
-struct Maps {
-    by_uuid: HashMap<[u8; VIR_UUID_BUFLEN], Entry, Fast>,
-    by_name: HashMap<NameKey, *mut virDomainObj, Fast>,
-    by_id: HashMap<c_int, *mut virDomainObj, Fast>,
-}
+type Maps = Index;
 
 /// The list's state (opaque to C).
 pub struct virDomainObjListPrivate {
-    lock: RawRwLock,
+    lock: ShardedRwLock,
     /// Token of the thread holding the write lock (0: none).
     writer: AtomicUsize,
     /// The object whose rename callback is running (NULL: none); written under the
@@ -75,10 +63,10 @@ impl Drop for virDomainObjList {
             // SAFETY: allocated in `new`, freed once here; no one else holds the list.
             let inner = unsafe { Box::from_raw(self.inner) };
             let maps = inner.maps.into_inner();
-            for (_, e) in maps.by_uuid {
+            for o in maps.objects() {
                 unsafe {
-                    (*e.obj.as_ptr()).link.listed = false;
-                    (*e.obj.as_ptr()).link.owner = std::ptr::null();
+                    (*o.as_ptr()).link.listed = false;
+                    (*o.as_ptr()).link.owner = std::ptr::null();
                 }
             }
         }
@@ -89,38 +77,26 @@ fn me() -> usize {
     crate::object::thread_token()
 }
 
-thread_local! {
-    /// The lists the calling thread holds read-locked (one entry per guard): asking for
-    /// the write lock of one of them would wait for itself forever.
-    static READING: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
 fn reading(l: &virDomainObjListPrivate) -> bool {
     let key = l as *const _ as usize;
-    // (`try_with`: a list used from a thread-exit destructor simply is not tracked.)
-    READING
-        .try_with(|r| r.borrow().contains(&key))
-        .unwrap_or(false)
+    READING.with(|r| r.contains(key))
 }
 
 /// Holds the list's lock; releases it when dropped (nothing when re-entered by the writer).
 pub struct Guard<'a> {
     l: &'a virDomainObjListPrivate,
     kind: u8, // 0: re-entrant (no-op), 1: shared, 2: exclusive
+    shard: usize,
+    /// The thread's `READING` (shared guards only; a guard never leaves its thread).
+    rd: *const Reading,
 }
 impl Drop for Guard<'_> {
     fn drop(&mut self) {
         unsafe {
             match self.kind {
                 1 => {
-                    let key = self.l as *const _ as usize;
-                    let _ = READING.try_with(|r| {
-                        let mut r = r.borrow_mut();
-                        if let Some(i) = r.iter().rposition(|k| *k == key) {
-                            r.swap_remove(i);
-                        }
-                    });
-                    self.l.lock.unlock_shared()
+                    (*self.rd).pop(self.l as *const _ as usize);
+                    self.l.lock.unlock_shared(self.shard)
                 }
                 2 => {
                     self.l.writer.store(0, Ordering::Relaxed);
@@ -153,7 +129,7 @@ unsafe fn def_id(obj: *const virDomainObj) -> c_int {
 impl virDomainObjList {
     pub fn new() -> Strong<virDomainObjList> {
         let inner = Box::new(virDomainObjListPrivate {
-            lock: RawRwLock::INIT,
+            lock: ShardedRwLock::new(),
             writer: AtomicUsize::new(0),
             renaming: std::cell::Cell::new(std::ptr::null_mut()),
             maps: UnsafeCell::new(Maps::default()),
@@ -170,30 +146,55 @@ impl virDomainObjList {
     }
 
     fn is_writer(&self) -> bool {
-        self.p().writer.load(Ordering::Relaxed) == me()
+        // (No writer is the common case: then the thread's token need not be looked up.)
+        let w = self.p().writer.load(Ordering::Relaxed);
+        w != 0 && w == me()
     }
 
     pub fn read(&self) -> Guard<'_> {
         let l = self.p();
         if self.is_writer() {
-            return Guard { l, kind: 0 };
+            return Guard {
+                l,
+                kind: 0,
+                shard: 0,
+                rd: std::ptr::null(),
+            };
         }
-        l.lock.lock_shared_recursive();
-        let _ = READING.try_with(|r| r.borrow_mut().push(l as *const _ as usize));
-        Guard { l, kind: 1 }
+        let shard = l.lock.lock_shared();
+        let rd = READING.with(|r| {
+            r.push(l as *const _ as usize);
+            r as *const Reading
+        });
+        Guard {
+            l,
+            kind: 1,
+            shard,
+            rd,
+        }
     }
 
     /// The write lock if it can be had within `timeout`.
     pub fn try_write(&self, timeout: Duration) -> Option<Guard<'_>> {
         let l = self.p();
         if self.is_writer() {
-            return Some(Guard { l, kind: 0 });
+            return Some(Guard {
+                l,
+                kind: 0,
+                shard: 0,
+                rd: std::ptr::null(),
+            });
         }
         if reading(l) || !l.lock.try_lock_exclusive_for(timeout) {
             return None;
         }
         l.writer.store(me(), Ordering::Relaxed);
-        Some(Guard { l, kind: 2 })
+        Some(Guard {
+            l,
+            kind: 2,
+            shard: 0,
+            rd: std::ptr::null(),
+        })
     }
 
     /// The write lock (re-entrant for the thread holding it). Refused to a thread that
@@ -201,7 +202,12 @@ impl virDomainObjList {
     pub fn write(&self) -> Result<Guard<'_>, Error> {
         let l = self.p();
         if self.is_writer() {
-            return Ok(Guard { l, kind: 0 });
+            return Ok(Guard {
+                l,
+                kind: 0,
+                shard: 0,
+                rd: std::ptr::null(),
+            });
         }
         if reading(l) {
             return Err(invalid(
@@ -211,7 +217,12 @@ impl virDomainObjList {
         }
         l.lock.lock_exclusive();
         l.writer.store(me(), Ordering::Relaxed);
-        Ok(Guard { l, kind: 2 })
+        Ok(Guard {
+            l,
+            kind: 2,
+            shard: 0,
+            rd: std::ptr::null(),
+        })
     }
 
     /// Whether `dom` is indexed in this list (its `owner` is written only with both this
@@ -258,10 +269,7 @@ impl virDomainObjList {
     pub fn find_by_uuid(&self, uuid: &[u8; VIR_UUID_BUFLEN]) -> Option<Strong<virDomainObj>> {
         let found = {
             let g = self.read();
-            unsafe { self.maps(&g) }
-                .by_uuid
-                .get(uuid)
-                .map(|e| e.obj.clone())
+            unsafe { self.maps(&g) }.find_uuid(uuid).cloned()
         };
         Self::lock_found(found)
     }
@@ -270,9 +278,8 @@ impl virDomainObjList {
         let found = {
             let g = self.read();
             unsafe { self.maps(&g) }
-                .by_name
-                .get(name)
-                .map(|&p| unsafe { Strong::new_ref(p) })
+                .find_name(name)
+                .map(|p| unsafe { Strong::new_ref(p) })
         };
         Self::lock_found(found)
     }
@@ -281,9 +288,8 @@ impl virDomainObjList {
         let found = {
             let g = self.read();
             unsafe { self.maps(&g) }
-                .by_id
-                .get(&id)
-                .map(|&p| unsafe { Strong::new_ref(p) })
+                .find_id(id)
+                .map(|p| unsafe { Strong::new_ref(p) })
         };
         let Some(o) = found else { return Err(()) };
         o.lock();
@@ -299,11 +305,7 @@ impl virDomainObjList {
     fn scan_ids(&self, want: c_int) -> Option<Strong<virDomainObj>> {
         let all: Vec<Strong<virDomainObj>> = {
             let g = self.read();
-            unsafe { self.maps(&g) }
-                .by_uuid
-                .values()
-                .map(|e| e.obj.clone())
-                .collect()
+            unsafe { self.maps(&g) }.objects().cloned().collect()
         };
         // An object this thread itself holds locked (a caller looking up another domain by
         // ID while working on one) would deadlock a blocking lock: wait a bounded time and
@@ -332,9 +334,7 @@ impl virDomainObjList {
                 let p = o.as_ptr();
                 unsafe {
                     match id {
-                        Some(id) if (*p).link.listed && (*p).link.id != id => {
-                            set_id_index(maps, p, id)
-                        }
+                        Some(id) if self.owns(p) && (*p).link.id != id => maps.set_id(p, id),
                         _ => {}
                     }
                 }
@@ -383,8 +383,8 @@ impl virDomainObjList {
         }
         let g = self.write()?;
         let maps = self.maps(&g);
-        if let Some(e) = maps.by_uuid.get(&(*d).uuid) {
-            let vm = e.obj.clone();
+        if let Some(vm) = maps.find_uuid(&(*d).uuid) {
+            let vm = vm.clone();
             vm.lock();
             let p = vm.as_ptr();
             let cur_name = String::from_utf8_lossy(name_bytes((*p).def)).into_owned();
@@ -415,11 +415,11 @@ impl virDomainObjList {
             }
             assign_def(p, d, flags & VIR_DOMAIN_OBJ_LIST_ADD_LIVE != 0, old_def);
             *def = std::ptr::null_mut();
-            set_id_index(maps, p, def_id(p));
+            maps.set_id(p, def_id(p));
             log_debug!("domain '{name_s}': definition replaced");
             return Ok(vm);
         }
-        if let Some(&other) = maps.by_name.get(name) {
+        if let Some(other) = maps.find_name(name) {
             (*other).lock();
             let other_uuid = if (*other).def.is_null() {
                 (*other).link.uuid
@@ -432,55 +432,40 @@ impl virDomainObjList {
                 uuid_format(&other_uuid)
             )));
         }
+        let Ok(name_str) = std::str::from_utf8(name) else {
+            return Err(arg_err(format!(
+                "domain name '{name_s}' is not valid UTF-8"
+            )));
+        };
         let vm = Strong::new(virDomainObj::new());
         vm.lock();
         let p = vm.as_ptr();
         (*p).def = d;
         *def = std::ptr::null_mut();
-        self.insert_locked(maps, &vm);
+        self.insert_locked(maps, &vm, name_str);
         log_debug!("domain '{name_s}' added");
         Ok(vm)
     }
 
     /// Indexes a new object (write lock held).
-    unsafe fn insert_locked(&self, maps: &mut Maps, vm: &Strong<virDomainObj>) {
+    unsafe fn insert_locked(&self, maps: &mut Maps, vm: &Strong<virDomainObj>, name: &str) {
         let p = vm.as_ptr();
         let d = (*p).def;
-        let name = NameKey::new(name_bytes(d));
-        (*p).link.uuid = (*d).uuid;
+        maps.insert(vm, &(*d).uuid, name);
         (*p).link.listed = true;
         (*p).link.owner = self.inner.cast();
-        (*p).link.id = -1;
-        maps.by_name.insert(name.clone(), p);
-        maps.by_uuid.insert(
-            (*d).uuid,
-            Entry {
-                obj: vm.clone(),
-                name,
-            },
-        );
-        set_id_index(maps, p, def_id(p));
+        maps.set_id(p, def_id(p));
     }
 
     /// Removes a locked object from every index (write lock held, object locked).
     unsafe fn remove_from_maps(&self, maps: &mut Maps, dom: *mut virDomainObj) {
-        if !(*dom).link.listed {
+        if !self.owns(dom) {
             return;
         }
-        let uuid = (*dom).link.uuid;
-        set_id_index(maps, dom, -1);
-        let same = maps
-            .by_uuid
-            .get(&uuid)
-            .is_some_and(|e| e.obj.as_ptr() == dom);
-        if same {
-            let e = maps.by_uuid.remove(&uuid).unwrap();
-            if maps.by_name.get(e.name.as_bytes()).copied() == Some(dom) {
-                maps.by_name.remove(e.name.as_bytes());
-            }
+        if let Some(list_ref) = maps.remove(dom) {
             (*dom).link.listed = false;
             (*dom).link.owner = std::ptr::null();
-            drop(e); // the list's reference; the caller still holds its own
+            drop(list_ref); // the caller still holds its own reference
         }
     }
 
@@ -584,7 +569,7 @@ impl virDomainObjList {
         }
         let g = g?;
         let maps = self.maps(&g);
-        if maps.by_name.contains_key(new_name.to_bytes()) {
+        if maps.find_name(new_name.to_bytes()).is_some() {
             return Err(invalid(format!(
                 "domain with name '{new_s}' already exists"
             )));
@@ -593,34 +578,18 @@ impl virDomainObjList {
             // Removed by another thread while it was unlocked.
             return Err(invalid(format!("domain '{old_s}' is not in this list")));
         }
-        let new_key = NameKey::new(new_name.to_bytes());
-        maps.by_name.insert(new_key.clone(), dom);
+        maps.rename_begin(dom, &new_s);
         self.p().renaming.set(dom);
         let rc = callback();
         self.p().renaming.set(std::ptr::null_mut());
-        // The callback may have changed the list (RemoveLocked, Add): look again.
+        // The callback may have changed the list (RemoveLocked, Add): look again. A
+        // domain it removed keeps no index entry under either name.
         let maps = self.maps(&g);
-        let drop_new = |maps: &mut Maps| {
-            if maps.by_name.get(new_key.as_bytes()).copied() == Some(dom) {
-                maps.by_name.remove(new_key.as_bytes());
-            }
-        };
+        maps.rename_end(dom, rc >= 0 && self.owns(dom));
         if rc < 0 {
-            drop_new(maps);
             return Err(failed(format!(
                 "renaming domain '{old_s}' to '{new_s}' failed in the callback"
             )));
-        }
-        if !self.owns(dom) {
-            // Removed by the callback: no index may keep pointing at it.
-            drop_new(maps);
-            return Ok(());
-        }
-        if let Some(e) = maps.by_uuid.get_mut(&(*dom).link.uuid) {
-            if maps.by_name.get(e.name.as_bytes()).copied() == Some(dom) {
-                maps.by_name.remove(e.name.as_bytes());
-            }
-            e.name = new_key;
         }
         Ok(())
     }
@@ -628,13 +597,7 @@ impl virDomainObjList {
     /// References to every domain in name order (the names the list indexes them under).
     pub fn snapshot_by_name(&self) -> Vec<Strong<virDomainObj>> {
         let g = self.read();
-        let mut v: Vec<(&NameKey, &Strong<virDomainObj>)> = unsafe { self.maps(&g) }
-            .by_uuid
-            .values()
-            .map(|e| (&e.name, &e.obj))
-            .collect();
-        v.sort_unstable_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-        v.into_iter().map(|(_, o)| o.clone()).collect()
+        unsafe { self.maps(&g) }.sorted_by_name()
     }
 
     /// Runs `f` on every domain (unlocked) with the list locked for read or write.
@@ -644,11 +607,7 @@ impl virDomainObjList {
         mut f: impl FnMut(*mut virDomainObj) -> c_int,
     ) -> Result<c_int, Error> {
         let g = if modify { self.write()? } else { self.read() };
-        let all: Vec<Strong<virDomainObj>> = unsafe { self.maps(&g) }
-            .by_uuid
-            .values()
-            .map(|e| e.obj.clone())
-            .collect();
+        let all: Vec<Strong<virDomainObj>> = unsafe { self.maps(&g) }.objects().cloned().collect();
         let mut ret = 0;
         for o in &all {
             if f(o.as_ptr()) < 0 {
@@ -662,7 +621,7 @@ impl virDomainObjList {
 
     pub fn len(&self) -> usize {
         let g = self.read();
-        unsafe { self.maps(&g) }.by_uuid.len()
+        unsafe { self.maps(&g) }.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -672,7 +631,7 @@ impl virDomainObjList {
     /// Whether a domain with this UUID is listed (for loaders).
     pub fn contains_uuid(&self, uuid: &[u8; VIR_UUID_BUFLEN]) -> bool {
         let g = self.read();
-        unsafe { self.maps(&g) }.by_uuid.contains_key(uuid)
+        unsafe { self.maps(&g) }.find_uuid(uuid).is_some()
     }
 
     /// Adds an object built by a loader (status files); fails on UUID or name conflicts.
@@ -684,25 +643,15 @@ impl virDomainObjList {
         let maps = self.maps(&g);
         let d = (*vm.as_ptr()).def;
         let name = String::from_utf8_lossy(name_bytes(d)).into_owned();
-        if maps.by_uuid.contains_key(&(*d).uuid) || maps.by_name.contains_key(name.as_bytes()) {
+        if maps.find_uuid(&(*d).uuid).is_some() || maps.find_name(name_bytes(d)).is_some() {
             return Err(internal(format!(
                 "unexpected domain '{name}' already exists"
             )));
         }
-        self.insert_locked(maps, vm);
+        if name.as_bytes() != name_bytes(d) {
+            return Err(arg_err(format!("domain name '{name}' is not valid UTF-8")));
+        }
+        self.insert_locked(maps, vm, &name);
         Ok(())
-    }
-}
-
-/// Moves `p` in the ID index to `id` (-1: out of it). Write lock held.
-unsafe fn set_id_index(maps: &mut Maps, p: *mut virDomainObj, id: c_int) {
-    let old = (*p).link.id;
-    if old >= 0 && maps.by_id.get(&old).copied() == Some(p) {
-        maps.by_id.remove(&old);
-    }
-    (*p).link.id = -1;
-    if id >= 0 && (*p).link.listed {
-        maps.by_id.insert(id, p);
-        (*p).link.id = id;
     }
 }

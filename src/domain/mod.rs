@@ -7,15 +7,18 @@ pub mod consts;
 pub mod error;
 pub mod ffi;
 pub mod files;
-pub mod keys;
+pub mod index;
 pub mod list;
 pub mod obj;
 pub mod persist;
+pub mod rwlock;
 pub mod types;
 pub mod xml;
 
 #[cfg(test)]
 mod tests_edit;
+#[cfg(test)]
+mod tests_index;
 #[cfg(test)]
 mod tests_list;
 #[cfg(test)]

@@ -82,6 +82,8 @@ pub struct virDomainObjListLink {
     pub listed: bool,
     /// The list it is in (NULL: none).
     pub owner: *const c_void,
+    /// Hash of the name the object is indexed under (finds its name-index slot).
+    pub name_hash: u64,
 }
 
 /// A domain (libvirt's `virDomainObj`): lockable and reference counted.
@@ -92,6 +94,9 @@ pub struct virDomainObjListLink {
 #[repr(C)]
 pub struct virDomainObj {
     pub parent: virObjectLockable,
+    /// Internal to virtcore. Next to the lock and reference count, so that a lookup,
+    /// which compares the key here and then locks, touches one place in memory.
+    pub link: virDomainObjListLink,
     pub pid: libc::pid_t,
     pub state: virDomainStateReason,
     pub autostart: bool,
@@ -106,8 +111,6 @@ pub struct virDomainObj {
     pub privateDataFreeFunc: virFreeCallback,
     /// A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
     pub hasManagedSave: bool,
-    /// Internal to virtcore.
-    pub link: virDomainObjListLink,
 }
 
 static OBJ_CLASS: ObjectClass = ObjectClass::boxed::<virDomainObj>("virDomainObj", 0x0002, true);
@@ -123,6 +126,13 @@ impl virDomainObj {
     pub fn new() -> Self {
         virDomainObj {
             parent: virObjectLockable::new(&OBJ_CLASS),
+            link: virDomainObjListLink {
+                uuid: [0; VIR_UUID_BUFLEN],
+                id: -1,
+                listed: false,
+                owner: std::ptr::null(),
+                name_hash: 0,
+            },
             pid: 0,
             // libvirt 9.0's virDomainObjNew starts every object shut off, reason unknown.
             state: virDomainStateReason {
@@ -138,12 +148,6 @@ impl virDomainObj {
             privateData: std::ptr::null_mut(),
             privateDataFreeFunc: None,
             hasManagedSave: false,
-            link: virDomainObjListLink {
-                uuid: [0; VIR_UUID_BUFLEN],
-                id: -1,
-                listed: false,
-                owner: std::ptr::null(),
-            },
         }
     }
 }

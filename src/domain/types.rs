@@ -310,14 +310,7 @@ impl Drop for OwnedDef {
 
 /// Formats a raw UUID as libvirt does: lower-case, 8-4-4-4-12.
 pub fn uuid_format(u: &[u8; VIR_UUID_BUFLEN]) -> String {
-    let mut s = String::with_capacity(36);
-    for (i, b) in u.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
+    uuid::Uuid::from_bytes(*u).hyphenated().to_string()
 }
 
 /// Parses a UUID exactly as libvirt's `virUUIDParse`: leading blanks, then 32 hex digits
@@ -350,26 +343,19 @@ pub fn uuid_parse(s: &str) -> Option<[u8; VIR_UUID_BUFLEN]> {
 
 /// A random (version 4) UUID, like libvirt's `virUUIDGenerate`.
 pub fn uuid_generate() -> [u8; VIR_UUID_BUFLEN] {
-    let mut u = [0u8; VIR_UUID_BUFLEN];
-    let mut got = 0;
-    while got < u.len() {
-        let r = unsafe { libc::getrandom(u[got..].as_mut_ptr().cast(), u.len() - got, 0) };
-        if r > 0 {
-            got += r as usize;
-        } else if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
-            // No entropy source at all: fall back to time and address bits (still unique).
-            let t = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_nanos())
-                .unwrap_or(0);
-            let addr = &got as *const usize as u128;
-            u.copy_from_slice(&(t ^ (addr << 64)).to_le_bytes());
-            break;
-        }
+    let mut bytes = [0u8; VIR_UUID_BUFLEN];
+    if getrandom::fill(&mut bytes).is_err() {
+        // No entropy source at all: time and address bits (still unique in practice).
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let addr = &bytes as *const _ as usize as u128;
+        bytes = (t ^ (addr << 64)).to_le_bytes();
     }
-    u[6] = (u[6] & 0x0f) | 0x40;
-    u[8] = (u[8] & 0x3f) | 0x80;
-    u
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .into_bytes()
 }
 
 #[cfg(test)]

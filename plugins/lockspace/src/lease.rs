@@ -38,13 +38,7 @@ pub use crate::record::{format_uuid, Holder, MODE_EXCLUSIVE, MODE_REGISTERED, MO
 
 /// Lower-case hex SHA-256 of `data`: lease file names.
 pub fn sha256_hex(data: &[u8]) -> String {
-    let digest = Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in digest.iter() {
-        s.push(char::from_digit((b >> 4) as u32, 16).unwrap());
-        s.push(char::from_digit((b & 15) as u32, 16).unwrap());
-    }
-    s
+    hex::encode(Sha256::digest(data))
 }
 
 /// The canonical form of a disk path: `realpath` when the file exists, otherwise the
