@@ -9,7 +9,10 @@ declared() { sed -n 's/^rust-version = "\(.*\)"/\1/p' "$1" | head -n1; }
 want=$(declared "$top/Cargo.toml")
 [ -n "$want" ] || { echo "check-rust-version: no rust-version in Cargo.toml" >&2; exit 1; }
 # true when version $1 >= $2
-ge() { [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -n1)" = "$2" ]; }
+# (versions padded to three parts first: 1.89 and 1.89.0 are the same version)
+pad() { local v=$1; while [ "$(tr -cd . <<<"$v" | wc -c)" -lt 2 ]; do v=$v.0; done; echo "$v"; }
+ge() { local a b; a=$(pad "$1"); b=$(pad "$2")
+       [ "$(printf '%s\n%s\n' "$a" "$b" | sort -V | head -n1)" = "$b" ]; }
 
 if [ "${1:-}" = --lock ]; then
   fail=0
