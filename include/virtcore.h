@@ -2464,8 +2464,9 @@ void virObjectUnlock(void *obj);
 
 /**
  * Registers a state driver. Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for
- * NULL, a missing/invalid name or a duplicate name, `VIR_ERR_OPERATION_INVALID` while
- * drivers are initialized. There is no fixed limit on the number of drivers.
+ * NULL, a missing/invalid name (the message shows at most its first 64 bytes), a negative
+ * `stateType` or a duplicate name, `VIR_ERR_OPERATION_INVALID` while drivers are
+ * initialized. There is no fixed limit on the number of drivers.
  */
 int virRegisterStateDriver(struct virStateDriver *driver);
 
