@@ -14,7 +14,7 @@
 
 use std::collections::HashSet;
 use std::ffi::c_void;
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicUsize, Ordering};
@@ -32,10 +32,27 @@ const MAGIC_FAMILY: u32 = 0x5643_0000; // "VC"
 const MAGIC_DEAD: u32 = 0xDEAD_0B1E;
 
 /// Addresses of the objects this library allocated and has not freed, in shards (by
-/// address) so threads working on different objects rarely meet on one mutex. Only
-/// addresses are hashed, so the fixed-key hasher is enough (and const-constructible).
+/// address) so threads working on different objects rarely meet on one mutex.
 const SHARDS: usize = 16;
-struct Shard(parking_lot::Mutex<HashSet<usize, BuildHasherDefault<DefaultHasher>>>);
+struct Shard(parking_lot::Mutex<HashSet<usize, BuildHasherDefault<AddrHasher>>>);
+
+/// Hashes an address with one multiplication: keys are heap addresses chosen by the
+/// allocator, not by callers, so a keyed (DoS-resistant) hash would only cost time.
+#[derive(Default)]
+struct AddrHasher(u64);
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
 #[allow(clippy::declare_interior_mutable_const)]
 const EMPTY_SHARD: Shard = Shard(parking_lot::Mutex::new(HashSet::with_hasher(
     BuildHasherDefault::new(),
@@ -44,7 +61,7 @@ static LIVE: [Shard; SHARDS] = [EMPTY_SHARD; SHARDS];
 
 fn shard(
     addr: usize,
-) -> &'static parking_lot::Mutex<HashSet<usize, BuildHasherDefault<DefaultHasher>>> {
+) -> &'static parking_lot::Mutex<HashSet<usize, BuildHasherDefault<AddrHasher>>> {
     // Heap blocks are at least 16-byte aligned: the low bits carry no information.
     &LIVE[(addr >> 4) % SHARDS].0
 }
