@@ -9,7 +9,10 @@
  *     virObjectUnlock from a thread that does not hold the lock fails and the lock stays;
  * 10. Add, Remove and Rename from a ForEach(modify=false) callback fail instead of
  *     deadlocking; a 16-byte virLockManager the library did not create is refused without
- *     reading past it (it sits against a PROT_NONE page). */
+ *     reading past it (it sits against a PROT_NONE page).
+ * Add of a name or UUID whose domain the calling thread holds locked fails with
+ * VIR_ERR_OPERATION_INVALID instead of deadlocking (libvirt hangs holding the list's
+ * write lock); the list stays usable and unchanged. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sys/mman.h>
@@ -290,6 +293,36 @@ static void foreign_lock_context(void)
     munmap(mem, (size_t)page * 2);
 }
 
+/* Add with the existing domain locked by this very thread: refused, not a deadlock. */
+static void add_while_holding(void)
+{
+    int before = count(doms);
+    virDomainObj *held = add(doms, "held", 900);
+    struct { const char *name; int n; } tries[] = {
+        {"held", 900},  /* same name and UUID: would update the held object */
+        {"held", 901},  /* same name, another UUID */
+        {"held-2", 900} /* another name, same UUID */
+    };
+    for (size_t i = 0; i < sizeof(tries) / sizeof(tries[0]); i++) {
+        virDomainDef *def = def_named(tries[i].name, tries[i].n);
+        virResetLastError();
+        CHECK(virDomainObjListAdd(doms, &def, NULL, 0, NULL) == NULL);
+        CHECK_ERROR(VIR_ERR_OPERATION_INVALID, "domain 'held' is locked by the calling thread");
+        CHECK(def != NULL); /* not taken */
+        virDomainDefFree(def);
+    }
+    /* The list's lock was released (a lookup takes it) and nothing changed. */
+    CHECK(virDomainObjListFindByName(doms, "held-2") == NULL);
+    CHECK(held->def != NULL && strcmp(held->def->name, "held") == 0);
+    virDomainObjEndAPI(&held);
+    CHECK(count(doms) == before + 1);
+    /* Unlocked, the same Add updates the domain as usual. */
+    held = add(doms, "held", 900);
+    virDomainObjListRemove(doms, held);
+    virDomainObjEndAPI(&held);
+    CHECK(count(doms) == before);
+}
+
 int main(void)
 {
     /* A deadlock would hang the test run: make it a failure instead. */
@@ -302,6 +335,7 @@ int main(void)
     end_api_and_unlock();
     readonly_foreach();
     foreign_lock_context();
+    add_while_holding();
     virObjectUnref(doms);
     virObjectUnref(other);
     TEST_DONE();

@@ -1,7 +1,7 @@
 /* test_domain_valgrind.c: valgrind memcheck over the domain tests. Runs a shorter
  * test_domain_stress (1 s, 400 domains, four workers and the collector thread), then
- * test_domain_api_def, test_domain_api_list, test_domain_badxml and test_domain_misuse,
- * each under memcheck.
+ * test_domain_api_def, test_domain_api_list, test_domain_badxml, test_domain_misuse and
+ * test_objects (double unrefs must not read freed memory), each under memcheck.
  * Fails on any memcheck error or definite leak (Rust's std in the cdylib may leave
  * "still reachable" blocks, which are not errors) and on the program's own failure, and
  * shows the first report. Skips if valgrind is absent. */
@@ -83,7 +83,7 @@ int main(void)
 
     static const char *progs[] = {"test_domain_stress", "test_domain_api_def",
                                   "test_domain_api_list", "test_domain_badxml",
-                                  "test_domain_misuse"};
+                                  "test_domain_misuse", "test_objects"};
     int failed = 0;
     for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++)
         failed += run_memcheck(progs[i]) != 0;

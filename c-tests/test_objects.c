@@ -1,6 +1,8 @@
 /* test_objects.c: virObjectRef/Unref/Lock/Unlock refuse what is not a live virtcore
- * object (NULL, foreign memory) with an error instead of crashing. Real objects
- * (domains, lists, plugins) are exercised by the subsystem tests. */
+ * object (NULL, foreign memory, an object already freed) with an error instead of
+ * crashing. A double unref is refused without reading the freed memory: test_domain_valgrind
+ * runs this program under memcheck. Real objects (domains, lists, plugins) are otherwise
+ * exercised by the subsystem tests. */
 #include <stdint.h>
 #include "testutil.h"
 
@@ -40,6 +42,31 @@ int main(void)
     for (size_t i = 0; i < 8; i++)
         CHECK(junk[i] == 0);
     CHECK(fake[1] == 1);
+
+    /* Double unref of a real object: the second is refused (the registry of live objects
+     * is consulted before the freed header would be read). */
+    virDomainObjList *doms = virDomainObjListNew();
+    CHECK(doms != NULL);
+    virResetLastError();
+    virObjectUnref(doms);
+    CHECK(virGetLastErrorCode() == VIR_ERR_OK);
+    virObjectUnref(doms);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "is not a live virtcore object");
+    CHECK(virObjectRef(doms) == NULL);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "is not a live virtcore object");
+    virObjectLock(doms);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "virObjectLock");
+
+    /* The same through the lock-manager plugin's own unref. */
+    virLockManagerPlugin *plugin = virLockManagerPluginNew("nop", "qemu", "/nonexistent", 0);
+    CHECK(plugin != NULL);
+    virResetLastError();
+    virLockManagerPluginUnref(plugin);
+    CHECK(virGetLastErrorCode() == VIR_ERR_OK);
+    virLockManagerPluginUnref(plugin);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "is not a live virLockManagerPlugin");
+    virObjectUnref(plugin);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "is not a live virtcore object");
 
     TEST_DONE();
 }

@@ -26,7 +26,12 @@ static int many_cleanup(void)
 static int negative_tier(void)
 {
     TD_REGISTER(0, "fine", 0, 0);
-    TD_REGISTER(1, "below-zero", -1, 1);
+    /* Refused at registration (libvirt accepts it and misorders start-up)... */
+    TD_REGISTER(1, "below-zero", -1, -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "state driver 'below-zero' has invalid tier -1");
+    /* ...and a tier the caller makes negative afterwards is still caught before start-up. */
+    TD_REGISTER(1, "below-zero", 0, 1);
+    tds[1].drv.stateType = -1;
     CHECK(virtcoreStateSetRunDir(rundir) == 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == -1);
     CHECK_ERROR(VIR_ERR_INVALID_ARG, "below-zero");
@@ -143,7 +148,7 @@ int main(void)
     virStateDriver empty = {.name = ""};
     virStateDriver slash = {.name = "a/b"};
     virStateDriver dotdot = {.name = ".."};
-    char longname[300];
+    char longname[5000];
     virStateDriver toolong = {.name = longname};
     virStateDriver dup = {.name = "alpha"};
 
@@ -170,7 +175,10 @@ int main(void)
     memset(longname, 'x', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     CHECK(virRegisterStateDriver(&toolong) == -1);
-    CHECK(virGetLastErrorCode() == VIR_ERR_INVALID_ARG);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "is not valid");
+    /* The message shows the name's first 64 bytes, not all 5000. */
+    CHECK_MSG("'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'");
+    CHECK(strlen(virGetLastError()->message) < 200);
 
     /* Indices in registration order; duplicates refused by name. */
     TD_REGISTER(0, "alpha", 0, 0);

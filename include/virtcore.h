@@ -2023,7 +2023,9 @@ struct virDomainObj *virDomainObjListFindByID(struct virDomainObjList *doms, int
  * active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
  * Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
  * `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`, or when called
- * from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked).
+ * from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked), or
+ * when the calling thread holds the lock of the domain with that UUID or name (libvirt
+ * deadlocks there; nothing is changed).
  */
 struct virDomainObj *virDomainObjListAdd(struct virDomainObjList *doms,
                                          struct virDomainDef **def,
@@ -2469,8 +2471,9 @@ void virObjectUnlock(void *obj);
 
 /**
  * Registers a state driver. Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for
- * NULL, a missing/invalid name or a duplicate name, `VIR_ERR_OPERATION_INVALID` while
- * drivers are initialized. There is no fixed limit on the number of drivers.
+ * NULL, a missing/invalid name (the message shows at most its first 64 bytes), a negative
+ * `stateType` or a duplicate name, `VIR_ERR_OPERATION_INVALID` while drivers are
+ * initialized. There is no fixed limit on the number of drivers.
  */
 int virRegisterStateDriver(struct virStateDriver *driver);
 

@@ -2,7 +2,7 @@
 # Installs what `make` built the way users do and checks every installed file agrees with
 # the directories of *that* install, whatever the build was made for: another prefix,
 # DESTDIR staging, LIBDIR/INCLUDEDIR/LOCKDRIVERDIR overrides; consumers built through
-# pkg-config (shared and fully static), meson and CMake, each run; uninstall removes
+# pkg-config (shared, static with dynamic libc, fully static), meson and CMake, each run; uninstall removes
 # exactly what install put there. Every install runs `make install` with sudo's kind of
 # environment (no cargo in PATH). Everything happens under one temporary directory; the
 # source tree (build/, target/) is left as it was, so a later `make check` is unaffected.
@@ -130,6 +130,13 @@ tree_checks() {
        -o '$b/pc-shared' \$(pkg-config --libs virtcore) &&
      readelf -d '$b/pc-shared' | grep -q 'NEEDED.*\\[libvirtcore.so.0\\]' &&
      LD_LIBRARY_PATH='$L' '$b/pc-shared' '$lockdir' '$run'"
+  # The README's recipe: libvirtcore.a, the C library dynamic (so plugins still load).
+  check "$n: pkg-config consumer, static libvirtcore with dynamic libc, builds and runs" \
+    "gcc -std=c99 -Wall -Wextra -Werror \$(pkg-config --cflags virtcore) '$work/src/user.c' \
+       -o '$b/pc-mixed' \$(pkg-config --libs-only-L virtcore) -Wl,-Bstatic -lvirtcore \
+       -Wl,-Bdynamic \$(pkg-config --static --libs-only-l virtcore) &&
+     ! readelf -d '$b/pc-mixed' | grep -q libvirtcore && readelf -d '$b/pc-mixed' | grep -q 'NEEDED.*libc.so' &&
+     '$b/pc-mixed' '$lockdir' '$run'"
   check "$n: pkg-config consumer, fully static (cc -static), builds and runs" \
     "gcc -static -std=c99 \$(pkg-config --cflags virtcore) '$work/src/user.c' -o '$b/pc-static' \
        \$(pkg-config --static --libs virtcore) 2>'$b/static.warn' &&

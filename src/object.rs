@@ -3,14 +3,18 @@
 //! Every object the library hands to C (`virDomainObj`, `virDomainObjList`, lock-manager
 //! plugins, …) is a `#[repr(C)]` struct whose first field is a [`virObject`] or
 //! [`virObjectLockable`], so `virObjectRef`, `virObjectUnref`, `virObjectLock` and
-//! `virObjectUnlock` work on all of them. The header carries a per-class magic number:
-//! NULL, a pointer to something else, or an object already freed is reported as
-//! `VIR_ERR_INVALID_ARG` instead of being dereferenced further.
+//! `virObjectUnlock` work on all of them. A pointer from C is looked up in a registry of
+//! live objects before anything behind it is read, then its header's per-class magic
+//! number is checked: NULL, a pointer to something else, or an object already freed (a
+//! double `virObjectUnref`) is reported as `VIR_ERR_INVALID_ARG` without reading the
+//! memory (which may have been freed and handed out again).
 //!
-//! Refcounts are atomic. The last `virObjectUnref` marks the object dead and frees it
-//! through its class.
+//! Refcounts are atomic. The last `virObjectUnref` takes the object out of the registry,
+//! marks it dead and frees it through its class.
 
+use std::collections::HashSet;
 use std::ffi::c_void;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
 use std::sync::atomic::{fence, AtomicI32, AtomicU32, AtomicUsize, Ordering};
@@ -26,6 +30,53 @@ use crate::ffi::{call, call_void, Cx};
 const MAGIC_FAMILY: u32 = 0x5643_0000; // "VC"
 /// Written into the header when an object is freed, so stale pointers are recognized.
 const MAGIC_DEAD: u32 = 0xDEAD_0B1E;
+
+/// Addresses of the objects this library allocated and has not freed, in shards (by
+/// address) so threads working on different objects rarely meet on one mutex.
+const SHARDS: usize = 16;
+struct Shard(parking_lot::Mutex<HashSet<usize, BuildHasherDefault<AddrHasher>>>);
+
+/// Hashes an address with one multiplication: keys are heap addresses chosen by the
+/// allocator, not by callers, so a keyed (DoS-resistant) hash would only cost time.
+#[derive(Default)]
+struct AddrHasher(u64);
+impl Hasher for AddrHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.0 = ((n as u64) >> 4).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
+}
+#[allow(clippy::declare_interior_mutable_const)]
+const EMPTY_SHARD: Shard = Shard(parking_lot::Mutex::new(HashSet::with_hasher(
+    BuildHasherDefault::new(),
+)));
+static LIVE: [Shard; SHARDS] = [EMPTY_SHARD; SHARDS];
+
+fn shard(
+    addr: usize,
+) -> &'static parking_lot::Mutex<HashSet<usize, BuildHasherDefault<AddrHasher>>> {
+    // Heap blocks are at least 16-byte aligned: the low bits carry no information.
+    &LIVE[(addr >> 4) % SHARDS].0
+}
+
+fn register(addr: usize) {
+    shard(addr).lock().insert(addr);
+}
+
+fn unregister(addr: usize) {
+    shard(addr).lock().remove(&addr);
+}
+
+fn is_registered(addr: usize) -> bool {
+    shard(addr).lock().contains(&addr)
+}
 
 /// What every object of one kind shares: its name (for messages), its magic number,
 /// whether it carries a lock, and how it is freed.
@@ -153,9 +204,14 @@ pub unsafe trait ObjectType: Sized {
 /// Reads the header of `p` if it looks like a live library object.
 ///
 /// # Safety
-/// `p` is NULL or points to at least 16 readable bytes (as libvirt assumes).
+/// `p` is any pointer: nothing behind it is read unless this library allocated it and has
+/// not freed it (registry membership is checked first). Whoever passes it must hold a
+/// reference for the object to stay alive afterwards, as in libvirt.
 unsafe fn live_header<'a>(p: *const c_void) -> Option<&'a virObject> {
-    if p.is_null() || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>()) {
+    if p.is_null()
+        || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>())
+        || !is_registered(p as usize)
+    {
         return None;
     }
     let h = &*p.cast::<virObject>();
@@ -216,6 +272,7 @@ pub unsafe fn unref_header(h: *const virObject) -> bool {
     fence(Ordering::Acquire);
     let class = (*h).class();
     log_debug!("disposing {} {:p}", class.name, h);
+    unregister(h as usize);
     (*h).magic.store(MAGIC_DEAD, Ordering::Release);
     (class.dispose)(h as *mut virObject);
     false
@@ -249,6 +306,7 @@ impl<T: ObjectType> Strong<T> {
     /// Moves `value` to the heap; its header starts with one reference, owned by the result.
     pub fn new(value: T) -> Self {
         let ptr = NonNull::from(Box::leak(Box::new(value)));
+        register(ptr.as_ptr() as usize);
         Strong {
             ptr,
             _owns: PhantomData,

@@ -373,7 +373,9 @@ pub unsafe extern "C" fn virDomainObjListFindByID(
 /// active domain). A replaced definition goes to `*oldDef` if `oldDef` is not NULL.
 /// Errors: `VIR_ERR_OPERATION_FAILED` for a UUID or name used by another domain,
 /// `VIR_ERR_OPERATION_INVALID` for an active domain with `CHECK_LIVE`, or when called
-/// from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked).
+/// from a `virDomainObjListForEach(modify=false)` callback (the list is read-locked), or
+/// when the calling thread holds the lock of the domain with that UUID or name (libvirt
+/// deadlocks there; nothing is changed).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListAdd(
     doms: *mut virDomainObjList,

@@ -385,6 +385,8 @@ impl virDomainObjList {
         let maps = self.maps(&g);
         if let Some(vm) = maps.find_uuid(&(*d).uuid) {
             let vm = vm.clone();
+            // libvirt would block here forever, holding the list's write lock.
+            refuse_own_lock(vm.as_ptr())?;
             vm.lock();
             let p = vm.as_ptr();
             let cur_name = String::from_utf8_lossy(name_bytes((*p).def)).into_owned();
@@ -420,6 +422,7 @@ impl virDomainObjList {
             return Ok(vm);
         }
         if let Some(other) = maps.find_name(name) {
+            refuse_own_lock(other)?;
             (*other).lock();
             let other_uuid = if (*other).def.is_null() {
                 (*other).link.uuid
@@ -654,4 +657,20 @@ impl virDomainObjList {
         self.insert_locked(maps, vm, &name);
         Ok(())
     }
+}
+
+/// Refuses (`VIR_ERR_OPERATION_INVALID`) to wait for the lock of an object the calling
+/// thread already holds: the lock is not recursive, so waiting would deadlock.
+///
+/// # Safety
+/// `p` is a listed object (the list's lock is held, so it stays alive).
+unsafe fn refuse_own_lock(p: *mut virDomainObj) -> Result<(), Error> {
+    if !(*p).is_locked_by_me() {
+        return Ok(());
+    }
+    // The calling thread holds the object's lock, so reading its definition is safe.
+    let name = String::from_utf8_lossy(name_bytes((*p).def));
+    Err(invalid(format!(
+        "domain '{name}' is locked by the calling thread: unlock it before virDomainObjListAdd (waiting for it would deadlock)"
+    )))
 }

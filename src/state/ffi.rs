@@ -198,8 +198,9 @@ impl StateDriver for CDriver {
 const STATE: virErrorDomain = virErrorDomain::VIR_FROM_NONE;
 
 /// Registers a state driver. Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for
-/// NULL, a missing/invalid name or a duplicate name, `VIR_ERR_OPERATION_INVALID` while
-/// drivers are initialized. There is no fixed limit on the number of drivers.
+/// NULL, a missing/invalid name (the message shows at most its first 64 bytes), a negative
+/// `stateType` or a duplicate name, `VIR_ERR_OPERATION_INVALID` while drivers are
+/// initialized. There is no fixed limit on the number of drivers.
 #[no_mangle]
 pub unsafe extern "C" fn virRegisterStateDriver(driver: *mut virStateDriver) -> c_int {
     call(STATE, "virRegisterStateDriver", |cx| {

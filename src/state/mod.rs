@@ -203,16 +203,43 @@ fn validate_name(name: &str) -> Result<(), StateError> {
     {
         return Err(StateError::InvalidArg(format!(
             "state driver name '{}' is not valid (at most {MAX_NAME} printable characters, no '/')",
-            name.escape_default()
+            shown_name(name)
         )));
     }
     Ok(())
+}
+
+/// Longest part of a refused name repeated in a message.
+const SHOWN_NAME: usize = 64;
+
+/// `name` for an error message: escaped, and cut after [`SHOWN_NAME`] bytes (with "…") so
+/// a 5000-byte name does not make a 5000-byte message.
+fn shown_name(name: &str) -> String {
+    let mut cut = name.len().min(SHOWN_NAME);
+    while !name.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let shown = name[..cut].escape_default().to_string();
+    if cut < name.len() {
+        format!("{shown}…")
+    } else {
+        shown
+    }
 }
 
 /// Adds a driver; returns its index. Refused while drivers are initialized.
 pub fn register(driver: Arc<dyn StateDriver>) -> Result<usize, StateError> {
     refuse_reentry("virRegisterStateDriver")?;
     validate_name(driver.name())?;
+    // Checked again by `initialize` (C may change the field), but refused here first so
+    // the mistake is reported where it was made.
+    if driver.tier() < 0 {
+        return Err(StateError::InvalidArg(format!(
+            "state driver '{}' has invalid tier {} (stateType must be 0 or more)",
+            driver.name(),
+            driver.tier()
+        )));
+    }
     let mut reg = REGISTRY.lock();
     if reg.active {
         return Err(StateError::Invalid(format!(
