@@ -67,9 +67,16 @@ fn open_lease(path: &Path) -> Result<Option<OwnedFd>, Failure> {
         if e.kind() == std::io::ErrorKind::NotFound {
             return Ok(None);
         }
+        // Lease files are created 0600 (holder records name guests and disks): reading
+        // a lockspace others hold needs their user (root for libvirtd's).
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (lease files are readable only by the user holding them: run as that user, root for libvirtd's guests)"
+        } else {
+            ""
+        };
         return Err(Failure::new(
             exit::OSERR,
-            format!("cannot open lease file '{}': {e}", path.display()),
+            format!("cannot open lease file '{}': {e}{hint}", path.display()),
         ));
     }
     // SAFETY: fd was just opened and is owned by nobody else.

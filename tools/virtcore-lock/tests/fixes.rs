@@ -200,6 +200,19 @@ fn reading_needs_only_read_access() {
     let o = nobody(&["run", "--disk", &a, "--", "true"]);
     assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
     assert!(stderr(&o).contains("is not writable"), "{}", stderr(&o));
+    // Lease files (0600) of a disk root holds: said so, never reported as free.
+    let (mut r, pid) = s.hold(&["--disk", &a], "h");
+    for args in [vec!["status"], vec!["who", &a]] {
+        let o = nobody(&args);
+        assert_eq!(o.status.code(), Some(71), "{args:?}");
+        assert!(
+            stderr(&o).contains("readable only by the user holding them"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    kill(pid, libc::SIGKILL);
+    r.wait().unwrap();
     mode(&s.dir, 0o777);
     let o = nobody(&["status"]);
     assert_eq!(o.status.code(), Some(78), "{}", stderr(&o));
