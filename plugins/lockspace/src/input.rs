@@ -32,7 +32,7 @@ pub fn read_regular(path: &Path, what: &str) -> Result<Option<Vec<u8>>> {
         if e.kind() == std::io::ErrorKind::NotFound {
             return Ok(None);
         }
-        return Err(Error::system(e, format!("cannot open {}", shown())));
+        return Err(Error::system(e, format!("cannot read {}", shown())));
     }
     // SAFETY: fd was just opened and is owned by nobody else.
     let fd = unsafe { OwnedFd::from_raw_fd(fd) };
