@@ -2,7 +2,8 @@
  * virLockManagerPluginNew finds it through LIBVIRT_LOCK_MANAGER_PLUGIN_DIR, passes
  * CONFIGDIR/qemu-lockspace.conf to drvInit, and errors reach libvirt's own last error
  * (the plugin finds libvirt's virReportErrorHelper at run time). Two processes, one
- * disk: the second is refused naming the first; SIGKILL of the holder frees it. */
+ * disk: the second is refused naming the first; SIGKILL of the holder frees it. A config
+ * file that is a FIFO, a device, a directory or too large is refused, never read. */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <limits.h>
@@ -91,6 +92,26 @@ int main(void)
     lvPlugin *bad = virLockManagerPluginNew("lockspace", "lxc", root, 0);
     CHECK(bad == NULL);
     CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "open-dir' is writable by other users");
+
+    /* A config that is a FIFO, a device, a directory or larger than 10 MiB: refused,
+     * naming it, instead of blocking libvirtd's start-up or reading without end. */
+    snprintf(path, sizeof(path), "%s/fifo-lockspace.conf", root);
+    CHECK(mkfifo(path, 0600) == 0);
+    CHECK(virLockManagerPluginNew("lockspace", "fifo", root, 0) == NULL);
+    CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "fifo-lockspace.conf' is not a regular file");
+    snprintf(path, sizeof(path), "%s/zero-lockspace.conf", root);
+    CHECK(symlink("/dev/zero", path) == 0);
+    CHECK(virLockManagerPluginNew("lockspace", "zero", root, 0) == NULL);
+    CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "zero-lockspace.conf' is not a regular file");
+    snprintf(path, sizeof(path), "%s/dir-lockspace.conf", root);
+    CHECK(mkdir(path, 0700) == 0);
+    CHECK(virLockManagerPluginNew("lockspace", "dir", root, 0) == NULL);
+    CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "dir-lockspace.conf' is not a regular file");
+    snprintf(path, sizeof(path), "%s/big-lockspace.conf", root);
+    CHECK(truncate(path, 0) != 0 && (f = fopen(path, "w")) != NULL && fclose(f) == 0);
+    CHECK(truncate(path, 10 * 1024 * 1024 + 1) == 0);
+    CHECK(virLockManagerPluginNew("lockspace", "big", root, 0) == NULL);
+    CHECK_MSG(VIR_ERR_CONFIG_UNSUPPORTED, "big-lockspace.conf' is larger than 10485760 bytes");
 
     lvPlugin *plugin = virLockManagerPluginNew("lockspace", "qemu", root, 0);
     CHECK(plugin != NULL);

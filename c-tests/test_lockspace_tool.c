@@ -4,9 +4,11 @@
  * virDomainLockProcessStart): a guest start of the same domain (another process) is
  * refused naming the tool and its pid, so is `virtcore-lock run`; `virtcore-lock who`
  * and `status --json` name it; a <readonly/> disk and a cdrom are not locked; once the
- * tool exits, the disks are free and the guest starts. */
+ * tool exits, the disks are free and the guest starts. A guest started paused shows as
+ * "registered (paused)" and `run` is refused on its disk unless --readonly. */
 #define _GNU_SOURCE
 #include <signal.h>
+#include <stdbool.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -24,7 +26,7 @@ static void touch(const char *p)
 
 /* The tool of the README, in its own process: returns what lock_domain() returned
  * through `ready`, then works (here: waits) until `go` closes, then exits. */
-static int lock_domain(const char *confdir, const char *xmlfile, pid_t pid)
+static int lock_domain(const char *confdir, const char *xmlfile, pid_t pid, bool paused)
 {
     virLockManagerPlugin *plugin = virLockManagerPluginNew("lockspace", "qemu", confdir, 0);
     virDomainXMLOption *xmlopt = virDomainXMLOptionNew(NULL, NULL, NULL, NULL, NULL, NULL);
@@ -41,8 +43,9 @@ static int lock_domain(const char *confdir, const char *xmlfile, pid_t pid)
     vm->def = def; /* the object owns it now */
     def = NULL;
     vm->pid = pid; /* the locks belong to this process: they go when it exits */
-    /* Every disk and lease, as libvirt's start takes them (paused=false: locked now). */
-    ret = virDomainLockProcessStart(plugin, NULL, vm, false, NULL);
+    /* Every disk and lease, as libvirt's start takes them (paused=false: locked now;
+     * true: registered only, as libvirt's start of a guest that stays paused). */
+    ret = virDomainLockProcessStart(plugin, NULL, vm, paused, NULL);
 cleanup:
     if (ret < 0)
         fprintf(stderr, "cannot lock the domain's disks: %s\n", virGetLastErrorMessage());
@@ -72,6 +75,81 @@ static char *slurp(const char *p)
     buf[n] = 0;
     fclose(f);
     return buf;
+}
+
+/* A guest started paused (libvirt's start: registered, no lock) in its own process:
+ * `who` and `status` show it as "registered (paused)"; `run` is refused naming it (it
+ * still has the disk open), except --readonly; another guest may start on the disk,
+ * as with virtlockd; once the guest is gone, `run` succeeds. */
+static void paused_guest(void)
+{
+    char xml2[4300], disk2[4300], out[4300], cmd[9000], pidtext[64], c, *text;
+    int ready[2], go[2], status;
+    FILE *f;
+    pid_t pid;
+
+    snprintf(disk2, sizeof(disk2), "%s/vm2.img", dir);
+    touch(disk2);
+    snprintf(xml2, sizeof(xml2), "%s/vm2.xml", dir);
+    CHECK((f = fopen(xml2, "w")) != NULL);
+    fprintf(f,
+            "<domain type='qemu'><name>vm2</name>\n"
+            "  <uuid>5ad3f9de-5b1e-4a2a-9c3e-0d6f2c1b7e02</uuid>\n"
+            "  <memory unit='KiB'>65536</memory>\n"
+            "  <devices><disk type='file' device='disk'><source file='%s'/>"
+            "<target dev='vda' bus='virtio'/></disk></devices>\n"
+            "</domain>\n",
+            disk2);
+    fclose(f);
+    CHECK(pipe(ready) == 0 && pipe(go) == 0);
+    fflush(NULL);
+    pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        close(go[1]);
+        c = lock_domain(dir, xml2, getpid(), true) == 0 ? 'y' : 'n';
+        if (write(ready[1], &c, 1) != 1)
+            _exit(2);
+        if (read(go[0], &c, 1) < 0) /* paused until the test is done */
+            _exit(3);
+        _exit(0);
+    }
+    close(go[0]);
+    CHECK(read(ready[0], &c, 1) == 1 && c == 'y');
+    snprintf(pidtext, sizeof(pidtext), "pid %d", (int)pid);
+    snprintf(out, sizeof(out), "%s/paused.out", dir);
+
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s who %%s > %s", out);
+    CHECK(sh(cmd, disk2) == 1);
+    text = slurp(out);
+    CHECK(strstr(text, "held registered (paused) by vm2") != NULL);
+    CHECK(strstr(text, pidtext) != NULL);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s status --json > %s%%s", out);
+    CHECK(sh(cmd, "") == 0);
+    text = slurp(out);
+    CHECK(strstr(text, "\"mode\": \"registered (paused)\"") != NULL);
+    CHECK(strstr(text, "5ad3f9de-5b1e-4a2a-9c3e-0d6f2c1b7e02") != NULL);
+    /* run: refused (75) naming the paused guest, with --shared too; --readonly runs. */
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s run --disk %%s -- true 2> %s", out);
+    CHECK(sh(cmd, disk2) == 75);
+    text = slurp(out);
+    CHECK(strstr(text, "in use by paused guest vm2") != NULL);
+    CHECK(strstr(text, pidtext) != NULL);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s run --shared --disk %%s -- true 2> %s", out);
+    CHECK(sh(cmd, disk2) == 75);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s run --wait 0.1 --disk %%s -- true 2> %s", out);
+    CHECK(sh(cmd, disk2) == 75);
+    CHECK(strstr(slurp(out), "still held after --wait") != NULL);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s run --readonly --disk %%s -- true 2> %s", out);
+    CHECK(sh(cmd, disk2) == 0);
+
+    /* The paused guest is gone: free for a tool again. */
+    close(go[1]);
+    CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s who %%s > %s", out);
+    CHECK(sh(cmd, disk2) == 0);
+    snprintf(cmd, sizeof(cmd), "%%s --config %%s run --disk %%s -- true 2> %s", out);
+    CHECK(sh(cmd, disk2) == 0);
 }
 
 int main(void)
@@ -131,7 +209,7 @@ int main(void)
     if (pid == 0) {
         /* The tool's process. */
         close(go[1]);
-        c = lock_domain(dir, xmlpath, getpid()) == 0 ? 'y' : 'n';
+        c = lock_domain(dir, xmlpath, getpid(), false) == 0 ? 'y' : 'n';
         if (write(ready[1], &c, 1) != 1)
             _exit(2);
         /* ... the tool works on the disks here (qemu-img, a backup) ... */
@@ -188,6 +266,7 @@ int main(void)
         virObjectUnref(xmlopt);
         virLockManagerPluginUnref(plugin);
     }
+    paused_guest();
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
     CHECK(system(cmd) == 0);
     TEST_DONE();

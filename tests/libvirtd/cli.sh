@@ -4,7 +4,8 @@
 # the plugin. Scenarios are functions sc_NAME like scenarios.sh's.
 
 CLI_SCENARIOS=(cli-run-refused-by-guest cli-run-blocks-start cli-status-shows-guests
-               cli-run-readonly-beside-guest)
+               cli-run-readonly-beside-guest cli-run-refused-by-paused-guest
+               cli-run-creates-disk)
 VL=("$TOP/target/release/virtcore-lock")
 
 # vl_held DISK: waits until virtcore-lock says DISK is held (exit status 1 of `who`).
@@ -77,4 +78,44 @@ sc_cli-run-readonly-beside-guest() {
   [ "$rc" -eq 0 ] || { fail "run --readonly beside a: exit $rc: $out"; return 1; }
   "${VL[@]}" run --disk "$d" -- true >/dev/null 2>&1; rc=$?
   [ "$rc" -eq 75 ] || fail "run (exclusive) beside a: exit $rc, expected 75"
+}
+
+# A paused guest (libvirt released its locks, but QEMU still has the disk open): `who`
+# and `status` show it "registered (paused)", `run` is refused (75) naming it and its
+# QEMU's pid, `run --readonly` is allowed; it resumes undisturbed.
+sc_cli-run-refused-by-paused-guest() {
+  local d out rc; d=$(new_disk d1)
+  define_guest a "$d" || return 1
+  start_ok a || return 1
+  vsh suspend a >/dev/null || { fail "suspend a"; return 1; }
+  out=$("${VL[@]}" who "$d"); rc=$?
+  [ "$rc" -eq 1 ] && printf '%s' "$out" | grep -q "registered (paused) by a (uuid .*, pid $(guest_pid a)," ||
+    { fail "who beside paused a: exit $rc: $out"; return 1; }
+  "${VL[@]}" status | grep -q "disk:$d .*registered (paused)" || { fail "status lacks paused a"; return 1; }
+  out=$("${VL[@]}" run --disk "$d" -- true 2>&1); rc=$?
+  [ "$rc" -eq 75 ] && printf '%s' "$out" | grep -q "paused guest a (uuid .*, pid $(guest_pid a)," ||
+    { fail "run beside paused a: exit $rc, expected 75 naming a: $out"; return 1; }
+  out=$("${VL[@]}" run --readonly --disk "$d" -- true 2>&1) || { fail "run --readonly beside paused a: $out"; return 1; }
+  resume_ok a && probe_locked "$d" a
+}
+
+# A disk that does not exist yet, locked by `run` through a symlinked directory and
+# created by COMMAND: the guest whose XML names the real path is refused naming it.
+sc_cli-run-creates-disk() {
+  local d link out pid run; d="$T/disks/$DISK_TAG-new.img"; link="$T/disks-link"
+  rm -f "$d" "$link"; ln -s "$T/disks" "$link"
+  rm -f "$T/cli.pid"
+  "${VL[@]}" run --disk "$link/$DISK_TAG-new.img" -- sh -c \
+    "truncate -s 16M $link/$DISK_TAG-new.img; echo \$\$ > $T/cli.pid.tmp; mv $T/cli.pid.tmp $T/cli.pid; exec sleep 600" &
+  run=$!
+  wait_for 600 test -s "$T/cli.pid" || { fail "run did not start its command"; kill "$run"; return 1; }
+  pid=$(cat "$T/cli.pid")
+  define_guest a "$d" || { kill "$pid"; return 1; }
+  if out=$(vsh start a); then
+    fail "start a succeeded on a disk run created under its lock"; kill "$pid"; return 1
+  fi
+  printf '%s' "$out" | grep -q "guest 'run:sh' (uuid .*, pid $pid," ||
+    { fail "refusal does not name run:sh with pid $pid: $out"; kill "$pid"; return 1; }
+  kill -TERM "$pid"; wait "$run"; rm -f "$link"
+  start_ok a
 }

@@ -206,27 +206,22 @@ pub fn from_text(text: &str, file: &str) -> Result<Config> {
 }
 
 /// Reads the configuration: a NULL or missing file gives the defaults; an unreadable or
-/// malformed one is an error naming it.
+/// malformed one, a special file (FIFO, device, directory) or one larger than
+/// [`crate::input::INPUT_FILE_MAX`] is an error naming it (never a hang).
 pub fn load(file: Option<&Path>) -> Result<Config> {
     let Some(path) = file else {
         return Ok(Config::default());
     };
-    match std::fs::read(path) {
-        Ok(bytes) => {
-            let text = String::from_utf8(bytes).map_err(|_| {
-                Error::new(
-                    VIR_ERR_CONF_SYNTAX,
-                    format!("config file '{}' is not valid UTF-8", path.display()),
-                )
-            })?;
-            from_text(&text, &path.display().to_string())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Config::default()),
-        Err(e) => Err(Error::system(
-            e,
-            format!("cannot read config file '{}'", path.display()),
-        )),
-    }
+    let Some(bytes) = crate::input::read_regular(path, "config file")? else {
+        return Ok(Config::default());
+    };
+    let text = String::from_utf8(bytes).map_err(|_| {
+        Error::new(
+            VIR_ERR_CONF_SYNTAX,
+            format!("config file '{}' is not valid UTF-8", path.display()),
+        )
+    })?;
+    from_text(&text, &path.display().to_string())
 }
 
 fn meta(dir: &Path) -> std::io::Result<std::fs::Metadata> {
@@ -319,6 +314,17 @@ pub fn check_lockspace_dir(dir: &Path) -> Result<()> {
         }
         create_lockspace_dir(dir)?;
     }
+    check_existing_dir(dir, libc::W_OK | libc::X_OK, "writable")
+}
+
+/// A lockspace directory that is safe to read (`virtcore-lock status`, `who`): the same
+/// checks as [`check_lockspace_dir`], but it is never created and this user needs only
+/// to read it (a root-owned 0755 directory is fine for any user).
+pub fn check_lockspace_dir_readable(dir: &Path) -> Result<()> {
+    check_existing_dir(dir, libc::R_OK | libc::X_OK, "readable")
+}
+
+fn check_existing_dir(dir: &Path, access: i32, needed: &str) -> Result<()> {
     let meta = meta(dir)
         .map_err(|e| Error::system(e, format!("lockspace directory '{}'", dir.display())))?;
     if !meta.is_dir() {
@@ -353,17 +359,10 @@ pub fn check_lockspace_dir(dir: &Path) -> Result<()> {
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid_arg("lockspace directory contains a NUL byte"))?;
     // SAFETY: valid C string; faccessat has no other preconditions.
-    let rc = unsafe {
-        libc::faccessat(
-            libc::AT_FDCWD,
-            c.as_ptr(),
-            libc::W_OK | libc::X_OK,
-            libc::AT_EACCESS,
-        )
-    };
+    let rc = unsafe { libc::faccessat(libc::AT_FDCWD, c.as_ptr(), access, libc::AT_EACCESS) };
     if rc != 0 {
         return Err(Error::last_os(format!(
-            "lockspace directory '{}' is not writable",
+            "lockspace directory '{}' is not {needed}",
             dir.display()
         )));
     }

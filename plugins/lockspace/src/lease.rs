@@ -41,26 +41,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
     hex::encode(Sha256::digest(data))
 }
 
-/// The canonical form of a disk path: `realpath` when the file exists, otherwise the
-/// absolute path as given (a disk that does not exist yet still gets a stable lease).
-pub fn canonical_disk_path(path: &str) -> Result<String> {
-    if !path.starts_with('/') {
-        return Err(Error::invalid_arg(format!(
-            "disk path '{path}' is not absolute"
-        )));
-    }
-    match std::fs::canonicalize(path) {
-        Ok(p) => p
-            .into_os_string()
-            .into_string()
-            .map_err(|_| Error::invalid_arg(format!("disk path '{path}' is not UTF-8"))),
-        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(path.to_string()),
-        Err(e) => Err(Error::system(
-            e,
-            format!("cannot resolve disk path '{path}'"),
-        )),
-    }
-}
+pub use crate::naming::canonical_disk_path;
 
 fn stat_fd(fd: RawFd, path: &Path) -> Result<libc::stat> {
     // SAFETY: fstat into a zeroed stat buffer.

@@ -12,6 +12,7 @@ pub mod abi;
 pub mod conf;
 pub mod error;
 pub mod guest;
+pub mod input;
 pub mod lease;
 pub mod manager;
 pub mod naming;

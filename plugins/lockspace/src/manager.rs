@@ -298,7 +298,7 @@ pub fn record_files(config: &Config, target: Target) -> Result<Vec<PathBuf>> {
 
 impl Manager {
     fn domain(&self) -> String {
-        format!("domain '{}'", self.owner.name)
+        format!("domain '{}'", crate::record::escape(&self.owner.name))
     }
 
     /// The guest's process: this one unless `drvNew` named another.

@@ -60,6 +60,66 @@ pub fn files_for(dir: &Path, target: &Target) -> (PathBuf, u64, Option<PathBuf>)
     }
 }
 
+/// Symlinks followed while resolving a path before giving up (the kernel's limit).
+const MAX_SYMLINKS: usize = 40;
+
+/// The canonical form of a disk path, the same before and after the file exists: the
+/// longest existing prefix resolved by `realpath` (a dangling symlink at its end
+/// followed), then the remaining components with `.`, `..` and `//` removed lexically.
+/// So a disk locked before it is created and the file once created (through whatever
+/// symlinked directory) map to one lease.
+pub fn canonical_disk_path(path: &str) -> Result<String> {
+    if !path.starts_with('/') {
+        return Err(Error::invalid_arg(format!(
+            "disk path '{path}' is not absolute"
+        )));
+    }
+    resolve(Path::new(path), 0)
+        .map_err(|e| Error::system(e, format!("cannot resolve disk path '{path}'")))?
+        .into_os_string()
+        .into_string()
+        .map_err(|_| Error::invalid_arg(format!("disk path '{path}' is not UTF-8")))
+}
+
+fn resolve(path: &Path, links: usize) -> io::Result<PathBuf> {
+    use std::path::Component;
+    match std::fs::canonicalize(path) {
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+        done => return done,
+    }
+    let comps: Vec<Component> = path.components().collect();
+    // comps[0] is the root, which always resolves: the loop always returns.
+    for n in (1..comps.len()).rev() {
+        let prefix: PathBuf = comps[..n].iter().collect();
+        let mut base = match std::fs::canonicalize(&prefix) {
+            Ok(b) => b,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+            Err(e) => return Err(e),
+        };
+        let first = base.join(comps[n]);
+        if let Ok(target) = std::fs::read_link(&first) {
+            // A dangling symlink: the file will be created where it points.
+            if links >= MAX_SYMLINKS {
+                return Err(io::Error::from_raw_os_error(libc::ELOOP));
+            }
+            let mut next = base.join(target);
+            next.extend(&comps[n + 1..]);
+            return resolve(&next, links + 1);
+        }
+        for c in &comps[n..] {
+            match c {
+                Component::ParentDir => {
+                    base.pop();
+                }
+                Component::Normal(s) => base.push(s),
+                _ => {}
+            }
+        }
+        return Ok(base);
+    }
+    Ok(PathBuf::from("/"))
+}
+
 /// This host, as image identities name it: `/etc/machine-id` (unique per installation),
 /// else the host name. Hosts sharing a lockspace directory must differ in it. Read once
 /// per load of the plugin (it is on every disk's path); kept in a fixed buffer, so an
@@ -122,6 +182,37 @@ pub fn disk_identity(target: &Target) -> Result<Option<Target>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_disk_has_its_future_canonical_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::canonicalize(dir.path()).unwrap().join("real");
+        std::fs::create_dir(&real).unwrap();
+        let images = dir.path().join("images");
+        std::os::unix::fs::symlink(&real, &images).unwrap();
+        let s = |p: &Path| p.to_str().unwrap().to_string();
+        let canon = |p: String| canonical_disk_path(&p).unwrap();
+        let want = s(&real.join("vm.img"));
+        // Missing: through the symlinked directory, with `//`, `/./`, `x/..`.
+        assert_eq!(canon(s(&images.join("vm.img"))), want);
+        assert_eq!(canon(format!("{}//./vm.img", s(&images))), want);
+        assert_eq!(canon(format!("{}/x/../vm.img", s(&real))), want);
+        assert_eq!(canon(format!("{}/a/b/../../vm.img", s(&images))), want);
+        // A dangling symlink to the disk-to-be resolves where the file will appear.
+        let dangling = dir.path().join("dangling.img");
+        std::os::unix::fs::symlink(images.join("vm.img"), &dangling).unwrap();
+        assert_eq!(canon(s(&dangling)), want);
+        // Once created: the same path.
+        std::fs::write(real.join("vm.img"), b"").unwrap();
+        assert_eq!(canon(s(&images.join("vm.img"))), want);
+        assert_eq!(canon(s(&dangling)), want);
+        // A symlink loop is an error, not a hang.
+        let loop_a = dir.path().join("loop_a");
+        std::os::unix::fs::symlink(dir.path().join("loop_b"), &loop_a).unwrap();
+        std::os::unix::fs::symlink(&loop_a, dir.path().join("loop_b")).unwrap();
+        assert!(canonical_disk_path(&s(&loop_a)).is_err());
+        assert_eq!(canon("/no/such//./disk.img".into()), "/no/such/disk.img");
+    }
 
     #[test]
     fn one_image_one_identity() {

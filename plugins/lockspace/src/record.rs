@@ -111,15 +111,44 @@ impl Holder {
         Some(h)
     }
 
+    /// For error messages and listings: name and host escaped (see [`escape`]).
     pub fn describe(&self) -> String {
         format!(
             "guest '{}' (uuid {}, pid {}, host {})",
-            self.name,
+            escape(&self.name),
             format_uuid(&self.uuid),
             self.pid,
-            self.host
+            escape(&self.host)
         )
     }
+}
+
+/// Text from a holder record or a user (guest and command names, hosts, paths) made safe
+/// to print: anyone who may start a guest or a tool chooses these names, and a newline
+/// or a terminal escape in one could forge lines of an error message or a listing.
+/// Control characters (C0, DEL, C1) and the bidirectional overrides are written as
+/// `\n`, `\t`, `\r`, `\xNN` or `\u{NNNN}`, and a backslash as `\\`, so the
+/// result is unambiguous; anything else is kept.
+pub fn escape(s: &str) -> std::borrow::Cow<'_, str> {
+    let bidi = |c: char| matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !s.chars().any(|c| c.is_control() || c == '\\' || bidi(c)) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            '\r' => out.push_str("\\r"),
+            c if (c as u32) < 0x80 && c.is_control() => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
+            c if c.is_control() || bidi(c) => out.push_str(&format!("\\u{{{:04x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 pub fn format_uuid(u: &[u8; 16]) -> String {
@@ -129,6 +158,29 @@ pub fn format_uuid(u: &[u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn printed_text_is_escaped() {
+        assert_eq!(escape("vm-1 é"), "vm-1 é");
+        assert_eq!(
+            escape("vm\nvirtcore-lock: forged\t\x1b[2J\u{9b}\u{202e}\\"),
+            "vm\\nvirtcore-lock: forged\\t\\x1b[2J\\u{009b}\\u{202e}\\\\"
+        );
+        let h = Holder {
+            mode: MODE_EXCLUSIVE,
+            pid: 1,
+            uuid: [0; 16],
+            name: "a\nb".into(),
+            host: "h\r".into(),
+            fd: -1,
+            resource: None,
+        };
+        let d = h.describe();
+        assert!(
+            !d.contains('\n') && !d.contains('\r') && d.contains("a\\nb"),
+            "{d}"
+        );
+    }
 
     #[test]
     fn records_round_trip() {

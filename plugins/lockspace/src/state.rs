@@ -86,16 +86,20 @@ impl Hash for Target {
 
 impl Target {
     /// How error messages name it.
+    /// For messages: names escaped ([`escape`]).
     pub fn describe(&self) -> String {
+        use crate::record::escape;
         match self {
-            Target::Disk { path } => format!("disk '{path}'"),
+            Target::Disk { path } => format!("disk '{}'", escape(path)),
             Target::DiskIdentity { path, dev, ino, .. } if *ino == 0 => format!(
-                "disk '{path}' (block device {}:{}, by any name)",
+                "disk '{}' (block device {}:{}, by any name)",
+                escape(path),
                 libc::major(*dev),
                 libc::minor(*dev)
             ),
             Target::DiskIdentity { path, dev, ino, .. } => format!(
-                "disk '{path}' (image inode {ino} on device {}:{}, by any name)",
+                "disk '{}' (image inode {ino} on device {}:{}, by any name)",
+                escape(path),
                 libc::major(*dev),
                 libc::minor(*dev)
             ),
@@ -104,8 +108,8 @@ impl Target {
                 path: Some(p),
                 offset,
                 ..
-            } => format!("lease '{key}' ({p} offset {offset})"),
-            Target::Lease { key, .. } => format!("lease '{key}'"),
+            } => format!("lease '{}' ({} offset {offset})", escape(key), escape(p)),
+            Target::Lease { key, .. } => format!("lease '{}'", escape(key)),
         }
     }
 }

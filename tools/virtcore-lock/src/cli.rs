@@ -14,15 +14,19 @@ pub const DEFAULT_CONFIG: &str = "/etc/libvirt/qemu-lockspace.conf";
 pub const EXIT_STATUS: &str = "\
 Exit status:
   0    success; `who`: every disk is free
-  1    `who`: at least one disk is held
+  1    `who`: at least one disk is held, or registered by a paused guest
   64   usage error (bad option or argument)
   65   bad input: relative or unresolvable path, unknown disk type, unreadable or
-       malformed domain XML
-  71   system error (a lease file that cannot be read, fork failed)
-  75   `run`: refused, a guest or tool holds a disk (the holders are named); with
-       --wait, still held when the time ran out
-  78   configuration: the config file has errors, the lockspace directory is missing,
-       not a directory, or writable by other users
+       malformed domain XML, a domain XML or <lease> file that is not a regular
+       file (FIFO, device, directory) or larger than 10 MiB
+  71   system error (a lease file that cannot be read, e.g. another user's: lease
+       files are 0600; fork failed)
+  75   `run`: refused, a guest or tool holds a disk, or a paused guest uses it (the
+       holders are named); with --wait, still held when the time ran out
+  78   configuration: the config file has errors, is not a regular file or is
+       larger than 10 MiB; the lockspace directory is missing, not a directory,
+       writable by other users, not readable (`status`, `who`) or not writable
+       (`run`) by this user
   126  `run`: COMMAND could not be executed; 127: COMMAND was not found
   Otherwise `run` exits with COMMAND's own status (128+N when a signal N killed it),
   like flock(1). Nothing is locked when virtcore-lock fails.";
@@ -57,9 +61,17 @@ pub enum Command {
     #[command(
         long_about = "Every resource held in the lockspace, one row each: the disk path (or \
 the lease's lockspace/key; \"path unknown\" for lease files written by an older version), \
-exclusive or shared, and each holder's guest name, UUID, pid and host. Records of holders \
-that are gone are never shown. Takes no lock: it only probes (F_OFD_GETLK) and reads, so \
-guests start and stop undisturbed meanwhile.",
+exclusive, shared or \"registered (paused)\", and each holder's guest name, UUID, pid \
+and host. A paused guest (libvirt releases its locks, but it keeps its disks open and \
+resumes on them; a guest also starts paused) shows as \"registered (paused)\". Records of \
+holders that are gone are never shown. Takes no lock: it only probes (F_OFD_GETLK) and \
+reads, so guests start and stop undisturbed meanwhile. Needs read access to the \
+lockspace directory and its lease files (0600: run as the user holding them, root for \
+libvirtd's guests). Names and paths are printed with control characters escaped (\\n, \
+\\xNN, \\u{NNNN}, a backslash as \\\\); --json gives them as they are. Holder records \
+keep a guest or command name to 127 bytes and a host to 63 (longer ones are cut), and \
+a resource (\"disk:\" and the canonical path) to 278 bytes: a longer one shows as \
+sha256:HASH of its text.",
         after_long_help = EXIT_STATUS
     )]
     Status {
@@ -72,8 +84,11 @@ guests start and stop undisturbed meanwhile.",
     /// The holders of these disks (exit status 1 when any is held)
     #[command(
         long_about = "The holders of these disks, found the way the plugin finds them: a \
-symlink and the file it names are one disk. Exit status 0 when every disk is free, 1 when \
-at least one is held.",
+symlink and the file it names, hard links and bind mounts of one image are one disk; a \
+disk that does not exist yet is named by its future canonical path (existing directories \
+resolved, `.`, `..` and `//` removed), so it is the same disk once created. Exit status \
+0 when every disk is free, 1 when at least one is held or registered by a paused guest \
+(mode \"registered (paused)\").",
         after_long_help = EXIT_STATUS
     )]
     Who {
@@ -90,7 +105,10 @@ at least one is held.",
 The locks are taken in COMMAND's own process (its inherited lease files), recorded as \
 holder `run:COMMAND` with COMMAND's pid: they last as long as COMMAND runs, even when \
 virtcore-lock itself is killed, and are gone when COMMAND exits by any route. Refused, \
-naming the holders, when a guest holds a disk. With --domain-xml, exactly the locks \
+naming the holders, when a guest holds a disk, and also when a paused guest uses one \
+(libvirt releases a paused guest's locks and would let another guest start there, but \
+the paused guest still has the disk open and resumes on it): only --readonly runs beside \
+a paused guest. With --domain-xml, exactly the locks \
 libvirt's start of that domain takes: file, block and dir disks (<shareable/> shared, \
 <readonly/> and cdroms no lock, network disks none) and its leases. COMMAND inherits \
 the open lease files: it must not close descriptors it did not open (a program that \
@@ -112,8 +130,8 @@ pub struct RunArgs {
     /// Shared locks: other shared users may run beside COMMAND (a <shareable/> disk)
     #[arg(long, conflicts_with = "readonly")]
     pub shared: bool,
-    /// Read-only use: no disk lock at all, as for a <readonly/> disk (a running guest is
-    /// not disturbed, and nothing keeps it from starting)
+    /// Read-only use: no disk lock at all, as for a <readonly/> disk (a running or paused
+    /// guest is not disturbed, and nothing keeps it from starting)
     #[arg(long)]
     pub readonly: bool,
     /// Wait up to SECONDS (fractions allowed) for held disks to be freed, like flock -w

@@ -40,7 +40,10 @@ fn bad(file: &Path, what: impl std::fmt::Display) -> Failure {
 }
 
 pub fn load(file: &Path) -> Result<Vec<Resource>, Failure> {
-    let text = std::fs::read_to_string(file).map_err(|e| bad(file, format!("cannot read: {e}")))?;
+    let bytes = lockspace::input::read_regular(file, "domain XML")
+        .map_err(|e| Failure::new(exit::DATAERR, e.message))?
+        .ok_or_else(|| bad(file, "cannot read: no such file"))?;
+    let text = String::from_utf8(bytes).map_err(|_| bad(file, "not valid UTF-8"))?;
     parse(&text, file)
 }
 

@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use lockspace::lease::{self, Holder};
 use lockspace::manager;
+use lockspace::record::escape;
 use lockspace::state::Target;
 use serde::Serialize;
 
@@ -22,7 +23,8 @@ use crate::{exit, load_config, Failure};
 /// (`conf::check_lockspace_dir`: a directory, owned by root or us, not writable by other
 /// users, who could plant or remove lease files). Unlike the plugin, the tool never
 /// creates it: a missing directory is a configuration error.
-pub fn check_dir(dir: &Path) -> Result<(), Failure> {
+/// `write`: `run` needs to create lease files; `status` and `who` only read.
+pub fn check_dir(dir: &Path, write: bool) -> Result<(), Failure> {
     if let Err(e) = std::fs::metadata(dir) {
         let what = format!("lockspace directory '{}'", dir.display());
         return Err(Failure::new(
@@ -30,7 +32,12 @@ pub fn check_dir(dir: &Path) -> Result<(), Failure> {
             lockspace::error::Error::system(e, what).message,
         ));
     }
-    lockspace::conf::check_lockspace_dir(dir).map_err(|e| Failure::new(exit::CONFIG, e.message))
+    let checked = if write {
+        lockspace::conf::check_lockspace_dir(dir)
+    } else {
+        lockspace::conf::check_lockspace_dir_readable(dir)
+    };
+    checked.map_err(|e| Failure::new(exit::CONFIG, e.message))
 }
 
 /// Opens a lease file for reading: `None` when it does not exist or is not a regular
@@ -60,9 +67,16 @@ fn open_lease(path: &Path) -> Result<Option<OwnedFd>, Failure> {
         if e.kind() == std::io::ErrorKind::NotFound {
             return Ok(None);
         }
+        // Lease files are created 0600 (holder records name guests and disks): reading
+        // a lockspace others hold needs their user (root for libvirtd's).
+        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
+            " (lease files are readable only by the user holding them: run as that user, root for libvirtd's guests)"
+        } else {
+            ""
+        };
         return Err(Failure::new(
             exit::OSERR,
-            format!("cannot open lease file '{}': {e}", path.display()),
+            format!("cannot open lease file '{}': {e}{hint}", path.display()),
         ));
     }
     // SAFETY: fd was just opened and is owned by nobody else.
@@ -104,11 +118,15 @@ pub struct HolderOut {
     pub mode: &'static str,
 }
 
+/// A guest that registered a disk but holds no lock on it: libvirt starts every guest
+/// paused and releases a paused guest's locks, yet the guest still has the disk open.
+pub const PAUSED: &str = "registered (paused)";
+
 fn mode_name(mode: u32) -> &'static str {
     match mode {
         lease::MODE_EXCLUSIVE => "exclusive",
         lease::MODE_SHARED => "shared",
-        _ => "registered",
+        _ => PAUSED,
     }
 }
 
@@ -134,7 +152,11 @@ fn view(path: &Path) -> Result<Option<LeaseView>, Failure> {
     let Some(fd) = open_lease(path)? else {
         return Ok(None);
     };
-    let holders = lease::holders(fd.as_raw_fd());
+    // Every live record: lock holders and guests that registered the disk while paused.
+    let holders: Vec<Holder> = lease::live_records(fd.as_raw_fd())
+        .into_iter()
+        .map(|(_, h)| h)
+        .collect();
     let locked = resource_lock(&fd);
     if holders.is_empty() && locked == libc::F_UNLCK {
         return Ok(None);
@@ -143,12 +165,22 @@ fn view(path: &Path) -> Result<Option<LeaseView>, Failure> {
 }
 
 fn mode_of(v: &LeaseView) -> &'static str {
-    if v.holders.iter().any(|h| h.mode == lease::MODE_EXCLUSIVE)
-        || (v.holders.is_empty() && v.locked == libc::F_WRLCK)
-    {
+    let any = |m| v.holders.iter().any(|h| h.mode == m);
+    if any(lease::MODE_EXCLUSIVE) || v.locked == libc::F_WRLCK {
         "exclusive"
-    } else {
+    } else if any(lease::MODE_SHARED) || v.locked == libc::F_RDLCK {
         "shared"
+    } else {
+        PAUSED
+    }
+}
+
+/// Most restrictive first: what a disk with several lease files is held as.
+fn rank(mode: &str) -> u8 {
+    match mode {
+        "exclusive" => 0,
+        "shared" => 1,
+        _ => 2,
     }
 }
 
@@ -229,15 +261,20 @@ pub fn scan(dir: &Path) -> Result<Vec<Row>, Failure> {
     Ok(rows)
 }
 
-fn describe(h: &HolderOut) -> String {
+/// A holder for human-readable output: names escaped, a paused guest said so.
+pub fn describe(h: &HolderOut) -> String {
+    let paused = if h.mode == PAUSED { ", paused" } else { "" };
     format!(
-        "{} (uuid {}, pid {}, host {})",
-        h.name, h.uuid, h.pid, h.host
+        "{} (uuid {}, pid {}, host {}{paused})",
+        escape(&h.name),
+        h.uuid,
+        h.pid,
+        escape(&h.host)
     )
 }
 
 pub fn status(config: &Path, json: bool) -> Result<i32, Failure> {
-    let cfg = load_config(config)?;
+    let cfg = load_config(config, false)?;
     let rows = scan(&cfg.lockspace_dir)?;
     if json {
         let out = serde_json::json!({
@@ -251,9 +288,14 @@ pub fn status(config: &Path, json: bool) -> Result<i32, Failure> {
         println!("no resource held in {}", cfg.lockspace_dir.display());
         return Ok(0);
     }
-    let width = rows.iter().map(|r| r.resource.len()).max().unwrap_or(0);
-    println!("{:width$}  {:9}  HOLDERS", "RESOURCE", "MODE");
-    for r in &rows {
+    let shown: Vec<String> = rows
+        .iter()
+        .map(|r| escape(&r.resource).into_owned())
+        .collect();
+    let width = shown.iter().map(|r| r.chars().count()).max().unwrap_or(0);
+    let mw = rows.iter().map(|r| r.mode.len()).max().unwrap_or(0).max(9);
+    println!("{:width$}  {:mw$}  HOLDERS", "RESOURCE", "MODE");
+    for (r, resource) in rows.iter().zip(&shown) {
         let holders = if r.holders.is_empty() {
             "unknown (no holder record)".to_string()
         } else {
@@ -263,7 +305,7 @@ pub fn status(config: &Path, json: bool) -> Result<i32, Failure> {
                 .collect::<Vec<_>>()
                 .join("; ")
         };
-        println!("{:width$}  {:9}  {holders}", r.resource, r.mode);
+        println!("{resource:width$}  {:mw$}  {holders}", r.mode);
     }
     Ok(0)
 }
@@ -278,7 +320,7 @@ pub struct WhoOut {
 }
 
 /// The holders of one disk: every lease file the plugin locks for it.
-fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Failure> {
+pub fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Failure> {
     let canonical = lease::canonical_disk_path(disk).map_err(Failure::from_plugin)?;
     let target = Target::Disk {
         path: canonical.clone(),
@@ -294,8 +336,9 @@ fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Failure>
     for f in files {
         let Some(v) = view(&f)? else { continue };
         out.held = true;
-        if out.mode != Some("exclusive") {
-            out.mode = Some(mode_of(&v));
+        let m = mode_of(&v);
+        if out.mode.is_none_or(|o| rank(m) < rank(o)) {
+            out.mode = Some(m);
         }
         for h in v.holders.iter().map(HolderOut::from) {
             if !out
@@ -311,7 +354,7 @@ fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Failure>
 }
 
 pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> {
-    let cfg = load_config(config)?;
+    let cfg = load_config(config, false)?;
     let results = disks
         .iter()
         .map(|d| who_one(&cfg, d))
@@ -320,19 +363,18 @@ pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> 
         println!("{:#}", serde_json::json!(results));
     } else {
         for r in &results {
+            let disk = escape(&r.disk);
             if !r.held {
-                println!("{}: free", r.disk);
+                println!("{disk}: free");
             } else if r.holders.is_empty() {
                 println!(
-                    "{}: held {} by an unknown holder (no holder record)",
-                    r.disk,
+                    "{disk}: held {} by an unknown holder (no holder record)",
                     r.mode.unwrap_or("exclusive")
                 );
             } else {
                 let who: Vec<String> = r.holders.iter().map(describe).collect();
                 println!(
-                    "{}: held {} by {}",
-                    r.disk,
+                    "{disk}: held {} by {}",
                     r.mode.unwrap_or("exclusive"),
                     who.join("; ")
                 );

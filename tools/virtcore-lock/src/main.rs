@@ -58,10 +58,11 @@ impl Failure {
 }
 
 /// The plugin's configuration from `file` and a lockspace directory that is safe to
-/// read: every error here is a configuration error.
-pub fn load_config(file: &Path) -> Result<Config, Failure> {
+/// use (`write`: this user may also create lease files in it): every error here is a
+/// configuration error.
+pub fn load_config(file: &Path, write: bool) -> Result<Config, Failure> {
     let cfg = conf::load(Some(file)).map_err(|e| Failure::new(exit::CONFIG, e.message))?;
-    inspect::check_dir(&cfg.lockspace_dir)?;
+    inspect::check_dir(&cfg.lockspace_dir, write)?;
     Ok(cfg)
 }
 

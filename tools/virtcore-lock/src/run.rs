@@ -20,9 +20,12 @@ use lockspace::abi::err::VIR_ERR_RESOURCE_BUSY;
 use lockspace::abi::*;
 use lockspace::manager::{self, Manager};
 
+use lockspace::conf::Config;
+use lockspace::record::escape;
+
 use crate::cli::RunArgs;
 use crate::domxml::{self, Resource};
-use crate::{exit, load_config, Failure};
+use crate::{exit, inspect, load_config, Failure};
 
 /// How often a `--wait` retries: a lock is only a try-lock (a waiting guest start must
 /// not queue behind a tool), so waiting is polling.
@@ -180,6 +183,7 @@ fn plan(args: &RunArgs) -> Result<Plan, Failure> {
                 path,
                 offset,
             } => {
+                check_lease_file(&path)?;
                 let mut extra = vec![
                     ("path".to_string(), Some(cstring(&path)?), 0),
                     ("offset".to_string(), None, offset),
@@ -199,6 +203,19 @@ fn plan(args: &RunArgs) -> Result<Plan, Failure> {
     Ok(p)
 }
 
+/// A `<lease>`'s file is the user's input: a FIFO, device or directory there is bad
+/// input (exit 65) named as such, found before anything is forked or locked. (The
+/// plugin refuses it too, at acquire, and never opens it.)
+fn check_lease_file(path: &str) -> Result<(), Failure> {
+    match std::fs::metadata(path) {
+        Ok(md) if !md.is_file() => Err(Failure::new(
+            exit::DATAERR,
+            format!("lease file '{path}' is not a regular file"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 fn write_all(fd: i32, msg: &[u8]) {
     let mut off = 0;
     while off < msg.len() {
@@ -211,35 +228,74 @@ fn write_all(fd: i32, msg: &[u8]) {
     }
 }
 
+/// The paused guests using the plan's disks (all but read-only ones), as a refusal.
+/// libvirt releases a paused guest's locks (and lets another guest start on its disks,
+/// as virtlockd does), but the guest still has the disks open and resumes on them: a
+/// tool must not write to them meanwhile. Its registration (a holder record in a slot
+/// its process holds) is what shows it.
+fn paused_users(cfg: &Config, plan: &Plan) -> Result<Option<String>, Failure> {
+    let mut found = Vec::new();
+    for (kind, name, _, flags) in &plan.resources {
+        if *kind != VIR_LOCK_MANAGER_RESOURCE_TYPE_DISK
+            || flags & VIR_LOCK_MANAGER_RESOURCE_READONLY != 0
+        {
+            continue;
+        }
+        let w = inspect::who_one(cfg, name.to_str().unwrap_or_default())?;
+        for h in w.holders.iter().filter(|h| h.mode == inspect::PAUSED) {
+            found.push(format!(
+                "disk '{}' is in use by paused guest {}",
+                escape(&w.path),
+                inspect::describe(h)
+            ));
+        }
+    }
+    Ok((!found.is_empty()).then(|| {
+        format!(
+            "{}: a paused guest still uses its disks (use --readonly to only read them)",
+            found.join("; ")
+        )
+    }))
+}
+
 /// The child: acquire (retrying until `deadline` while busy), then exec. Never returns.
-fn child(plan: &Plan, deadline: Option<Instant>, argv: &[CString], report: i32) -> ! {
+fn child(cfg: &Config, plan: &Plan, deadline: Option<Instant>, argv: &[CString], report: i32) -> ! {
     let fail = |code: i32, msg: &str| -> ! {
         write_all(report, format!("{code}\n{msg}").as_bytes());
         // SAFETY: leaves the child at once, without running the parent's atexit work.
         unsafe { libc::_exit(1) }
     };
+    // Busy: wait and try again while --wait allows, else refuse with `msg`.
+    let busy = |msg: &str| match deadline {
+        Some(d) if Instant::now() < d => {
+            std::thread::sleep(POLL.min(d.saturating_duration_since(Instant::now())))
+        }
+        Some(_) => fail(exit::BUSY, &format!("still held after --wait: {msg}")),
+        None => fail(exit::BUSY, msg),
+    };
+    let paused = || paused_users(cfg, plan).unwrap_or_else(|f| fail(f.code, &f.message));
     let mut m = match plan.manager() {
         Ok(m) => m,
         Err(e) => fail(exit::DATAERR, &e.message),
     };
     loop {
+        if let Some(msg) = paused() {
+            busy(&msg);
+            continue;
+        }
         match m.acquire(None, VIR_LOCK_MANAGER_ACQUIRE_RESTRICT) {
             Ok(()) => break,
-            Err(e) if e.code == VIR_ERR_RESOURCE_BUSY => match deadline {
-                Some(d) if Instant::now() < d => {
-                    std::thread::sleep(POLL.min(d.saturating_duration_since(Instant::now())))
-                }
-                Some(_) => fail(
-                    exit::BUSY,
-                    &format!("still held after --wait: {}", e.message),
-                ),
-                None => fail(exit::BUSY, &e.message),
-            },
+            Err(e) if e.code == VIR_ERR_RESOURCE_BUSY => busy(&e.message),
             Err(e) => {
                 let f = Failure::from_plugin(e);
                 fail(f.code, &f.message)
             }
         }
+    }
+    // A guest paused between the look and the lock: refused (its locks stay ours until
+    // this process exits, which it does now; a restricted process cannot release).
+    if let Some(msg) = paused() {
+        fail(exit::BUSY, &msg);
     }
     let mut ptrs: Vec<*const libc::c_char> = argv.iter().map(|a| a.as_ptr()).collect();
     ptrs.push(std::ptr::null());
@@ -266,7 +322,7 @@ pub fn run(config: &Path, args: &RunArgs) -> Result<i32, Failure> {
             ))
         }
     };
-    load_config(config)?;
+    let cfg = load_config(config, true)?;
     manager::init(VIR_LOCK_MANAGER_VERSION, Some(config), 0)
         .map_err(|e| Failure::new(exit::CONFIG, e.message))?;
     let plan = plan(args)?;
@@ -301,7 +357,7 @@ pub fn run(config: &Path, args: &RunArgs) -> Result<i32, Failure> {
     if pid == 0 {
         // SAFETY: the read end is ours to close.
         unsafe { libc::close(fds[0]) };
-        child(&plan, deadline, &argv, fds[1]);
+        child(&cfg, &plan, deadline, &argv, fds[1]);
     }
     // SAFETY: the write end is ours to close.
     unsafe { libc::close(fds[1]) };
