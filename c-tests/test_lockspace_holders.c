@@ -6,22 +6,6 @@
 
 #define NSHARED 6
 
-static void wait_exec(pid_t pid)
-{
-    char path[64], comm[64] = "";
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(path, "r");
-        CHECK(f != NULL);
-        CHECK(fgets(comm, sizeof(comm), f) != NULL);
-        fclose(f);
-        if (strncmp(comm, "sleep", 5) == 0)
-            return;
-        usleep(10000);
-    }
-    CHECK(!"the agent did not exec sleep");
-}
-
 /* The message names guest `name` (UUID byte `b`) as process `pid`. */
 static void names(const char *msg, const char *name, unsigned char b, pid_t pid)
 {

@@ -6,22 +6,6 @@
  * a third process is refused, naming the guest's pid, until the guest dies. */
 #include "test_lockspace_util.h"
 
-static void wait_exec(pid_t pid)
-{
-    char path[64], comm[64] = "";
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(path, "r");
-        CHECK(f != NULL);
-        CHECK(fgets(comm, sizeof(comm), f) != NULL);
-        fclose(f);
-        if (strncmp(comm, "sleep", 5) == 0)
-            return;
-        usleep(10000);
-    }
-    CHECK(!"the agent did not exec sleep");
-}
-
 static char *dup_reply(const char *s)
 {
     char *d = strdup(s);

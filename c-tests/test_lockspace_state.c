@@ -12,22 +12,6 @@ static char *dup_reply(const char *s)
 }
 
 /* Waits until process `pid` runs the exec'ed program (sleep). */
-static void wait_exec(pid_t pid)
-{
-    char path[64], comm[64] = "";
-    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
-    for (int i = 0; i < 1000; i++) {
-        FILE *f = fopen(path, "r");
-        CHECK(f != NULL);
-        CHECK(fgets(comm, sizeof(comm), f) != NULL);
-        fclose(f);
-        if (strncmp(comm, "sleep", 5) == 0)
-            return;
-        usleep(10000);
-    }
-    CHECK(!"the agent did not exec sleep");
-}
-
 int main(void)
 {
     ls_setup();

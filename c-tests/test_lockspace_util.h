@@ -101,6 +101,24 @@ static char ls_root[64];         /* temporary tree of this test */
 static char ls_leases[PATH_MAX]; /* the lockspace directory */
 static char ls_conf[PATH_MAX];   /* the driver's config file */
 
+/* Waits until agent process `pid` has exec'ed `sleep` (a guest that registered its locks
+ * and then became "QEMU"). */
+static inline void wait_exec(pid_t pid)
+{
+    char path[64], comm[64] = "";
+    snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+    for (int i = 0; i < 1000; i++) {
+        FILE *f = fopen(path, "r");
+        CHECK(f != NULL);
+        CHECK(fgets(comm, sizeof(comm), f) != NULL);
+        fclose(f);
+        if (strncmp(comm, "sleep", 5) == 0)
+            return;
+        usleep(10000);
+    }
+    CHECK(!"the agent did not exec sleep");
+}
+
 static inline void ls_cleanup(void)
 {
     char cmd[PATH_MAX + 16];

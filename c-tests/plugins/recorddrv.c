@@ -1,7 +1,7 @@
 /* recorddrv.c: a lock driver plugin that records every call it receives, for the
  * differential test (test_domain_diff.c). The same .so is loaded by Debian's libvirt.so.0
  * and by virtcore, so it declares libvirt's plugin ABI itself (libvirt 9.0's
- * src/locking/lock_driver.h, the layout in DESIGN.md) and includes neither header.
+ * src/locking/lock_driver.h, checked by test_lock_abi.c) and includes neither header.
  *
  * Each call becomes one line handed to `domain_diff_record()`, a function of the test
  * program found with dlsym (the program is linked with -rdynamic). Every call succeeds;
