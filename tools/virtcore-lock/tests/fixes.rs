@@ -191,7 +191,21 @@ fn reading_needs_only_read_access() {
     mode(s.tmp.path(), 0o755);
     mode(&s.dir, 0o755);
     mode(std::path::Path::new(&a), 0o644);
-    let nobody = |args: &[&str]| s.cmd().args(args).uid(65534).gid(65534).output().unwrap();
+    // The build tree may sit in a directory others cannot enter (CI clones into a 0700
+    // mktemp directory): run a copy of the binary from the test's own 0755 directory.
+    let bin = s.path("virtcore-lock");
+    std::fs::copy(common::BIN, &bin).unwrap();
+    mode(&bin, 0o755);
+    let nobody = |args: &[&str]| {
+        std::process::Command::new(&bin)
+            .arg("--config")
+            .arg(&s.conf)
+            .args(args)
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap()
+    };
     let o = nobody(&["status"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stdout(&o).contains("no resource held"), "{}", stdout(&o));
