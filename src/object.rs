@@ -214,6 +214,30 @@ unsafe fn live_header<'a>(p: *const c_void) -> Option<&'a virObject> {
     {
         return None;
     }
+    header_with_magic(p)
+}
+
+/// Reads the header of `p` without the registry: only the magic and class are checked.
+/// For `virDomainObjEndAPI`, which ends every lookup and whose pointer the caller holds a
+/// reference on by contract, as in libvirt: the registry's mutex there would serialize
+/// concurrent readers (measured: 4 reader threads no faster than 1). Every other call
+/// keeps the registry look-up.
+///
+/// # Safety
+/// `p` is null or points to readable memory the size of a `virObject` (the caller holds a
+/// reference on the object it names).
+pub unsafe fn referenced_header<'a>(p: *const c_void) -> Option<&'a virObject> {
+    if p.is_null() || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>()) {
+        return None;
+    }
+    header_with_magic(p)
+}
+
+/// The header of `p` if its magic and class say it is a live library object.
+///
+/// # Safety
+/// `p` is non-null, aligned and readable for a `virObject`.
+unsafe fn header_with_magic<'a>(p: *const c_void) -> Option<&'a virObject> {
     let h = &*p.cast::<virObject>();
     let magic = h.magic.load(Ordering::Acquire);
     if magic & 0xFFFF_0000 != MAGIC_FAMILY || h.klass.is_null() || (*h.klass).magic != magic {
@@ -240,6 +264,27 @@ pub unsafe fn checked<'a, T: ObjectType>(
     arg: &str,
 ) -> Result<&'a T, Error> {
     match live_header(p) {
+        Some(h) if std::ptr::eq(h.klass, T::CLASS) => Ok(&*p.cast::<T>()),
+        _ if p.is_null() => Err(cx.null_arg(arg)),
+        _ => Err(cx.invalid_arg(format!(
+            "{arg} ({p:p}) in {} is not a live {}",
+            cx.func,
+            T::CLASS.name
+        ))),
+    }
+}
+
+/// `p` as a `T` by [`referenced_header`] (no registry look-up); otherwise an error naming
+/// `arg`, as [`checked`].
+///
+/// # Safety
+/// As for [`referenced_header`].
+pub unsafe fn referenced<'a, T: ObjectType>(
+    cx: &Cx,
+    p: *const c_void,
+    arg: &str,
+) -> Result<&'a T, Error> {
+    match referenced_header(p) {
         Some(h) if std::ptr::eq(h.klass, T::CLASS) => Ok(&*p.cast::<T>()),
         _ if p.is_null() => Err(cx.null_arg(arg)),
         _ => Err(cx.invalid_arg(format!(

@@ -209,7 +209,8 @@ pub unsafe extern "C" fn virDomainObjEndAPI(vm: *mut *mut virDomainObj) {
         if (*vm).is_null() {
             return Ok(());
         }
-        let o = obj_arg(&cx, *vm, "*vm")?;
+        // No registry look-up on the lookup path (see object::referenced_header).
+        let o = crate::object::referenced::<virDomainObj>(&cx, (*vm).cast(), "*vm")?;
         // Unlocks only if this thread holds the lock (one look-up of the thread's token).
         if !o.lockable_header().release() {
             let why = if o.is_locked() {
