@@ -208,13 +208,10 @@ pub unsafe trait ObjectType: Sized {
 /// not freed it (registry membership is checked first). Whoever passes it must hold a
 /// reference for the object to stay alive afterwards, as in libvirt.
 unsafe fn live_header<'a>(p: *const c_void) -> Option<&'a virObject> {
-    if p.is_null()
-        || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>())
-        || !is_registered(p as usize)
-    {
+    if p.is_null() || !is_registered(p as usize) {
         return None;
     }
-    header_with_magic(p)
+    referenced_header(p)
 }
 
 /// Reads the header of `p` without the registry: only the magic and class are checked.
@@ -226,18 +223,10 @@ unsafe fn live_header<'a>(p: *const c_void) -> Option<&'a virObject> {
 /// # Safety
 /// `p` is null or points to readable memory the size of a `virObject` (the caller holds a
 /// reference on the object it names).
-pub unsafe fn referenced_header<'a>(p: *const c_void) -> Option<&'a virObject> {
+unsafe fn referenced_header<'a>(p: *const c_void) -> Option<&'a virObject> {
     if p.is_null() || !(p as usize).is_multiple_of(std::mem::align_of::<virObject>()) {
         return None;
     }
-    header_with_magic(p)
-}
-
-/// The header of `p` if its magic and class say it is a live library object.
-///
-/// # Safety
-/// `p` is non-null, aligned and readable for a `virObject`.
-unsafe fn header_with_magic<'a>(p: *const c_void) -> Option<&'a virObject> {
     let h = &*p.cast::<virObject>();
     let magic = h.magic.load(Ordering::Acquire);
     if magic & 0xFFFF_0000 != MAGIC_FAMILY || h.klass.is_null() || (*h.klass).magic != magic {
@@ -263,15 +252,7 @@ pub unsafe fn checked<'a, T: ObjectType>(
     p: *const c_void,
     arg: &str,
 ) -> Result<&'a T, Error> {
-    match live_header(p) {
-        Some(h) if std::ptr::eq(h.klass, T::CLASS) => Ok(&*p.cast::<T>()),
-        _ if p.is_null() => Err(cx.null_arg(arg)),
-        _ => Err(cx.invalid_arg(format!(
-            "{arg} ({p:p}) in {} is not a live {}",
-            cx.func,
-            T::CLASS.name
-        ))),
-    }
+    of_class(cx, p, live_header(p), arg)
 }
 
 /// `p` as a `T` by [`referenced_header`] (no registry look-up); otherwise an error naming
@@ -284,7 +265,20 @@ pub unsafe fn referenced<'a, T: ObjectType>(
     p: *const c_void,
     arg: &str,
 ) -> Result<&'a T, Error> {
-    match referenced_header(p) {
+    of_class(cx, p, referenced_header(p), arg)
+}
+
+/// `p` as a `T` when `header` (its header, if it looked live) is of `T`'s class.
+///
+/// # Safety
+/// `header`, when `Some`, is the header of the object at `p`.
+unsafe fn of_class<'a, T: ObjectType>(
+    cx: &Cx,
+    p: *const c_void,
+    header: Option<&virObject>,
+    arg: &str,
+) -> Result<&'a T, Error> {
+    match header {
         Some(h) if std::ptr::eq(h.klass, T::CLASS) => Ok(&*p.cast::<T>()),
         _ if p.is_null() => Err(cx.null_arg(arg)),
         _ => Err(cx.invalid_arg(format!(
