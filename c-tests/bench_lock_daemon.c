@@ -201,21 +201,9 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 5000;
     if (n <= 0)
         n = 5000;
-    char root[64] = "/tmp/lock-daemon-bench-XXXXXX", path[PATH_MAX], disk[PATH_MAX];
-    if (virInitialize() < 0 || !mkdtemp(root))
+    char root[64] = "/tmp/lock-daemon-bench-XXXXXX", disk[PATH_MAX];
+    if (virInitialize() < 0 || lv_bench_tree(root, disk) < 0)
         return 1;
-    snprintf(path, sizeof(path), "%s/leases", root);
-    mkdir(path, 0700);
-    snprintf(disk, sizeof(disk), "%s/qemu-lockspace.conf", root);
-    FILE *f = fopen(disk, "w");
-    if (!f)
-        return 1;
-    fprintf(f, "lockspace_dir = \"%s\"\n", path);
-    fclose(f);
-    snprintf(disk, sizeof(disk), "%s/bench.img", root);
-    if (!(f = fopen(disk, "w")))
-        return 1;
-    fclose(f);
 
     setenv("LIBVIRT_LOCK_MANAGER_PLUGIN_DIR", LOCKSPACE_DIR, 1);
     lvPlugin *ls = virLockManagerPluginNew("lockspace", "qemu", root, 0);
@@ -256,6 +244,7 @@ int main(int argc, char **argv)
         virLockManagerPluginUnref(lk);
     if (ls)
         virLockManagerPluginUnref(ls);
-    snprintf(path, sizeof(path), "rm -rf '%s'", root);
-    return system(path) != 0;
+    char cmd[PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    return system(cmd) != 0;
 }

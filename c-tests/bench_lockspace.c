@@ -98,22 +98,9 @@ int main(int argc, char **argv)
     int n = argc > 1 ? atoi(argv[1]) : 10000;
     if (n <= 0)
         n = 10000;
-    char root[64] = "/tmp/lockspace-bench-XXXXXX", path[PATH_MAX], disk[PATH_MAX];
-    if (virInitialize() < 0 || !mkdtemp(root))
+    char root[64] = "/tmp/lockspace-bench-XXXXXX", disk[PATH_MAX];
+    if (virInitialize() < 0 || lv_bench_tree(root, disk) < 0)
         return 1;
-    snprintf(path, sizeof(path), "%s/leases", root);
-    mkdir(path, 0700);
-    snprintf(disk, sizeof(disk), "%s/qemu-lockspace.conf", root);
-    FILE *f = fopen(disk, "w");
-    if (!f)
-        return 1;
-    fprintf(f, "lockspace_dir = \"%s\"\n", path);
-    fclose(f);
-    snprintf(disk, sizeof(disk), "%s/bench.img", root);
-    f = fopen(disk, "w");
-    if (!f)
-        return 1;
-    fclose(f);
 
     setenv("LIBVIRT_LOCK_MANAGER_PLUGIN_DIR", LOCKSPACE_DIR, 1);
     double ls_load = load_time("lockspace", root, 200);
@@ -156,8 +143,9 @@ int main(int argc, char **argv)
     if (lk)
         virLockManagerPluginUnref(lk);
     virLockManagerPluginUnref(ls);
-    snprintf(path, sizeof(path), "rm -rf '%s'", root);
-    if (system(path) != 0)
+    char cmd[PATH_MAX];
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+    if (system(cmd) != 0)
         return 1;
     return 0;
 }

@@ -6,8 +6,12 @@
 #ifndef VIRTCORE_LIBVIRT_LOCK_PRIVATE_H
 #define VIRTCORE_LIBVIRT_LOCK_PRIVATE_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 
 /* virLockManagerParam */
 typedef struct {
@@ -42,5 +46,26 @@ int virLockManagerAcquire(void *lock, const char *state, unsigned int flags, int
 int virLockManagerRelease(void *lock, char **state, unsigned int flags);
 int virLockManagerInquire(void *lock, char **state, unsigned int flags);
 int virLockManagerFree(void *lock);
+
+/* The private tree of a lockspace benchmark: mkdtemp(root) (a "...XXXXXX" template),
+ * ROOT/leases (the lockspace), ROOT/qemu-lockspace.conf naming it (so ROOT is the config
+ * directory for virLockManagerPluginNew) and an empty disk image whose path goes to `disk`.
+ * 0 on success, -1 on failure. */
+static inline int lv_bench_tree(char *root, char disk[PATH_MAX])
+{
+    char leases[PATH_MAX], conf[PATH_MAX];
+    FILE *f;
+    if (!mkdtemp(root))
+        return -1;
+    snprintf(leases, sizeof(leases), "%s/leases", root);
+    snprintf(conf, sizeof(conf), "%s/qemu-lockspace.conf", root);
+    snprintf(disk, PATH_MAX, "%s/bench.img", root);
+    if (mkdir(leases, 0700) < 0 || !(f = fopen(conf, "w")))
+        return -1;
+    fprintf(f, "lockspace_dir = \"%s\"\n", leases);
+    if (fclose(f) != 0 || !(f = fopen(disk, "w")))
+        return -1;
+    return fclose(f) == 0 ? 0 : -1;
+}
 
 #endif
