@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stddef.h>
@@ -364,14 +365,35 @@ static inline void ls_agent_main(int in, int out)
     _exit(0);
 }
 
-static inline ls_agent *ls_agent_start(void)
+/* clone3(2)'s arguments (linux/sched.h's struct clone_args, up to set_tid_size). */
+struct ls_clone_args {
+    unsigned long long flags, pidfd, child_tid, parent_tid, exit_signal, stack,
+        stack_size, tls, set_tid, set_tid_size;
+};
+
+/* An agent; with `want` > 0, in a process whose pid is `want` (clone3 with set_tid:
+ * root only, and the pid must be free). NULL when that pid cannot be had. */
+static inline ls_agent *ls_agent_start_as(pid_t want)
 {
     int down[2], up[2];
     CHECK(pipe2(down, O_CLOEXEC) == 0 && pipe2(up, O_CLOEXEC) == 0);
     ls_agent *ag = calloc(1, sizeof(*ag));
     CHECK(ag != NULL);
     fflush(NULL);
-    ag->pid = fork();
+    if (want > 0) {
+        pid_t tid = want;
+        struct ls_clone_args ca = {.exit_signal = SIGCHLD,
+                                   .set_tid = (unsigned long long)(uintptr_t)&tid,
+                                   .set_tid_size = 1};
+        ag->pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+        if (ag->pid < 0) {
+            close(down[0]), close(down[1]), close(up[0]), close(up[1]);
+            free(ag);
+            return NULL;
+        }
+    } else {
+        ag->pid = fork();
+    }
     CHECK(ag->pid >= 0);
     if (ag->pid == 0) {
         close(down[1]);
@@ -383,6 +405,11 @@ static inline ls_agent *ls_agent_start(void)
     ag->to = down[1];
     ag->from = up[0];
     return ag;
+}
+
+static inline ls_agent *ls_agent_start(void)
+{
+    return ls_agent_start_as(0);
 }
 
 /* Sends one command; returns the reply ("ok …" / "err …"). */

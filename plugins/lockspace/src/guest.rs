@@ -18,6 +18,7 @@
 use std::cell::OnceCell;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::sync::Arc;
 
 use crate::abi::err::*;
 use crate::error::{Error, Result};
@@ -153,7 +154,10 @@ fn stat_ids(path: &std::path::Path) -> io::Result<(u64, u64)> {
 pub struct Guest {
     pub pid: u32,
     uuid: [u8; 16],
-    pidfd: OwnedFd,
+    /// Shared with the per-load cache ([`crate::cache`]).
+    pidfd: Arc<OwnedFd>,
+    /// Whether the pidfd was opened by this call (not reused from an earlier one).
+    opened_now: bool,
     domain: String,
     listing: OnceCell<Vec<(RawFd, String)>>,
     /// Duplicates of the mailbox ends (receiving, sending).
@@ -167,15 +171,41 @@ pub struct Parcel {
 }
 
 impl Guest {
-    /// Reaches process `pid` of guest `uuid`. Every failure says which: no such process,
-    /// a kernel without pidfd (Linux 5.6 or later is needed).
+    /// Reaches process `pid` of guest `uuid`, through the pidfd an earlier call opened
+    /// for that pid if there is one (see [`Guest::stale`]). Every failure says which: no
+    /// such process, a kernel without pidfd (Linux 5.6 or later is needed).
     pub fn open(pid: u32, uuid: &[u8; 16], domain: &str) -> Result<Guest> {
         if pid == 0 || pid > i32::MAX as u32 {
             return Err(Error::invalid_arg(format!(
                 "invalid pid {pid} for {domain}"
             )));
         }
-        let pidfd = pidfd_open(pid).map_err(|e| match e.raw_os_error() {
+        let (pidfd, cached) = crate::cache::pidfd(pid, || open_pidfd(pid, domain))?;
+        Ok(Guest {
+            pid,
+            uuid: *uuid,
+            pidfd,
+            opened_now: !cached,
+            domain: domain.to_string(),
+            listing: OnceCell::new(),
+            mailbox: OnceCell::new(),
+        })
+    }
+
+    /// Whether the pidfd was opened by an earlier call and its process is gone: then
+    /// the pid may name another process by now (the guest started again, say), which
+    /// only a new pidfd reaches. The cached one is forgotten; the caller opens again.
+    pub fn stale(&self) -> bool {
+        let stale = !self.opened_now && !self.alive();
+        if stale {
+            crate::cache::forget_pidfd(&self.pidfd);
+        }
+        stale
+    }
+}
+
+fn open_pidfd(pid: u32, domain: &str) -> Result<OwnedFd> {
+    pidfd_open(pid).map_err(|e| match e.raw_os_error() {
             Some(libc::ESRCH) => gone(pid, domain),
             Some(libc::ENOSYS) => Error::new(
                 VIR_ERR_OPERATION_UNSUPPORTED,
@@ -184,23 +214,17 @@ impl Guest {
                 ),
             ),
             _ => Error::system(e, format!("cannot reach process {pid} of {domain} (pidfd_open)")),
-        })?;
-        Ok(Guest {
-            pid,
-            uuid: *uuid,
-            pidfd,
-            domain: domain.to_string(),
-            listing: OnceCell::new(),
-            mailbox: OnceCell::new(),
-        })
-    }
+    })
+}
 
+impl Guest {
     /// Drops what was looked up in the process (its descriptor listing, duplicates of
     /// its mailbox): they may be stale by the next call, and a duplicate kept here
     /// would keep the guest's mailbox (and the locks in it) alive in this process.
     pub fn forget(&mut self) {
         self.listing.take();
         self.mailbox.take();
+        self.opened_now = false;
     }
 
     /// Whether the process is still alive (and is the one the pidfd refers to).

@@ -151,24 +151,46 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
 /// following symlinks and checked to be that inode. `Ok(None)`: no such file. Returns
 /// the file and its (device, inode).
 pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    let Some(st) = probe_lstat(path)? else {
+        return Ok(None);
+    };
+    Ok(Some((open_probe_at(path, &st)?, (st.st_dev, st.st_ino))))
+}
+
+fn c_path(path: &Path) -> Result<CString> {
+    CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))
+}
+
+/// The `lstat` of an existing lease file, which must be a regular file (`Ok(None)`: no
+/// such file): the check before [`open_probe_at`] and before every reuse of a look.
+pub fn probe_lstat(path: &Path) -> Result<Option<libc::stat>> {
+    let c = c_path(path)?;
     // SAFETY: lstat into a zeroed stat buffer, valid C string.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     if unsafe { libc::lstat(c.as_ptr(), &mut st) } != 0 {
         if io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT) {
             return Ok(None);
         }
-        return Err(cannot_open());
+        return Err(Error::last_os(format!(
+            "cannot open lease file '{}'",
+            path.display()
+        )));
     }
     if !is_regular(&st) {
         return Err(not_regular(path));
     }
+    Ok(Some(st))
+}
+
+/// Opens lease file `path` read-only, as [`probe_lstat`] found it (`st`): without
+/// following symlinks, and checked to be that inode.
+pub fn open_probe_at(path: &Path, st: &libc::stat) -> Result<OwnedFd> {
+    let c = c_path(path)?;
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    let fd = raw_open(&c, flags).ok_or_else(cannot_open)?;
-    let fd = same_inode(fd, &st, path)?;
-    Ok(Some((fd, (st.st_dev, st.st_ino))))
+    let fd = raw_open(&c, flags)
+        .ok_or_else(|| Error::last_os(format!("cannot open lease file '{}'", path.display())))?;
+    same_inode(fd, st, path)
 }
 
 fn flock(kind: i32, start: u64) -> libc::flock {
@@ -214,6 +236,12 @@ fn locked_by_other(fd: RawFd, at: u64) -> io::Result<bool> {
 pub fn holds_slot(mine: RawFd, other: RawFd, slot: u64) -> bool {
     matches!(locked_by_other(other, SLOT_LOCK_BASE + slot), Ok(true))
         && matches!(locked_by_other(mine, SLOT_LOCK_BASE + slot), Ok(false))
+}
+
+/// Whether no open file but `mine` holds slot `slot` (the half of [`holds_slot`] that
+/// needs no other file: enough once `mine`'s process was proven to hold the slot).
+pub fn slot_not_held_by_other(mine: RawFd, slot: u64) -> bool {
+    matches!(locked_by_other(mine, SLOT_LOCK_BASE + slot), Ok(false))
 }
 
 /// Slot 0 belongs to the exclusive holder: it takes it only while holding the resource
@@ -307,11 +335,44 @@ pub fn live_records(fd: RawFd) -> Vec<(u64, Holder)> {
 pub fn records(fd: RawFd) -> Vec<(u64, Holder)> {
     let mut buf = vec![0u8; RECORD_SIZE * MAX_SLOTS as usize];
     let n = pread_full(fd, &mut buf, RECORD_BASE).unwrap_or(0);
-    buf[..n]
-        .chunks_exact(RECORD_SIZE)
+    decode_records(&buf[..n])
+}
+
+fn decode_records(buf: &[u8]) -> Vec<(u64, Holder)> {
+    buf.chunks_exact(RECORD_SIZE)
         .enumerate()
         .filter_map(|(slot, b)| Holder::decode(b).map(|h| (slot as u64, h)))
         .collect()
+}
+
+/// A whole lease file as one read saw it: the header and every valid record.
+pub struct Snapshot {
+    head: [u8; HEADER_SIZE],
+    head_len: usize,
+    pub records: Vec<(u64, Holder)>,
+}
+
+impl Snapshot {
+    /// The generation in the header (see [`read_generation`]). Only current while the
+    /// generation cannot move: when the reader's guest holds the resource lock.
+    pub fn generation(&self, path: &Path) -> Result<u64> {
+        parse_generation(&self.head, self.head_len, path)
+    }
+}
+
+/// Header and records in one read (a release needs both: the records to find the
+/// guest's open file, the generation for the state).
+pub fn snapshot(fd: RawFd) -> Snapshot {
+    let mut buf = vec![0u8; HEADER_SIZE + RECORD_SIZE * MAX_SLOTS as usize];
+    let n = pread_full(fd, &mut buf, 0).unwrap_or(0);
+    let head_len = n.min(HEADER_SIZE);
+    let mut head = [0u8; HEADER_SIZE];
+    head[..head_len].copy_from_slice(&buf[..head_len]);
+    Snapshot {
+        head,
+        head_len,
+        records: decode_records(&buf[head_len..n]),
+    }
 }
 
 /// Whether another open file than `fd` holds `slot`.
@@ -335,8 +396,12 @@ pub fn read_generation(fd: RawFd, path: &Path) -> Result<u64> {
     let mut buf = [0u8; 16];
     let n = pread_full(fd, &mut buf, 0)
         .map_err(|e| Error::system(e, format!("cannot read lease file '{}'", path.display())))?;
+    parse_generation(&buf, n, path)
+}
+
+fn parse_generation(buf: &[u8; 16], n: usize, path: &Path) -> Result<u64> {
     // Empty, or only holder records written so far (the header is still zeros).
-    if n == 0 || (n == 16 && buf == [0u8; 16]) {
+    if n == 0 || (n == 16 && buf == &[0u8; 16]) {
         return Ok(0);
     }
     if n < 16 || &buf[..8] != HEADER_MAGIC {
@@ -360,7 +425,11 @@ pub fn write_generation(fd: RawFd, gen: u64, path: &Path) -> Result<()> {
         .map_err(|e| Error::system(e, format!("cannot write lease file '{}'", path.display())))
 }
 
-/// Writes a new generation and the record of `slot`: one write when they are adjacent.
+/// Writes a new generation and the record of `slot`, under the resource write lock
+/// only: one write for slot 0 (adjacent to the header) and for slot 1, the first
+/// registered guest's, whose write covers slot 0 with an empty record. That is safe
+/// because slot 0 is held only with the resource write lock, which the caller holds:
+/// whatever record slot 0 has is stale and never reported.
 pub fn write_generation_and_record(
     fd: RawFd,
     gen: u64,
@@ -368,14 +437,15 @@ pub fn write_generation_and_record(
     h: &Holder,
     path: &Path,
 ) -> Result<()> {
-    if slot != 0 {
+    if slot > 1 {
         write_generation(fd, gen, path)?;
         return write_record(fd, slot, h, path);
     }
-    let mut buf = [0u8; HEADER_SIZE + RECORD_SIZE];
+    let mut buf = [0u8; HEADER_SIZE + 2 * RECORD_SIZE];
+    let end = HEADER_SIZE + (slot as usize + 1) * RECORD_SIZE;
     buf[..HEADER_SIZE].copy_from_slice(&header(gen));
-    buf[HEADER_SIZE..].copy_from_slice(&h.encode());
-    pwrite_all(fd, &buf, 0)
+    buf[end - RECORD_SIZE..end].copy_from_slice(&h.encode());
+    pwrite_all(fd, &buf[..end], 0)
         .map_err(|e| Error::system(e, format!("cannot write lease file '{}'", path.display())))
 }
 

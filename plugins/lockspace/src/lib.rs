@@ -9,6 +9,7 @@
 //! code behind a panic boundary and turns errors into libvirt errors.
 
 pub mod abi;
+pub mod cache;
 pub mod conf;
 pub mod error;
 pub mod guest;

@@ -146,6 +146,7 @@ pub fn deinit() -> bool {
         // them closes only this process's copies of its lease files.
         *lock(&HELD) = Vec::new();
         *lock(&MAILBOXES) = Vec::new();
+        crate::cache::clear();
     }
     true
 }
@@ -188,12 +189,15 @@ pub struct Manager {
     /// The guest's process once reached from this one (its pidfd only; `remote.rs`).
     guest: Option<crate::guest::Guest>,
     /// Lease files looked at from this process for a guest in another one, read-only
-    /// (`remote.rs`): path, file, (device, inode).
+    /// (`remote.rs`, [`crate::cache`]): path, file, (device, inode).
     probes: std::cell::RefCell<Vec<Probe>>,
+    /// What this manager's last acquire took through the guest's own files (`remote.rs`),
+    /// for a release through the same manager and the same pidfd.
+    proven: std::cell::RefCell<Vec<remote::Proven>>,
 }
 
 /// A lease file open read-only for looking: its path, the file, its (device, inode).
-type Probe = (PathBuf, OwnedFd, (u64, u64));
+type Probe = (PathBuf, Arc<OwnedFd>, crate::cache::Ids);
 
 /// One lock this process holds (or has registered, see `REGISTER_ONLY`).
 struct Held {

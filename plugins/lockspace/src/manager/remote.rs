@@ -33,6 +33,19 @@ fn is_holder(mode: u32) -> bool {
     mode == lease::MODE_EXCLUSIVE || mode == lease::MODE_SHARED
 }
 
+/// A resource an acquire took through the guest's own open file, as it left it: what a
+/// release through the same manager (the same pidfd, so the same process) needs without
+/// reading the lease file again. The release still checks that descriptor `guest_fd` of
+/// the guest is that file and that no other open file holds `slot`.
+pub(super) struct Proven {
+    target: Target,
+    guest_fd: RawFd,
+    slot: u64,
+    ids: (u64, u64),
+    shared: bool,
+    generation: u64,
+}
+
 /// How a resource is named in the guest's mailbox.
 fn label(res: &Resource) -> String {
     format!("{}@{}", res.lock_path.display(), res.lock_offset)
@@ -68,7 +81,10 @@ impl Manager {
     fn open_guest(&mut self) -> Result<Guest> {
         match self.guest.take() {
             Some(g) => Ok(g),
-            None => Guest::open(self.owner.pid, &self.owner.uuid, &self.domain()),
+            None => {
+                self.proven.borrow_mut().clear();
+                Guest::open(self.owner.pid, &self.owner.uuid, &self.domain())
+            }
         }
     }
 
@@ -78,28 +94,36 @@ impl Manager {
     }
 
     /// A read-only look at lease file `path` (records, slot probes) and its (device,
-    /// inode): opened once per manager and kept until `drvFree`, so a resume and a
-    /// release through one manager open each lease file once. It holds no lock and no
-    /// slot, so keeping it changes nothing for anyone; `None` while the file does not
-    /// exist.
+    /// inode): from the per-load cache (one `lstat`), then kept by the manager until
+    /// `drvFree`, so a resume and a release through one manager check the name once. It
+    /// holds no lock and no slot, so keeping it changes nothing for anyone; `None` while
+    /// the file does not exist.
     fn probe(&self, path: &Path) -> Result<Option<(RawFd, (u64, u64))>> {
-        let mut cache = self.probes.borrow_mut();
-        if let Some((_, fd, ids)) = cache.iter().find(|(p, _, _)| p == path) {
+        let mut mine = self.probes.borrow_mut();
+        if let Some((_, fd, ids)) = mine.iter().find(|(p, _, _)| p == path) {
             return Ok(Some((fd.as_raw_fd(), *ids)));
         }
-        let Some((fd, ids)) = lease::open_probe(path)? else {
+        let Some((fd, ids)) = crate::cache::probe(path)? else {
             return Ok(None);
         };
         let raw = fd.as_raw_fd();
-        cache.push((path.to_path_buf(), fd, ids));
+        mine.push((path.to_path_buf(), fd, ids));
         Ok(Some((raw, ids)))
     }
 
-    /// Where the guest stands on `res`, from the live records of its lease file.
-    fn standing(&self, g: &Guest, res: &Resource, p: RawFd, ids: (u64, u64)) -> Result<Standing> {
+    /// Where the guest stands on `res`, from the records of its lease file (`records`,
+    /// read through the look `p`).
+    fn standing(
+        &self,
+        g: &Guest,
+        res: &Resource,
+        p: RawFd,
+        ids: (u64, u64),
+        records: Vec<(u64, Holder)>,
+    ) -> Result<Standing> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
         // This guest's records, live or stale: `holds_slot` below proves liveness.
-        let mine: Vec<(u64, Holder)> = lease::records(p)
+        let mine: Vec<(u64, Holder)> = records
             .into_iter()
             .filter(|(_, h)| h.uuid == self.owner.uuid && h.pid == g.pid)
             .collect();
@@ -180,7 +204,7 @@ impl Manager {
     ) -> Result<Option<Taken>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
         let standing = match self.probe(path)? {
-            Some((probe, ids)) => self.standing(g, res, probe, ids)?,
+            Some((probe, ids)) => self.standing(g, res, probe, ids, lease::records(probe))?,
             None => Standing::Nothing,
         };
         match standing {
@@ -261,13 +285,20 @@ impl Manager {
                 ),
             ));
         }
-        let g = self.open_guest()?;
-        let result = self.acquire_in(&g, wanted);
+        let mut g = self.open_guest()?;
+        let mut result = self.acquire_in(&g, wanted);
+        if result.is_err() && g.stale() {
+            // Reached through a pidfd kept from an earlier call whose process is gone:
+            // the pid may name the guest's new process; only a new pidfd reaches it.
+            g = Guest::open(self.owner.pid, &self.owner.uuid, &self.domain())?;
+            result = self.acquire_in(&g, wanted);
+        }
         self.keep_guest(g);
         result
     }
 
     fn acquire_in(&self, g: &Guest, wanted: &[(Resource, Option<u64>)]) -> Result<()> {
+        self.proven.borrow_mut().clear();
         let mut taken = Vec::new();
         let mut result = Ok(());
         for (res, expected) in wanted {
@@ -295,6 +326,7 @@ impl Manager {
             }
         }
         let Err(e) = result else {
+            self.remember(&taken);
             return Ok(());
         };
         // All or nothing: undo what this call took (what was handed in already comes
@@ -315,6 +347,53 @@ impl Manager {
             }
         }
         Err(e)
+    }
+
+    /// Keeps what `taken` took through the guest's own files in the lockspace directory
+    /// (see [`Proven`]).
+    fn remember(&self, taken: &[Taken]) {
+        let mut proven = self.proven.borrow_mut();
+        for t in taken {
+            let Taken::Registered(h) = t else { continue };
+            if h.res.record_path.is_some() {
+                continue; // a user's lease file: its lock is on another file
+            }
+            let (Some(slot), Ok(Some((_, ids)))) = (h.slot, self.probe(&h.res.lock_path)) else {
+                continue;
+            };
+            proven.push(Proven {
+                target: h.res.target.clone(),
+                guest_fd: h.guest_fd,
+                slot,
+                ids,
+                shared: h.res.shared,
+                generation: h.generation,
+            });
+        }
+    }
+
+    /// Releases `res` as this manager's acquire left it (`Ok(None)`: the guest's file is
+    /// not as it was; the caller reads the lease file). Its process is the one the
+    /// acquire proved holds slot `p.slot` through descriptor `p.guest_fd`; if that file
+    /// no longer holds it, nobody else does either (checked), and rewriting that slot's
+    /// record (stale then, never reported) and unlocking through a file holding nothing
+    /// change nothing.
+    fn release_proven(&self, g: &Guest, res: &Resource, p: &Proven) -> Result<Option<Entry>> {
+        let Some(fd) = g.getfd(p.guest_fd)? else {
+            return Ok(None);
+        };
+        if guest::fd_ids(fd.as_raw_fd()) != Some(p.ids)
+            || !lease::slot_not_held_by_other(fd.as_raw_fd(), p.slot)
+        {
+            return Ok(None);
+        }
+        let held = self.guest_lock_fd(g, res, fd, p.guest_fd)?;
+        self.unlock_registered(g, &held, p.slot)?;
+        Ok(Some(Entry {
+            target: res.target.clone(),
+            shared: p.shared,
+            generation: p.generation,
+        }))
     }
 
     /// Takes the messages whose label `release` accepts out of the guest's mailbox,
@@ -369,13 +448,23 @@ impl Manager {
                 ),
             ));
         }
-        let g = match self.open_guest() {
+        let mut g = match self.open_guest() {
             Ok(g) => g,
             // Gone: the guest's locks went with it.
             Err(e) if e.code == VIR_ERR_OPERATION_INVALID => return Ok(None),
             Err(e) => return Err(e),
         };
-        let result = match self.release_in(&g) {
+        let mut result = self.release_in(&g);
+        if result.is_err() && g.stale() {
+            // As in `acquire_remote`: a kept pidfd of a process that is gone.
+            g = match Guest::open(self.owner.pid, &self.owner.uuid, &self.domain()) {
+                Ok(g) => g,
+                Err(e) if e.code == VIR_ERR_OPERATION_INVALID => return Ok(None),
+                Err(e) => return Err(e),
+            };
+            result = self.release_in(&g);
+        }
+        let result = match result {
             Ok(entries) => Ok(Self::state_of(&entries)),
             Err(_) if !g.alive() => Ok(None),
             Err(e) => Err(e),
@@ -387,19 +476,30 @@ impl Manager {
     fn release_in(&self, g: &Guest) -> Result<Vec<Entry>> {
         let mut entries = Vec::new();
         let mut handed_in = false;
+        let proven = std::mem::take(&mut *self.proven.borrow_mut());
         for res in &self.resources {
+            if let Some(p) = proven.iter().find(|p| p.target == res.target) {
+                if let Some(entry) = self.release_proven(g, res, p)? {
+                    entries.push(entry);
+                    continue;
+                }
+            }
             let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
             // No lease file: nobody ever locked it.
             let Some((probe, ids)) = self.probe(path)? else {
                 continue;
             };
-            match self.standing(g, res, probe, ids)? {
+            // Header and records in one read: while the guest holds the resource, its
+            // generation cannot move.
+            let mut snap = lease::snapshot(probe);
+            let records = std::mem::take(&mut snap.records);
+            match self.standing(g, res, probe, ids, records)? {
                 Standing::Own(fd, n, slot, mode) if is_holder(mode) => {
                     let held = self.guest_lock_fd(g, res, fd, n)?;
                     // An image identity is never in a state (no generation).
                     let generation = match res.target {
                         Target::DiskIdentity { .. } => 0,
-                        _ => lease::read_generation(held.record_fd(), path)?,
+                        _ => snap.generation(path)?,
                     };
                     self.unlock_registered(g, &held, slot)?;
                     entries.push(Entry {

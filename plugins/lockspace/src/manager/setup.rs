@@ -160,6 +160,7 @@ impl Manager {
             resources: Vec::new(),
             guest: None,
             probes: Default::default(),
+            proven: Default::default(),
         })
     }
 
