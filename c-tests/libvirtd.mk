@@ -9,22 +9,32 @@ libvirtd-suite:
 
 check: libvirtd-suite
 
-# Daemon-side lock-cycle benchmark (`make bench`): built against libvirt.so.0, both plugins
+# Daemon-side lock-cycle benchmarks (`make bench`): built against libvirt.so.0, both plugins
 # loaded by libvirt's own loader; a private virtlockd in its own mount namespace for lockd.
-$(BIN)/bench_lock_daemon: bench_lock_daemon.c libvirt_lock_private.h
+# bench_lock_floor adds the floor of the mechanism (raw system calls) to the same run.
+$(BIN)/bench_lock_daemon $(BIN)/bench_lock_floor: $(BIN)/%: %.c bench_lock_cycle.h libvirt_lock_private.h
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) $(LV_CFLAGS) -DLOCKSPACE_DIR='"$(TOP)/build/lock-driver/"' $< -o $@ $(LV_LIBS)
 
-.PHONY: bench-lock-daemon
-bench-lock-daemon: $(BIN)/bench_lock_daemon
+# $(call with_private_virtlockd,PROGRAM): runs PROGRAM with a virtlockd of its own (as
+# root, in a private mount namespace with its own /run/libvirt), else as it is.
+define with_private_virtlockd
 	@if [ "$$(id -u)" = 0 ] && command -v unshare >/dev/null && command -v virtlockd >/dev/null; then \
 	  unshare -m --propagation private sh -c ' \
 	    mount -t tmpfs none /run/libvirt || exit 1; \
 	    virtlockd -d -p /run/libvirt/bench-virtlockd.pid || exit 1; \
 	    for i in 1 2 3 4 5 6 7 8 9 10; do [ -S /run/libvirt/virtlockd-sock ] && [ -s /run/libvirt/bench-virtlockd.pid ] && break; sleep 0.2; done; \
 	    P=$$(cat /run/libvirt/bench-virtlockd.pid); \
-	    $(BIN)/bench_lock_daemon; rc=$$?; \
+	    $(1); rc=$$?; \
 	    kill $$P; exit $$rc'; \
-	else $(BIN)/bench_lock_daemon; fi
+	else $(1); fi
+endef
 
-bench: bench-lock-daemon
+.PHONY: bench-lock-daemon bench-lock-floor
+bench-lock-daemon: $(BIN)/bench_lock_daemon
+	$(call with_private_virtlockd,$(BIN)/bench_lock_daemon)
+
+bench-lock-floor: $(BIN)/bench_lock_floor
+	$(call with_private_virtlockd,$(BIN)/bench_lock_floor)
+
+bench: bench-lock-daemon bench-lock-floor
