@@ -3,7 +3,8 @@
  * one process for good: when the guest exits and a new guest process gets the same pid
  * (the guest started again), the daemon must reach the new process, never act through
  * the old pidfd nor refuse the new guest as gone. clone3 with set_tid gives the new
- * process the old pid (root only; skipped where that cannot be had). */
+ * process the old pid (root only; skipped where that cannot be had). What the daemon
+ * keeps (pidfds, looks at lease files) is gone after the last drvDeinit. */
 #include "test_lockspace_util.h"
 
 /* A guest started paused (as qemuProcessHook): registers `disk` and execs sleep. */
@@ -72,6 +73,12 @@ int main(void)
     msg = AGENT_ERR(d, LS_ERR_OPERATION_INVALID, "acquire 0");
     CHECK_CONTAINS(msg, "does not exist");
     CHECK(strcmp(AGENT_OK(d, "release"), "") == 0);
+
+    /* The last drvDeinit closes what the daemon kept between calls. */
+    CHECK(atoi(AGENT_OK(d, "kept")) > 0);
+    AGENT_OK(d, "free");
+    AGENT_OK(d, "deinit");
+    CHECK(strcmp(AGENT_OK(d, "kept"), "0") == 0);
 
     ls_agent_stop(d, 0);
     ls_agent_stop(t, 0);

@@ -252,7 +252,9 @@ static inline const char *ls_uuid_text(unsigned char b)
  * for a guest running as process PID), "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
  * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "setuid UID" (drop
- * root), "nopidfd" (pidfd_getfd fails with ENOSYS from now on, as on Linux < 5.6), "quit".
+ * root), "nopidfd" (pidfd_getfd fails with ENOSYS from now on, as on Linux < 5.6),
+ * "kept" (replies "ok N": the agent's descriptors on the lockspace directory's files and
+ * pidfds), "deinit" (drvDeinit), "quit".
  * Replies: "ok [STATE]" or "err CODE MESSAGE". */
 typedef struct {
     pid_t pid;
@@ -296,6 +298,24 @@ static inline void ls_agent_result(int out, int rc, const char *state)
         ls_agent_reply(out, "err %d %s", virGetLastErrorCode(), virGetLastErrorMessage());
     else
         ls_agent_reply(out, "ok%s%s", state ? " " : "", state ? state : "");
+}
+
+/* How many of this process's descriptors are pidfds or files of the lockspace directory. */
+static inline int ls_kept_fds(void)
+{
+    int n = 0;
+    char link[PATH_MAX], path[64];
+    for (int fd = 0; fd < 1024; fd++) {
+        snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+        ssize_t k = readlink(path, link, sizeof(link) - 1);
+        if (k < 0)
+            continue;
+        link[k] = 0;
+        if (strcmp(link, "anon_inode:[pidfd]") == 0 ||
+            strncmp(link, ls_leases, strlen(ls_leases)) == 0)
+            n++;
+    }
+    return n;
 }
 
 static inline void ls_agent_main(int in, int out)
@@ -350,6 +370,10 @@ static inline void ls_agent_main(int in, int out)
             if (rc == 0)
                 rc = prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
             ls_agent_result(out, rc, NULL);
+        } else if (strcmp(line, "kept") == 0) {
+            ls_agent_reply(out, "ok %d", ls_kept_fds());
+        } else if (strcmp(line, "deinit") == 0) {
+            ls_agent_result(out, drv->drvDeinit(), NULL);
         } else if (strcmp(line, "quit") == 0) {
             if (m)
                 ls_free(m);

@@ -28,8 +28,10 @@ static PIDFDS: Mutex<Vec<(u32, Arc<OwnedFd>)>> = Mutex::new(Vec::new());
 /// replaced under the same name is opened again). At most [`MAX_PROBES`], oldest out.
 static PROBES: Mutex<Vec<(PathBuf, Arc<OwnedFd>, Ids)>> = Mutex::new(Vec::new());
 
-/// Enough for the disks of a host's running guests touched in a row; a descriptor each.
-const MAX_PROBES: usize = 256;
+/// A descriptor each, in a daemon whose descriptors serve every guest: enough for the two
+/// leases of 32 disks touched in a row; past it, the oldest look is closed (a later use
+/// opens it again, as every call did before this cache).
+const MAX_PROBES: usize = 64;
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
