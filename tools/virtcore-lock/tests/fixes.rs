@@ -196,15 +196,26 @@ fn reading_needs_only_read_access() {
     let bin = s.path("virtcore-lock");
     std::fs::copy(common::BIN, &bin).unwrap();
     mode(&bin, 0o755);
+    // Tests run in threads of one process: a child another test forks between our copy
+    // and its exec holds the copy's write descriptor for an instant (ETXTBSY): retry.
     let nobody = |args: &[&str]| {
-        std::process::Command::new(&bin)
-            .arg("--config")
-            .arg(&s.conf)
-            .args(args)
-            .uid(65534)
-            .gid(65534)
-            .output()
-            .unwrap()
+        let mut tries = 0;
+        loop {
+            let r = std::process::Command::new(&bin)
+                .arg("--config")
+                .arg(&s.conf)
+                .args(args)
+                .uid(65534)
+                .gid(65534)
+                .output();
+            match r {
+                Err(e) if e.kind() == std::io::ErrorKind::ExecutableFileBusy && tries < 50 => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                r => break r.unwrap(),
+            }
+        }
     };
     let o = nobody(&["status"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
