@@ -90,7 +90,7 @@ pub fn probe(path: &Path) -> Result<Option<(Arc<OwnedFd>, Ids)>> {
         lock(&PROBES).retain(|(p, _, _)| p != path);
         return Ok(None);
     };
-    let ids = (st.st_dev, st.st_ino);
+    let ids = st.ids;
     {
         let cache = lock(&PROBES);
         if let Some((_, fd, _)) = cache.iter().find(|(p, _, i)| p == path && *i == ids) {

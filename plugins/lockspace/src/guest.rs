@@ -143,10 +143,11 @@ fn pidfd_getfd(pidfd: RawFd, target: RawFd) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as RawFd) })
 }
 
+/// (device, inode) of the file `path` names, following symlinks (`ids.rs`).
 fn stat_ids(path: &std::path::Path) -> io::Result<(u64, u64)> {
-    use std::os::unix::fs::MetadataExt;
-    let st = std::fs::metadata(path)?;
-    Ok((st.dev(), st.ino()))
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes())
+        .map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    Ok(crate::ids::of_path(&c, true)?.ids)
 }
 
 /// A guest process reached from another process (through a pidfd: a pid reused later
@@ -386,9 +387,7 @@ impl Guest {
 
 /// Device and inode of an open file.
 pub fn fd_ids(fd: RawFd) -> Option<(u64, u64)> {
-    // SAFETY: fstat into a zeroed buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    (unsafe { libc::fstat(fd, &mut st) } == 0).then_some((st.st_dev, st.st_ino))
+    crate::ids::of_fd(fd).ok().map(|st| st.ids)
 }
 
 fn gone(pid: u32, domain: &str) -> Error {

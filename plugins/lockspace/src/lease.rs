@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::abi::err::*;
 use crate::error::{Error, Result};
+use crate::ids::{self, Status};
 
 pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
@@ -43,16 +44,10 @@ pub fn sha256_hex(data: &[u8]) -> String {
 
 pub use crate::naming::canonical_disk_path;
 
-fn stat_fd(fd: RawFd, path: &Path) -> Result<libc::stat> {
-    // SAFETY: fstat into a zeroed stat buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd, &mut st) } != 0 {
-        return Err(Error::last_os(format!(
-            "cannot stat lease file '{}'",
-            path.display()
-        )));
-    }
-    Ok(st)
+/// Type and (device, inode) of open lease file `fd` (see `ids.rs`: never `stat`).
+fn stat_fd(fd: RawFd, path: &Path) -> Result<Status> {
+    ids::of_fd(fd)
+        .map_err(|e| Error::system(e, format!("cannot stat lease file '{}'", path.display())))
 }
 
 fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
@@ -69,14 +64,10 @@ fn not_regular(path: &Path) -> Error {
     )
 }
 
-fn is_regular(st: &libc::stat) -> bool {
-    st.st_mode & libc::S_IFMT == libc::S_IFREG
-}
-
 /// `fd` must still be the inode `st` described (checked before it was opened).
-fn same_inode(fd: OwnedFd, st: &libc::stat, path: &Path) -> Result<OwnedFd> {
+fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
     let now = stat_fd(fd.as_raw_fd(), path)?;
-    if (now.st_dev, now.st_ino) != (st.st_dev, st.st_ino) {
+    if now.ids != st.ids {
         return Err(Error::new(
             VIR_ERR_OPERATION_INVALID,
             format!(
@@ -110,17 +101,16 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
     if create {
         // Twice at most: a file created by someone else between lstat and O_EXCL.
         for _ in 0..2 {
-            // SAFETY: lstat into a zeroed stat buffer, valid C string.
-            let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            if unsafe { libc::lstat(c.as_ptr(), &mut st) } == 0 {
-                if !is_regular(&st) {
-                    return Err(not_regular(path));
+            match ids::of_path(&c, false) {
+                Ok(st) => {
+                    if !st.is_regular() {
+                        return Err(not_regular(path));
+                    }
+                    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
+                    return same_inode(fd, &st, path);
                 }
-                let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
-                return same_inode(fd, &st, path);
-            }
-            if io::Error::last_os_error().raw_os_error() != Some(libc::ENOENT) {
-                return Err(cannot_open());
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
+                Err(_) => return Err(cannot_open()),
             }
             if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
                 return Ok(fd);
@@ -134,7 +124,7 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
     let probe =
         raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
     let st = stat_fd(probe.as_raw_fd(), path)?;
-    if !is_regular(&st) {
+    if !st.is_regular() {
         return Err(not_regular(path));
     }
     let proc = CString::new(format!("/proc/self/fd/{}", probe.as_raw_fd())).unwrap();
@@ -154,7 +144,7 @@ pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
     let Some(st) = probe_lstat(path)? else {
         return Ok(None);
     };
-    Ok(Some((open_probe_at(path, &st)?, (st.st_dev, st.st_ino))))
+    Ok(Some((open_probe_at(path, &st)?, st.ids)))
 }
 
 fn c_path(path: &Path) -> Result<CString> {
@@ -162,22 +152,22 @@ fn c_path(path: &Path) -> Result<CString> {
         .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))
 }
 
-/// The `lstat` of an existing lease file, which must be a regular file (`Ok(None)`: no
-/// such file): the check before [`open_probe_at`] and before every reuse of a look.
-pub fn probe_lstat(path: &Path) -> Result<Option<libc::stat>> {
+/// The status of an existing lease file, which must be a regular file, not following a
+/// symlink (`Ok(None)`: no such file): the check before [`open_probe_at`] and before
+/// every reuse of a look.
+pub fn probe_lstat(path: &Path) -> Result<Option<Status>> {
     let c = c_path(path)?;
-    // SAFETY: lstat into a zeroed stat buffer, valid C string.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::lstat(c.as_ptr(), &mut st) } != 0 {
-        if io::Error::last_os_error().raw_os_error() == Some(libc::ENOENT) {
-            return Ok(None);
+    let st = match ids::of_path(&c, false) {
+        Ok(st) => st,
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
+        Err(e) => {
+            return Err(Error::system(
+                e,
+                format!("cannot open lease file '{}'", path.display()),
+            ))
         }
-        return Err(Error::last_os(format!(
-            "cannot open lease file '{}'",
-            path.display()
-        )));
-    }
-    if !is_regular(&st) {
+    };
+    if !st.is_regular() {
         return Err(not_regular(path));
     }
     Ok(Some(st))
@@ -185,7 +175,7 @@ pub fn probe_lstat(path: &Path) -> Result<Option<libc::stat>> {
 
 /// Opens lease file `path` read-only, as [`probe_lstat`] found it (`st`): without
 /// following symlinks, and checked to be that inode.
-pub fn open_probe_at(path: &Path, st: &libc::stat) -> Result<OwnedFd> {
+pub fn open_probe_at(path: &Path, st: &Status) -> Result<OwnedFd> {
     let c = c_path(path)?;
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
     let fd = raw_open(&c, flags)
