@@ -24,8 +24,9 @@ pub type Ids = (u64, u64);
 /// new one. Entries of processes that exited are dropped whenever one is added.
 static PIDFDS: Mutex<Vec<(u32, Arc<OwnedFd>)>> = Mutex::new(Vec::new());
 
-/// Looks at lease files by path, each checked with `lstat` before every use (a file
-/// replaced under the same name is opened again). At most [`MAX_PROBES`], oldest out.
+/// Looks at lease files by path, each checked by name (as `lstat` would, see `ids.rs`)
+/// before every use: a file replaced under the same name is opened again. At most
+/// [`MAX_PROBES`], oldest out.
 static PROBES: Mutex<Vec<(PathBuf, Arc<OwnedFd>, Ids)>> = Mutex::new(Vec::new());
 
 /// A descriptor each, in a daemon whose descriptors serve every guest: enough for the two
@@ -83,7 +84,7 @@ fn drop_exited(cache: &mut Vec<(u32, Arc<OwnedFd>)>) {
 }
 
 /// A read-only look at lease file `path` and its (device, inode); `None` while it does
-/// not exist. One `lstat` when cached (the name must still be that regular file), else
+/// not exist. One `statx` of the name when cached (the name must still be that regular file), else
 /// opened as [`lease::open_probe`] does.
 pub fn probe(path: &Path) -> Result<Option<(Arc<OwnedFd>, Ids)>> {
     let Some(st) = lease::probe_lstat(path)? else {

@@ -94,7 +94,7 @@ impl Manager {
     }
 
     /// A read-only look at lease file `path` (records, slot probes) and its (device,
-    /// inode): from the per-load cache (one `lstat`), then kept by the manager until
+    /// inode): from the per-load cache (one `statx` of the name), then kept by the manager until
     /// `drvFree`, so a resume and a release through one manager check the name once. It
     /// holds no lock and no slot, so keeping it changes nothing for anyone; `None` while
     /// the file does not exist.
