@@ -11,6 +11,8 @@ use std::ffi::c_uint;
 use crate::domain::error::xml_err;
 use crate::error::{virErrorDomain, virErrorNumber, Error};
 
+mod check;
+mod doc;
 mod format;
 mod model;
 mod parse;

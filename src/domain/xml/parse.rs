@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use std::ffi::{c_int, c_uint};
 use std::ops::Range;
 
-use roxmltree::{Document, Node, ParsingOptions};
-
+use super::doc::{Doc, Kind, NONE};
 use super::model::*;
 use super::*;
 use crate::domain::error::xml_err;
@@ -18,16 +17,15 @@ use crate::ffi::malloc_cstring;
 
 use virErrorNumber::*;
 
-struct Ctx<'a> {
+/// An element of the document being read (an index into `Doc::nodes`).
+type Node = u32;
+
+struct Ctx<'d, 'a> {
+    doc: &'d Doc<'a>,
     base: usize,
-    text: &'a str,
 }
 
-fn is_blank(t: &str) -> bool {
-    t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-}
-
-impl<'a> Ctx<'a> {
+impl<'d, 'a> Ctx<'d, 'a> {
     fn rel(&self, r: Range<usize>) -> Range<usize> {
         r.start - self.base..r.end - self.base
     }
@@ -36,102 +34,72 @@ impl<'a> Ctx<'a> {
         (r.start - self.base) as u32..(r.end - self.base) as u32
     }
 
-    fn attr<'n>(&self, n: Node<'n, '_>, name: &str) -> Option<(Attr, &'n str)> {
-        let a = n
-            .attributes()
-            .find(|a| a.name() == name && a.namespace().is_none())?;
-        let value = self.rel32(a.range_value());
-        let raw = &self.text[a.range_value()];
-        let cooked = (raw != a.value()).then(|| a.value().into());
+    fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
+        let a = self.doc.attr(n, name)?;
+        let v = self.doc.attr_value(a);
+        // Only a value that differs from the raw text is kept (entities, blanks).
+        let cooked = (!a.plain).then(|| v.as_ref().into());
         Some((
             Attr {
                 whole: self.rel32(a.range()),
-                value,
+                value: self.rel32(a.range_value()),
                 cooked,
             },
-            a.value(),
+            v,
         ))
     }
 
-    fn elem(&self, n: Node) -> Elem {
-        let range = self.rel(n.range());
-        let full = &self.text[n.range()];
-        let ws_start = match n.prev_sibling() {
-            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => self.rel(p.range()).start,
-            _ => range.start,
+    fn elem(&self, i: Node) -> Elem {
+        let d = self.doc;
+        let n = d.node(i);
+        let b = self.base as u32;
+        let ws_start = if n.prev != NONE && d.is_blank_text(n.prev) {
+            d.node(n.prev).start
+        } else {
+            n.start
         };
-        let name_len = full[1..]
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(full.len() - 1);
-        let name_end = range.start + 1 + name_len;
-        let attr_end = n
-            .attributes()
-            .next_back()
-            .map_or(name_end, |a| self.rel(a.range()).end);
-        let (self_closing, content_start, close_start) = match (n.first_child(), n.last_child()) {
-            (Some(f), Some(l)) => (false, self.rel(f.range()).start, self.rel(l.range()).end),
-            _ if full.ends_with("/>") => (true, range.end, range.end),
-            _ => {
-                let c = range.start + full.rfind("</").unwrap_or(full.len());
-                (false, c, c)
+        let attr_end = d
+            .attrs_of(i)
+            .last()
+            .map_or(n.name_end, |a| a.range().end as u32);
+        let mut first_el = None;
+        let mut last_el = None;
+        for c in d.children(i) {
+            if d.node(c).kind == Kind::Element {
+                first_el.get_or_insert(c);
+                last_el = Some(c);
             }
-        };
-        let first_el = n.children().find(|c| c.is_element());
-        let child_ws = match first_el.and_then(|f| f.prev_sibling()) {
-            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => Some(self.rel32(p.range())),
-            _ => None,
-        };
-        let last_child_end = n
-            .children()
-            .rev()
-            .find(|c| c.is_element())
-            .map_or(content_start, |c| self.rel(c.range()).end);
+        }
+        let child_ws = first_el.and_then(|f| {
+            let p = d.node(f).prev;
+            (p != NONE && d.is_blank_text(p)).then(|| self.rel32(d.range(p)))
+        });
         Elem {
-            ws_start: ws_start as u32,
-            range: range.start as u32..range.end as u32,
-            name_end: name_end as u32,
-            attr_end: attr_end as u32,
-            content_start: content_start as u32,
-            close_start: close_start as u32,
-            last_child_end: last_child_end as u32,
+            ws_start: ws_start - b,
+            range: n.start - b..n.end - b,
+            name_end: n.name_end - b,
+            attr_end: attr_end - b,
+            content_start: n.content_start - b,
+            close_start: n.close_start - b,
+            last_child_end: last_el.map_or(n.content_start, |c| d.node(c).end) - b,
             child_ws,
-            self_closing,
+            self_closing: n.self_closing,
             has_children: first_el.is_some(),
         }
     }
 
     /// An element and its XPath string value (all descendant text).
-    fn text_elem(&self, n: Node<'a, '_>) -> (TextElem, Cow<'a, str>) {
+    fn text_elem(&self, n: Node) -> (TextElem, Cow<'a, str>) {
         let elem = self.elem(n);
-        let value: Cow<str> = match (n.first_child(), n.last_child()) {
-            (None, _) => Cow::Borrowed(""),
-            (Some(f), Some(l)) if f == l && f.is_text() => match f.text_storage() {
-                Some(roxmltree::StringStorage::Borrowed(s)) => Cow::Borrowed(s),
-                _ => Cow::Owned(f.text().unwrap_or("").to_string()),
-            },
-            _ => Cow::Owned(
-                n.descendants()
-                    .filter(|d| d.is_text())
-                    .filter_map(|d| d.text())
-                    .collect(),
-            ),
-        };
-        let raw = &self.text[self.base + elem.content_start()..self.base + elem.close_start()];
+        let value = self.doc.string_value(n);
+        let raw = &self.doc.text[self.base + elem.content_start()..self.base + elem.close_start()];
         let cooked = (raw != value).then(|| value.as_ref().into());
         (TextElem { elem, cooked }, value)
     }
-}
 
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| {
-        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
-    })
-}
-
-fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| {
-        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
-    })
+    fn child(&self, n: Node, name: &str) -> Option<Node> {
+        self.doc.child(n, name)
+    }
 }
 
 fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
@@ -180,7 +148,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         None => VIR_STORAGE_TYPE_FILE,
     };
     let type_written = ty;
-    let source = child(n, "source");
+    let source = cx.child(n, "source");
     let mut path = None;
     let source_pos = match source {
         Some(s) => {
@@ -208,7 +176,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         }
         None => VIR_DOMAIN_DISK_DEVICE_DISK,
     };
-    let target = child(n, "target");
+    let target = cx.child(n, "target");
     let mut dst = None;
     let mut bus = VIR_DOMAIN_DISK_BUS_NONE;
     let target_pos = match target {
@@ -239,8 +207,8 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
             dst = Some(rest.to_string());
         }
     }
-    let readonly = child(n, "readonly");
-    let shareable = child(n, "shareable");
+    let readonly = cx.child(n, "readonly");
+    let shareable = cx.child(n, "shareable");
     let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
     if bus == VIR_DOMAIN_DISK_BUS_NONE {
         bus = default_bus(device, dst.as_deref());
@@ -254,7 +222,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         readonly: readonly_val,
         shared: shareable.is_some(),
         key,
-        has_address: child(n, "address").is_some(),
+        has_address: cx.child(n, "address").is_some(),
     };
     let orig = DiskOrig {
         elem: cx.elem(n),
@@ -300,7 +268,7 @@ struct LeaseVals {
 }
 
 fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
-    let key = child(n, "key").map(|k| cx.text_elem(k));
+    let key = cx.child(n, "key").map(|k| cx.text_elem(k));
     let (key, key_v) = match key {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
@@ -309,7 +277,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let (lockspace, ls_v) = match child(n, "lockspace").map(|l| cx.text_elem(l)) {
+    let (lockspace, ls_v) = match cx.child(n, "lockspace").map(|l| cx.text_elem(l)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
             return Err(xml_err(format!(
@@ -317,7 +285,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let target = child(n, "target").ok_or_else(|| {
+    let target = cx.child(n, "target").ok_or_else(|| {
         xml_err(format!(
             "domain '{dom}': Missing 'target' element for lease '{key_v}'"
         ))
@@ -366,27 +334,24 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             text.len()
         )));
     }
-    let opts = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(text, opts).map_err(|e| {
-        let p = e.pos();
+    let doc = Doc::parse(text).map_err(|e| {
+        let (line, col) = e.line_col(text);
         xml_err(format!(
-            "malformed domain XML at line {}, column {}: {e}",
-            p.row, p.col
+            "malformed domain XML at line {line}, column {col}: {}",
+            e.msg
         ))
     })?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "domain" || root.tag_name().namespace().is_some() {
+    let root = doc.root;
+    let root_rec = doc.node(root);
+    if doc.local(root_rec) != "domain" || !root_rec.ns_none {
         return Err(xml_err(format!(
             "expecting root element of 'domain', not '{}'",
-            root.tag_name().name()
+            doc.local(root_rec)
         )));
     }
     let cx = Ctx {
-        base: root.range().start,
-        text,
+        doc: &doc,
+        base: root_rec.start as usize,
     };
     // virDomainDefParseIDs: id, name, uuid, in that order.
     let id_attr = cx.attr(root, "id");
@@ -405,11 +370,11 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             }
         }
     }
-    let (name_el, name) = match child(root, "name").map(|n| cx.text_elem(n)) {
+    let (name_el, name) = match cx.child(root, "name").map(|n| cx.text_elem(n)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => return Err(err(VIR_ERR_NO_NAME, "missing name information")),
     };
-    let uuid_el = child(root, "uuid").map(|n| cx.text_elem(n));
+    let uuid_el = cx.child(root, "uuid").map(|n| cx.text_elem(n));
     let (uuid_val, uuid_generated) = match &uuid_el {
         Some((_, t)) if !t.is_empty() => match uuid_parse(t) {
             Some(u) => (u, false),
@@ -424,7 +389,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     // virDomainDefParseCaps: the hypervisor type.
     let (type_attr, virt_type) = match cx.attr(root, "type") {
-        Some((a, v)) if !v.is_empty() => match enum_index(VIRT_TYPES, v) {
+        Some((a, v)) if !v.is_empty() => match enum_index(VIRT_TYPES, &v) {
             Some(t) => (a, t),
             None => {
                 return Err(err(
@@ -437,14 +402,16 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     let mut events_end = None;
     let mut olf = None;
-    for c in root.children().filter(|c| c.is_element()) {
-        match c.tag_name().name() {
-            "on_poweroff" | "on_reboot" | "on_crash" if c.tag_name().namespace().is_none() => {
-                events_end = Some(cx.rel(c.range()).end as u32)
+    for c in doc.children(root) {
+        let r = doc.node(c);
+        if r.kind != Kind::Element || !r.ns_none {
+            continue;
+        }
+        match doc.local(r) {
+            "on_poweroff" | "on_reboot" | "on_crash" => {
+                events_end = Some(cx.rel(doc.range(c)).end as u32)
             }
-            "on_lockfailure" if olf.is_none() && c.tag_name().namespace().is_none() => {
-                olf = Some(cx.text_elem(c))
-            }
+            "on_lockfailure" if olf.is_none() => olf = Some(cx.text_elem(c)),
             _ => {}
         }
     }
@@ -461,8 +428,8 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let mut disks_v = Vec::new();
     let mut disks_o = Vec::new();
     let mut devices = None;
-    for dn in children(root, "devices") {
-        for n in children(dn, "disk") {
+    for dn in doc.children_named(root, "devices") {
+        for n in doc.children_named(dn, "disk") {
             let (v, o) = scan_disk(&cx, n, &name)?;
             disks_v.push(v);
             disks_o.push(o);
@@ -471,8 +438,8 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     }
     let mut leases_v = Vec::new();
     let mut leases_o = Vec::new();
-    for dn in children(root, "devices") {
-        for n in children(dn, "lease") {
+    for dn in doc.children_named(root, "devices") {
+        for n in doc.children_named(dn, "lease") {
             let (v, o) = scan_lease(&cx, n, &name)?;
             leases_v.push(v);
             leases_o.push(o);
@@ -569,7 +536,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).nleases = leases.len();
         (*def).leases = c_array(&leases);
         let private = DefPrivate {
-            xml: text[root.range()].into(),
+            xml: text[doc.range(root)].into(),
             layout,
             disk_base: base,
             lease_base,
