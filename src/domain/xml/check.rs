@@ -52,24 +52,31 @@ pub(super) fn is_blank(b: u8) -> bool {
 /// XML 1.0's `Char`: no C0 control but tab, LF, CR; no U+FFFE, U+FFFF (a `str` has no
 /// surrogates). Checked over the whole document once, 64 bytes at a time.
 pub(super) fn chars(b: &[u8]) -> Result<(), WfError> {
+    // A branch-free test per 64-byte chunk (the compiler vectorizes it); only a chunk
+    // with a suspect byte gets the exact check.
     for (k, chunk) in b.chunks(64).enumerate() {
         let flag = chunk.iter().fold(0u8, |acc, &c| {
             acc | ((c < 0x20) as u8 & (c != b'\t') as u8 & (c != b'\n') as u8 & (c != b'\r') as u8)
                 | (c == 0xEF) as u8
         });
-        if flag == 0 {
-            continue;
+        if flag != 0 {
+            exact(b, k * 64, k * 64 + chunk.len())?;
         }
-        for i in k * 64..k * 64 + chunk.len() {
-            let c = b[i];
-            let bad = if c == 0xEF {
-                b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
-            } else {
-                c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')
-            };
-            if bad {
-                return Err(WfError::new(i, "character not allowed in XML"));
-            }
+    }
+    Ok(())
+}
+
+/// The exact check of `b[lo..hi]` (a character may run past `hi`).
+fn exact(b: &[u8], lo: usize, hi: usize) -> Result<(), WfError> {
+    for i in lo..hi {
+        let c = b[i];
+        let bad = if c == 0xEF {
+            b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+        } else {
+            c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')
+        };
+        if bad {
+            return Err(WfError::new(i, "character not allowed in XML"));
         }
     }
     Ok(())
@@ -276,7 +283,10 @@ pub(super) fn decode_attr(raw: &str) -> String {
 }
 
 /// Text as read: references resolved, CDATA sections unwrapped, CR LF and CR as LF.
-pub(super) fn decode_text(raw: &str) -> String {
+pub(super) fn decode_text(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['&', '\r', '<']) {
+        return Cow::Borrowed(raw);
+    }
     let mut out = String::with_capacity(raw.len());
     let mut rest = raw;
     while let Some(i) = rest.find(['&', '\r', '<']) {
@@ -302,7 +312,7 @@ pub(super) fn decode_text(raw: &str) -> String {
         rest = rest.get(i + n..).unwrap_or("");
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Appends `s` with CR LF and CR read as LF.

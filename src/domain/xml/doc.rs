@@ -8,9 +8,11 @@
 //! attributes not separated by blanks, `<` in attribute values, duplicate attributes,
 //! unbound namespace prefixes and the reserved prefixes' misuse, `--` in comments.
 //!
-//! The node model follows roxmltree's (which the layout code was written against): text,
-//! CDATA sections and references next to each other make one text node; comments and
-//! processing instructions are nodes; `xmlns` declarations are not attributes.
+//! Only elements are nodes. The text between two sibling nodes (in roxmltree's model,
+//! which the layout code was written against: text, CDATA sections and references next to
+//! each other make one text node; comments and processing instructions are nodes) is read
+//! from the positions when asked for: each element keeps where the node before it ends.
+//! `xmlns` declarations are not attributes.
 
 use std::borrow::Cow;
 use std::cell::Cell;
@@ -21,24 +23,13 @@ use quick_xml::Reader;
 
 use super::check::{self, NsScope, WfError};
 
-pub(super) const NONE: u32 = u32::MAX;
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub(super) enum Kind {
-    Element,
-    Text,
-    /// A comment or a processing instruction.
-    Other,
-}
+const NONE: u32 = u32::MAX;
 
 #[derive(Clone, Debug)]
 pub(super) struct NodeRec {
-    pub kind: Kind,
-    /// Element: in no namespace (no prefix, no default namespace in scope).
+    /// In no namespace (no prefix, no default namespace in scope).
     pub ns_none: bool,
     pub self_closing: bool,
-    /// Text: the raw text is the value (no reference, CDATA section or CR in it).
-    pub plain: bool,
     pub start: u32,
     pub end: u32,
     /// Element: just after the start tag, and the start of the end tag (`end` if `<x/>`).
@@ -52,8 +43,9 @@ pub(super) struct NodeRec {
     pub attr_hi: u32,
     /// Index just after the node's last descendant (nodes are in document order).
     pub subtree_end: u32,
-    /// Previous sibling, or `NONE`.
-    pub prev: u32,
+    /// End of the sibling before (element, comment or processing instruction), or the
+    /// parent's `content_start`: what lies between that and `start` is a text node.
+    pub prev_end: u32,
 }
 
 #[derive(Clone, Debug)]
@@ -172,10 +164,6 @@ impl<'a> Doc<'a> {
                 Event::Decl(e) => at(e, 2),
                 Event::Text(_) | Event::DocType(_) | Event::Eof => gap,
             };
-            if pos > gap && !self.open.is_empty() {
-                let cr = text.as_bytes()[gap..pos].contains(&b'\r');
-                self.text_node(gap, pos, !cr);
-            }
             match ev {
                 Event::Start(e) => done = self.start_tag(&e, pos, end, false, done, &mut ns)?,
                 Event::Empty(e) => done = self.start_tag(&e, pos, end, true, done, &mut ns)?,
@@ -201,6 +189,7 @@ impl<'a> Doc<'a> {
                     r.end = end as u32;
                     r.subtree_end = n;
                     ns.pop(self.open.len());
+                    self.after_child(end);
                     done = self.open.is_empty();
                 }
                 Event::Text(_) => {
@@ -212,40 +201,32 @@ impl<'a> Doc<'a> {
                         }
                         continue;
                     }
-                    // Mostly short runs of blanks between tags: one pass, no memchr calls.
-                    let (gt, cr) = raw.iter().fold((false, false), |(g, c), &b| {
-                        (g | (b == b'>'), c | (b == b'\r'))
-                    });
-                    if gt {
+                    if raw.contains(&b'>') {
                         if let Some(i) = memchr::memmem::find(raw, b"]]>") {
                             return Err(WfError::new(pos + i, "']]>' in character data"));
                         }
                     }
-                    let plain = !cr;
-                    self.text_node(pos, end, plain);
                 }
                 Event::GeneralRef(r) => {
                     check::reference(&r, pos)?;
                     if self.open.is_empty() {
                         return Err(WfError::new(pos, "reference outside the root element"));
                     }
-                    self.text_node(pos, end, false);
                 }
                 Event::CData(_) => {
                     if self.open.is_empty() {
                         return Err(WfError::new(pos, "CDATA section outside the root element"));
                     }
-                    self.text_node(pos, end, false);
                 }
                 Event::Comment(c) => {
                     if c.ends_with(b"-") {
                         return Err(WfError::new(pos, "comment ends with '-'"));
                     }
-                    self.other_node(pos, end);
+                    self.after_child(end);
                 }
                 Event::PI(p) => {
                     check::pi(&p, pos)?;
-                    self.other_node(pos, end);
+                    self.after_child(end);
                 }
                 Event::Decl(decl) => {
                     if pos != skip {
@@ -285,62 +266,25 @@ impl<'a> Doc<'a> {
             return Err(WfError::new(pos, "extra content after the root element"));
         }
         let idx = self.element(e, pos, end, empty, ns)?;
-        match self.open.last_mut() {
-            Some((_, last)) => {
-                self.nodes[idx as usize].prev = *last;
-                *last = idx;
-            }
+        match self.open.last() {
+            Some(&(_, last_end)) => self.nodes[idx as usize].prev_end = last_end,
             None => self.root = idx,
         }
         if empty {
             ns.pop(self.open.len());
+            self.after_child(end);
             Ok(self.open.is_empty())
         } else {
-            self.open.push((idx, NONE));
+            self.open.push((idx, end as u32));
             Ok(false)
         }
     }
 
-    fn other_node(&mut self, pos: usize, end: usize) {
-        let Some((_, last)) = self.open.last_mut() else {
-            return;
-        };
-        let idx = self.nodes.len() as u32;
-        let prev = std::mem::replace(last, idx);
-        self.nodes.push(NodeRec {
-            kind: Kind::Other,
-            start: pos as u32,
-            end: end as u32,
-            subtree_end: idx + 1,
-            prev,
-            ..BLANK
-        });
-    }
-
-    /// Text, a reference or a CDATA section: joins the text node it follows, if any.
-    fn text_node(&mut self, pos: usize, end: usize, plain: bool) {
-        let Some((_, last)) = self.open.last_mut() else {
-            return;
-        };
-        if *last != NONE {
-            let l = &mut self.nodes[*last as usize];
-            if l.kind == Kind::Text && l.end as usize == pos {
-                l.end = end as u32;
-                l.plain &= plain;
-                return;
-            }
+    /// A child node of the open element ended at `end` (text after it is a new node).
+    fn after_child(&mut self, end: usize) {
+        if let Some((_, last_end)) = self.open.last_mut() {
+            *last_end = end as u32;
         }
-        let idx = self.nodes.len() as u32;
-        let prev = std::mem::replace(last, idx);
-        self.nodes.push(NodeRec {
-            kind: Kind::Text,
-            plain,
-            start: pos as u32,
-            end: end as u32,
-            subtree_end: idx + 1,
-            prev,
-            ..BLANK
-        });
     }
 
     /// A start tag: its name, attributes and namespace declarations, checked.
@@ -409,10 +353,8 @@ impl<'a> Doc<'a> {
         // A start tag's content begins after it; its end tag sets close_start.
         let (content_start, close_start) = (end, end);
         self.nodes.push(NodeRec {
-            kind: Kind::Element,
             ns_none,
             self_closing: empty,
-            plain: true,
             start: pos as u32,
             end: end as u32,
             content_start: content_start as u32,
@@ -422,7 +364,7 @@ impl<'a> Doc<'a> {
             attr_lo,
             attr_hi,
             subtree_end: idx + 1,
-            prev: NONE,
+            prev_end: pos as u32,
         });
         Ok(idx)
     }
@@ -460,7 +402,7 @@ impl<'a> Doc<'a> {
     pub fn children_named<'s>(&'s self, i: u32, name: &'s str) -> impl Iterator<Item = u32> + 's {
         self.children(i).filter(move |&c| {
             let n = self.node(c);
-            n.kind == Kind::Element && n.ns_none && self.local(n) == name
+            n.ns_none && self.local(n) == name
         })
     }
 
@@ -491,56 +433,51 @@ impl<'a> Doc<'a> {
         }
     }
 
-    /// A text node's value.
-    pub fn text_value(&self, i: u32) -> Cow<'a, str> {
+    /// The text node just before element `i`, if it is blanks only.
+    pub fn blank_before(&self, i: u32) -> Option<Range<usize>> {
         let n = self.node(i);
-        let raw = &self.text[n.start as usize..n.end as usize];
-        if n.plain {
-            Cow::Borrowed(raw)
-        } else {
-            Cow::Owned(check::decode_text(raw))
-        }
-    }
-
-    /// Whether node `i` is a text node of blanks only.
-    pub fn is_blank_text(&self, i: u32) -> bool {
-        let n = self.node(i);
-        n.kind == Kind::Text && self.text_value(i).bytes().all(check::is_blank)
+        let r = n.prev_end as usize..n.start as usize;
+        let raw = &self.text[r.clone()];
+        let blank = |t: &str| !t.is_empty() && t.bytes().all(check::is_blank);
+        // References and CDATA sections can stand for blanks too.
+        (blank(raw) || (raw.contains(['&', '<']) && blank(&check::decode_text(raw)))).then_some(r)
     }
 
     /// XPath string value of element `i`: all its descendant text.
     pub fn string_value(&self, i: u32) -> Cow<'a, str> {
         let n = self.node(i);
-        let (lo, hi) = (i + 1, n.subtree_end);
-        if hi == lo {
-            return Cow::Borrowed("");
+        let raw = &self.text[n.content_start as usize..n.close_start as usize];
+        if !raw.contains('<') {
+            return check::decode_text(raw);
         }
-        if hi == lo + 1 && self.node(lo).kind == Kind::Text {
-            return self.text_value(lo);
-        }
-        let mut s = String::new();
-        for j in lo..hi {
-            if self.node(j).kind == Kind::Text {
-                s.push_str(&self.text_value(j));
+        // Child elements, comments, CDATA sections or processing instructions: rare in
+        // the elements read for their text; the (checked) content is read again.
+        let mut out = String::new();
+        let mut reader = Reader::from_str(raw);
+        let base = raw.as_ptr() as usize;
+        let mut from = 0;
+        loop {
+            let pos = reader.buffer_position() as usize;
+            match reader.read_event() {
+                Ok(Event::Text(_)) | Ok(Event::GeneralRef(_)) | Ok(Event::CData(_)) => {}
+                Ok(Event::Eof) | Err(_) => break,
+                Ok(Event::Start(e)) | Ok(Event::Empty(e)) => {
+                    let at = e.as_ptr() as usize - base - 1;
+                    out.push_str(&check::decode_text(&raw[from..at]));
+                    from = reader.buffer_position() as usize;
+                }
+                Ok(Event::End(e)) => {
+                    let at = e.as_ptr() as usize - base - 2;
+                    out.push_str(&check::decode_text(&raw[from..at]));
+                    from = reader.buffer_position() as usize;
+                }
+                Ok(_) => {
+                    out.push_str(&check::decode_text(&raw[from..pos]));
+                    from = reader.buffer_position() as usize;
+                }
             }
         }
-        Cow::Owned(s)
+        out.push_str(&check::decode_text(&raw[from..]));
+        Cow::Owned(out)
     }
 }
-
-const BLANK: NodeRec = NodeRec {
-    kind: Kind::Other,
-    ns_none: false,
-    self_closing: false,
-    plain: true,
-    start: 0,
-    end: 0,
-    content_start: 0,
-    close_start: 0,
-    local_start: 0,
-    name_end: 0,
-    attr_lo: 0,
-    attr_hi: 0,
-    subtree_end: 0,
-    prev: NONE,
-};

@@ -40,10 +40,9 @@ pub(crate) fn read_status(text: &str) -> Result<StatusDoc, Error> {
     })?;
     let root = doc.root;
     let attr = |n: &str| doc.attr(root, n).map(|a| doc.attr_value(a).into_owned());
-    let domain = doc.children(root).find(|&c| {
-        let r = doc.node(c);
-        r.kind == doc::Kind::Element && doc.local(r) == "domain"
-    });
+    let domain = doc
+        .children(root)
+        .find(|&c| doc.local(doc.node(c)) == "domain");
     Ok(StatusDoc {
         root: doc.local(doc.node(root)).to_string(),
         state: attr("state"),

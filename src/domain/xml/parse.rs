@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use std::ffi::{c_int, c_uint};
 use std::ops::Range;
 
-use super::doc::{Doc, Kind, NONE};
+use super::doc::Doc;
 use super::model::*;
 use super::*;
 use crate::domain::error::xml_err;
@@ -53,10 +53,10 @@ impl<'d, 'a> Ctx<'d, 'a> {
         let d = self.doc;
         let n = d.node(i);
         let b = self.base as u32;
-        let ws_start = if n.prev != NONE && d.is_blank_text(n.prev) {
-            d.node(n.prev).start
-        } else {
-            n.start
+        // The root has no text node before it (text outside it is not a node).
+        let ws_start = match d.blank_before(i) {
+            Some(r) if i != d.root => r.start as u32,
+            _ => n.start,
         };
         let attr_end = d
             .attrs_of(i)
@@ -65,15 +65,10 @@ impl<'d, 'a> Ctx<'d, 'a> {
         let mut first_el = None;
         let mut last_el = None;
         for c in d.children(i) {
-            if d.node(c).kind == Kind::Element {
-                first_el.get_or_insert(c);
-                last_el = Some(c);
-            }
+            first_el.get_or_insert(c);
+            last_el = Some(c);
         }
-        let child_ws = first_el.and_then(|f| {
-            let p = d.node(f).prev;
-            (p != NONE && d.is_blank_text(p)).then(|| self.rel32(d.range(p)))
-        });
+        let child_ws = first_el.and_then(|f| d.blank_before(f).map(|r| self.rel32(r)));
         Elem {
             ws_start: ws_start - b,
             range: n.start - b..n.end - b,
@@ -97,8 +92,21 @@ impl<'d, 'a> Ctx<'d, 'a> {
         (TextElem { elem, cooked }, value)
     }
 
-    fn child(&self, n: Node, name: &str) -> Option<Node> {
-        self.doc.child(n, name)
+    /// The first child element (in no namespace) of each name, in one pass.
+    fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
+        let d = self.doc;
+        let mut out = [None; N];
+        for c in d.children(n) {
+            let r = d.node(c);
+            if !r.ns_none {
+                continue;
+            }
+            let local = d.local(r);
+            if let Some(k) = names.iter().position(|x| *x == local) {
+                out[k].get_or_insert(c);
+            }
+        }
+        out
     }
 }
 
@@ -148,7 +156,8 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         None => VIR_STORAGE_TYPE_FILE,
     };
     let type_written = ty;
-    let source = cx.child(n, "source");
+    let [source, target, readonly, shareable, address] =
+        cx.children_first(n, ["source", "target", "readonly", "shareable", "address"]);
     let mut path = None;
     let source_pos = match source {
         Some(s) => {
@@ -176,7 +185,6 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         }
         None => VIR_DOMAIN_DISK_DEVICE_DISK,
     };
-    let target = cx.child(n, "target");
     let mut dst = None;
     let mut bus = VIR_DOMAIN_DISK_BUS_NONE;
     let target_pos = match target {
@@ -207,8 +215,6 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
             dst = Some(rest.to_string());
         }
     }
-    let readonly = cx.child(n, "readonly");
-    let shareable = cx.child(n, "shareable");
     let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
     if bus == VIR_DOMAIN_DISK_BUS_NONE {
         bus = default_bus(device, dst.as_deref());
@@ -222,7 +228,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         readonly: readonly_val,
         shared: shareable.is_some(),
         key,
-        has_address: cx.child(n, "address").is_some(),
+        has_address: address.is_some(),
     };
     let orig = DiskOrig {
         elem: cx.elem(n),
@@ -268,7 +274,8 @@ struct LeaseVals {
 }
 
 fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
-    let key = cx.child(n, "key").map(|k| cx.text_elem(k));
+    let [key, lockspace, target] = cx.children_first(n, ["key", "lockspace", "target"]);
+    let key = key.map(|k| cx.text_elem(k));
     let (key, key_v) = match key {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
@@ -277,7 +284,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let (lockspace, ls_v) = match cx.child(n, "lockspace").map(|l| cx.text_elem(l)) {
+    let (lockspace, ls_v) = match lockspace.map(|l| cx.text_elem(l)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
             return Err(xml_err(format!(
@@ -285,7 +292,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let target = cx.child(n, "target").ok_or_else(|| {
+    let target = target.ok_or_else(|| {
         xml_err(format!(
             "domain '{dom}': Missing 'target' element for lease '{key_v}'"
         ))
@@ -370,11 +377,11 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             }
         }
     }
-    let (name_el, name) = match cx.child(root, "name").map(|n| cx.text_elem(n)) {
+    let (name_el, name) = match doc.child(root, "name").map(|n| cx.text_elem(n)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => return Err(err(VIR_ERR_NO_NAME, "missing name information")),
     };
-    let uuid_el = cx.child(root, "uuid").map(|n| cx.text_elem(n));
+    let uuid_el = doc.child(root, "uuid").map(|n| cx.text_elem(n));
     let (uuid_val, uuid_generated) = match &uuid_el {
         Some((_, t)) if !t.is_empty() => match uuid_parse(t) {
             Some(u) => (u, false),
@@ -402,9 +409,10 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     let mut events_end = None;
     let mut olf = None;
+    let mut devices_all = Vec::new();
     for c in doc.children(root) {
         let r = doc.node(c);
-        if r.kind != Kind::Element || !r.ns_none {
+        if !r.ns_none {
             continue;
         }
         match doc.local(r) {
@@ -412,6 +420,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
                 events_end = Some(cx.rel(doc.range(c)).end as u32)
             }
             "on_lockfailure" if olf.is_none() => olf = Some(cx.text_elem(c)),
+            "devices" => devices_all.push(c),
             _ => {}
         }
     }
@@ -427,23 +436,31 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath).
     let mut disks_v = Vec::new();
     let mut disks_o = Vec::new();
-    let mut devices = None;
-    for dn in doc.children_named(root, "devices") {
-        for n in doc.children_named(dn, "disk") {
-            let (v, o) = scan_disk(&cx, n, &name)?;
-            disks_v.push(v);
-            disks_o.push(o);
+    let mut lease_nodes = Vec::new();
+    for &dn in &devices_all {
+        for n in doc.children(dn) {
+            let r = doc.node(n);
+            if !r.ns_none {
+                continue;
+            }
+            match doc.local(r) {
+                "disk" => {
+                    let (v, o) = scan_disk(&cx, n, &name)?;
+                    disks_v.push(v);
+                    disks_o.push(o);
+                }
+                "lease" => lease_nodes.push(n),
+                _ => {}
+            }
         }
-        devices = Some(dn);
     }
-    let mut leases_v = Vec::new();
-    let mut leases_o = Vec::new();
-    for dn in doc.children_named(root, "devices") {
-        for n in doc.children_named(dn, "lease") {
-            let (v, o) = scan_lease(&cx, n, &name)?;
-            leases_v.push(v);
-            leases_o.push(o);
-        }
+    let devices = devices_all.last().copied();
+    let mut leases_v = Vec::with_capacity(lease_nodes.len());
+    let mut leases_o = Vec::with_capacity(lease_nodes.len());
+    for n in lease_nodes {
+        let (v, o) = scan_lease(&cx, n, &name)?;
+        leases_v.push(v);
+        leases_o.push(o);
     }
     let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
     let order = libvirt_disk_order(&keys);
@@ -599,18 +616,25 @@ fn validate_disks(dom: &str, disks: &[DiskVals], order: &[usize]) -> Result<(), 
             ));
         }
     }
-    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it.
-    let mut seen: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(order.len());
+    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it
+    // (that loop itself for a few disks; a map for many, to stay linear).
+    let dst = |pos: usize| disks[order[pos]].dst.as_deref().unwrap_or("");
     let mut first: Option<(usize, usize)> = None;
-    for (pos, &i) in order.iter().enumerate() {
-        let dst = disks[i].dst.as_deref().unwrap_or("");
-        if let Some(&p) = seen.get(dst) {
-            if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
-                first = Some((p, pos));
+    if order.len() <= 16 {
+        first = (0..order.len())
+            .flat_map(|a| (a + 1..order.len()).map(move |b| (a, b)))
+            .find(|&(a, b)| dst(a) == dst(b));
+    } else {
+        let mut seen: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(order.len());
+        for pos in 0..order.len() {
+            if let Some(&p) = seen.get(dst(pos)) {
+                if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
+                    first = Some((p, pos));
+                }
+            } else {
+                seen.insert(dst(pos), pos);
             }
-        } else {
-            seen.insert(dst, pos);
         }
     }
     if let Some((a, b)) = first {

@@ -112,7 +112,7 @@ fn malformed_documents_are_refused_as_xml_errors() {
     for (xml, what) in cases {
         match verdict(xml) {
             Ok(d) => {
-                unsafe { crate::domain::ffi::virDomainDefFree(d) };
+                unsafe { crate::domain::types::def_free(d) };
                 panic!("{what}: accepted: {xml:?}");
             }
             Err((code, msg)) => {
@@ -135,7 +135,7 @@ fn malformed_documents_are_refused_as_xml_errors() {
 fn name_of(xml: &str) -> String {
     let d = parse_ok(xml, 0);
     let n = unsafe { CStr::from_ptr((*d).name).to_str().unwrap().to_string() };
-    unsafe { crate::domain::ffi::virDomainDefFree(d) };
+    unsafe { crate::domain::types::def_free(d) };
     n
 }
 
@@ -178,14 +178,14 @@ fn well_formed_edge_cases_parse_as_before() {
             .to_string()
     };
     assert_eq!(path, "/a&b c d\ne");
-    unsafe { crate::domain::ffi::virDomainDefFree(d) };
+    unsafe { crate::domain::types::def_free(d) };
     // Devices in a default namespace are not libvirt's devices.
     let d = parse_ok(
         &format!("{OK_HEAD}<devices xmlns='urn:x'><disk><source file='/a'/><target dev='vda'/></disk></devices></domain>"),
         0,
     );
     assert_eq!(unsafe { (*d).ndisks }, 0);
-    unsafe { crate::domain::ffi::virDomainDefFree(d) };
+    unsafe { crate::domain::types::def_free(d) };
 }
 
 /// roxmltree's verdict on a document (the reference).
