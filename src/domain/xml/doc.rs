@@ -82,8 +82,12 @@ thread_local! {
     static SPARE: Cell<Option<Bufs>> = const { Cell::new(None) };
 }
 
-/// Vectors larger than this are not kept (a 40k-disk document should not pin memory).
-const KEEP_MAX: usize = 1 << 14;
+/// Vectors larger than this are not kept: a big document should not pin memory, and
+/// keeping a buffer glibc served with mmap would also stop glibc from raising its mmap
+/// threshold when it is freed (then every later large allocation, such as the text of
+/// a 1000-disk definition being formatted, is a fresh mmap with its page faults).
+/// libvirt's own test documents have at most a few hundred elements.
+const KEEP_MAX: usize = 1024;
 
 pub(super) struct Doc<'a> {
     pub text: &'a str,

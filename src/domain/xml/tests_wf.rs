@@ -256,7 +256,7 @@ fn damaged_corpus_is_judged_as_roxmltree_judges_it() {
             // Deliberate: `<:x>` ends with `</:x>`, not `</x>` (and `<x>` not with `</:x>`)
             // as roxmltree allows: libxml2 takes ":x" as the name too, and refuses.
             let colon_name = v.contains("<:") || v.contains("</:");
-            if ours != reference_ok(&v) && !(colon_name && !ours) {
+            if ours != reference_ok(&v) && (ours || !colon_name) {
                 let lo = v.floor_char_boundary(p.saturating_sub(30));
                 let hi = v.floor_char_boundary((p + 30).min(v.len()));
                 mismatches.push(format!("{file}: ours {ours}: ...{:?}...", &v[lo..hi]));
