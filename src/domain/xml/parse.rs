@@ -132,12 +132,13 @@ fn parse_c_int<T: std::str::FromStr>(v: &str) -> Option<T> {
 }
 
 /// Values of one `<disk>`, as C will see them.
-struct DiskVals {
+struct DiskVals<'a> {
     ty: c_int,
     device: c_int,
     bus: c_int,
-    path: Option<String>,
-    dst: Option<String>,
+    /// Borrowed from the document when written plainly (copied once, into C strings).
+    path: Option<Cow<'a, str>>,
+    dst: Option<Cow<'a, str>>,
     readonly: bool,
     shared: bool,
     /// `virDomainDiskInsert` keys: the bus as written, the target's index.
@@ -146,7 +147,7 @@ struct DiskVals {
     has_address: bool,
 }
 
-fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error> {
+fn scan_disk<'a>(cx: &Ctx<'_, 'a>, n: Node, dom: &str) -> Result<(DiskVals<'a>, DiskOrig), Error> {
     let type_attr = cx.attr(n, "type");
     let mut ty = match &type_attr {
         Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
@@ -163,7 +164,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         Some(s) => {
             let a = source_attr(ty).and_then(|an| {
                 cx.attr(s, an).map(|(a, v)| {
-                    path = Some(v.to_string());
+                    path = Some(v);
                     (a, an)
                 })
             });
@@ -190,7 +191,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
     let target_pos = match target {
         Some(t) => {
             let dev = cx.attr(t, "dev").map(|(a, v)| {
-                dst = Some(v.to_string());
+                dst = Some(v);
                 a
             });
             let bus_attr = cx.attr(t, "bus").map(|(a, v)| (a, v.to_string()));
@@ -212,7 +213,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
     // Post-parse (virDomainDiskDefPostParse).
     if let Some(d) = &dst {
         if let Some(rest) = d.strip_prefix("ioemu:") {
-            dst = Some(rest.to_string());
+            dst = Some(Cow::Owned(rest.to_string()));
         }
     }
     let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
@@ -224,7 +225,7 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         device,
         bus,
         path,
-        dst: dst.clone(),
+        dst,
         readonly: readonly_val,
         shared: shareable.is_some(),
         key,
@@ -266,14 +267,18 @@ pub(super) fn default_bus(device: c_int, dst: Option<&str>) -> c_int {
     }
 }
 
-struct LeaseVals {
-    lockspace: String,
-    key: String,
-    path: String,
+struct LeaseVals<'a> {
+    lockspace: Cow<'a, str>,
+    key: Cow<'a, str>,
+    path: Cow<'a, str>,
     offset: u64,
 }
 
-fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
+fn scan_lease<'a>(
+    cx: &Ctx<'_, 'a>,
+    n: Node,
+    dom: &str,
+) -> Result<(LeaseVals<'a>, LeaseOrig), Error> {
     let [key, lockspace, target] = cx.children_first(n, ["key", "lockspace", "target"]);
     let key = key.map(|k| cx.text_elem(k));
     let (key, key_v) = match key {
@@ -312,9 +317,9 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
         None => 0,
     };
     let vals = LeaseVals {
-        lockspace: ls_v.into_owned(),
-        key: key_v.into_owned(),
-        path: path.to_string(),
+        lockspace: ls_v,
+        key: key_v,
+        path,
         offset,
     };
     let orig = LeaseOrig {
@@ -409,7 +414,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     let mut events_end = None;
     let mut olf = None;
-    let mut devices_all = Vec::new();
+    let mut devices = None;
     for c in doc.children(root) {
         let r = doc.node(c);
         if !r.ns_none {
@@ -420,7 +425,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
                 events_end = Some(cx.rel(doc.range(c)).end as u32)
             }
             "on_lockfailure" if olf.is_none() => olf = Some(cx.text_elem(c)),
-            "devices" => devices_all.push(c),
+            "devices" => devices = Some(c),
             _ => {}
         }
     }
@@ -436,34 +441,29 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath).
     let mut disks_v = Vec::new();
     let mut disks_o = Vec::new();
-    let mut lease_nodes = Vec::new();
-    for &dn in &devices_all {
-        for n in doc.children(dn) {
-            let r = doc.node(n);
-            if !r.ns_none {
-                continue;
-            }
-            match doc.local(r) {
-                "disk" => {
-                    let (v, o) = scan_disk(&cx, n, &name)?;
-                    disks_v.push(v);
-                    disks_o.push(o);
-                }
-                "lease" => lease_nodes.push(n),
-                _ => {}
-            }
+    let devices_all = || doc.children_named(root, "devices");
+    for dn in devices_all() {
+        for n in doc.children_named(dn, "disk") {
+            let (v, o) = scan_disk(&cx, n, &name)?;
+            disks_v.push(v);
+            disks_o.push(o);
         }
     }
-    let devices = devices_all.last().copied();
-    let mut leases_v = Vec::with_capacity(lease_nodes.len());
-    let mut leases_o = Vec::with_capacity(lease_nodes.len());
-    for n in lease_nodes {
-        let (v, o) = scan_lease(&cx, n, &name)?;
-        leases_v.push(v);
-        leases_o.push(o);
+    let mut leases_v = Vec::new();
+    let mut leases_o = Vec::new();
+    for dn in devices_all() {
+        for n in doc.children_named(dn, "lease") {
+            let (v, o) = scan_lease(&cx, n, &name)?;
+            leases_v.push(v);
+            leases_o.push(o);
+        }
     }
-    let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
-    let order = libvirt_disk_order(&keys);
+    let order = if disks_v.len() <= 1 {
+        (0..disks_v.len()).collect()
+    } else {
+        let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
+        libvirt_disk_order(&keys)
+    };
     check_name(&name)?;
     // virDomainDiskDefPostParse → virDomainDiskDefAssignAddress: a disk without <address>
     // needs a target name libvirt can turn into an index.
@@ -485,47 +485,40 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let lease_base = base + disks_v.len() as u64;
     let owned = OwnedDef(def_new());
     let def = owned.0;
-    let disks: Vec<*mut virDomainDiskDef> = order
-        .iter()
-        .map(|&i| {
-            let v = &disks_v[i];
-            let src = c_calloc::<virStorageSource>();
-            let disk = c_calloc::<virDomainDiskDef>();
-            unsafe {
-                (*src).type_ = v.ty;
-                (*src).path = v
-                    .path
-                    .as_deref()
-                    .map_or(std::ptr::null_mut(), malloc_cstring);
-                (*src).readonly = v.readonly;
-                (*src).shared = v.shared;
-                (*disk).src = src;
-                (*disk).device = v.device;
-                (*disk).bus = v.bus;
-                (*disk).dst = v
-                    .dst
-                    .as_deref()
-                    .map_or(std::ptr::null_mut(), malloc_cstring);
-                (*disk).virtcoreIdentity = base + i as u64;
-            }
-            disk
-        })
-        .collect();
-    let leases: Vec<*mut virDomainLeaseDef> = leases_v
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let l = c_calloc::<virDomainLeaseDef>();
-            unsafe {
-                (*l).lockspace = malloc_cstring(&v.lockspace);
-                (*l).key = malloc_cstring(&v.key);
-                (*l).path = malloc_cstring(&v.path);
-                (*l).offset = v.offset;
-                (*l).virtcoreIdentity = lease_base + i as u64;
-            }
-            l
-        })
-        .collect();
+    let disks = c_array_from(order.iter().map(|&i| {
+        let v = &disks_v[i];
+        let src = c_calloc::<virStorageSource>();
+        let disk = c_calloc::<virDomainDiskDef>();
+        unsafe {
+            (*src).type_ = v.ty;
+            (*src).path = v
+                .path
+                .as_deref()
+                .map_or(std::ptr::null_mut(), malloc_cstring);
+            (*src).readonly = v.readonly;
+            (*src).shared = v.shared;
+            (*disk).src = src;
+            (*disk).device = v.device;
+            (*disk).bus = v.bus;
+            (*disk).dst = v
+                .dst
+                .as_deref()
+                .map_or(std::ptr::null_mut(), malloc_cstring);
+            (*disk).virtcoreIdentity = base + i as u64;
+        }
+        disk
+    }));
+    let leases = c_array_from(leases_v.iter().enumerate().map(|(i, v)| {
+        let l = c_calloc::<virDomainLeaseDef>();
+        unsafe {
+            (*l).lockspace = malloc_cstring(&v.lockspace);
+            (*l).key = malloc_cstring(&v.key);
+            (*l).path = malloc_cstring(&v.path);
+            (*l).offset = v.offset;
+            (*l).virtcoreIdentity = lease_base + i as u64;
+        }
+        l
+    }));
     let layout = Layout {
         root: cx.elem(root),
         type_attr,
@@ -548,10 +541,10 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).uuid = uuid_val;
         (*def).name = malloc_cstring(&name);
         (*def).onLockFailure = on_lockfailure_val;
-        (*def).ndisks = disks.len();
-        (*def).disks = c_array(&disks);
-        (*def).nleases = leases.len();
-        (*def).leases = c_array(&leases);
+        (*def).ndisks = order.len();
+        (*def).disks = disks;
+        (*def).nleases = leases_v.len();
+        (*def).leases = leases;
         let private = DefPrivate {
             xml: text[doc.range(root)].into(),
             layout,
