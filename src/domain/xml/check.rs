@@ -44,6 +44,12 @@ pub(super) fn describe(e: &quick_xml::Error) -> String {
     e.to_string()
 }
 
+/// Equality of two short byte strings (names): inline, without a `memcmp` call.
+#[inline]
+pub(super) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
 #[inline]
 pub(super) fn is_blank(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | b'\r')
@@ -372,14 +378,12 @@ impl NsScope {
     /// `xmlns='uri'` or `xmlns:p='uri'` on an element at `depth`.
     pub fn declare(
         &mut self,
-        text: &str,
         key: &[u8],
         v: &[u8],
         plain: bool,
         depth: usize,
         at: usize,
     ) -> Result<(), WfError> {
-        let _ = text;
         let raw = String::from_utf8_lossy(v);
         let uri: Cow<str> = if plain {
             raw
@@ -435,8 +439,7 @@ impl NsScope {
     }
 
     /// The URI a prefix is bound to.
-    pub fn resolve(&self, text: &str, prefix: &[u8], at: usize) -> Result<&str, WfError> {
-        let _ = text;
+    pub fn resolve(&self, prefix: &[u8], at: usize) -> Result<&str, WfError> {
         if prefix == b"xml" {
             return Ok(XML_URI);
         }
@@ -468,7 +471,7 @@ fn expanded<'t>(
         return Ok((None, local));
     }
     let prefix = &text.as_bytes()[a.start as usize..a.local_start as usize - 1];
-    Ok((Some(ns.resolve(text, prefix, a.start as usize)?), local))
+    Ok((Some(ns.resolve(prefix, a.start as usize)?), local))
 }
 
 /// Prefixes of the attributes of one start tag are bound, and no two have the same
@@ -496,7 +499,7 @@ fn attributes_slow(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), Wf
         // No prefix: expanded names are the names as written.
         let name = |a: &AttrRec| &text.as_bytes()[a.start as usize..a.name_end as usize];
         for (i, a) in attrs.iter().enumerate() {
-            if attrs[..i].iter().any(|b| name(b) == name(a)) {
+            if attrs[..i].iter().any(|b| eq_short(name(b), name(a))) {
                 return Err(dup(a));
             }
         }

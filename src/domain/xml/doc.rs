@@ -179,7 +179,7 @@ impl<'a> Doc<'a> {
                     let r = &mut self.nodes[idx as usize];
                     // quick-xml's own check copies every name; the names are in `text`.
                     let open_name = &text.as_bytes()[r.start as usize + 1..r.name_end as usize];
-                    if e.name().into_inner() != open_name {
+                    if !check::eq_short(e.name().into_inner(), open_name) {
                         return Err(WfError::new(
                             pos,
                             format!(
@@ -323,7 +323,7 @@ impl<'a> Doc<'a> {
             let plain = check::attr_value(v, v0)?;
             let kcolon = check::qname(key, k0)?;
             if key == b"xmlns" || key.starts_with(b"xmlns:") {
-                ns.declare(text, key, v, plain, depth, k0)?;
+                ns.declare(key, v, plain, depth, k0)?;
                 continue;
             }
             self.attrs.push(AttrRec {
@@ -346,7 +346,7 @@ impl<'a> Doc<'a> {
                         "element name with the prefix 'xmlns'",
                     ));
                 }
-                ns.resolve(text, &qname[..c], name_start)?;
+                ns.resolve(&qname[..c], name_start)?;
                 false
             }
             None => !ns.has_default(),
@@ -406,7 +406,7 @@ impl<'a> Doc<'a> {
     pub fn children_named<'s>(&'s self, i: u32, name: &'s str) -> impl Iterator<Item = u32> + 's {
         self.children(i).filter(move |&c| {
             let n = self.node(c);
-            n.ns_none && self.local(n) == name
+            n.ns_none && check::eq_short(self.local(n).as_bytes(), name.as_bytes())
         })
     }
 
@@ -419,7 +419,13 @@ impl<'a> Doc<'a> {
         let n = self.node(i);
         self.attrs[n.attr_lo as usize..n.attr_hi as usize]
             .iter()
-            .find(|a| !a.prefixed && &self.text[a.start as usize..a.name_end as usize] == name)
+            .find(|a| {
+                !a.prefixed
+                    && check::eq_short(
+                        &self.text.as_bytes()[a.start as usize..a.name_end as usize],
+                        name.as_bytes(),
+                    )
+            })
     }
 
     pub fn attrs_of(&self, i: u32) -> &[AttrRec] {

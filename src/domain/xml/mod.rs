@@ -1,6 +1,7 @@
 //! Domain XML in libvirt's format.
 //!
-//! * `parse`: roxmltree reads the document; the fields virtcore models are filled in as
+//! * `parse`: `doc` reads the document (quick-xml tokens, the well-formedness checks of
+//!   `check`, a flat list of elements); the fields virtcore models are filled in as
 //!   libvirt 9.0's generic parser would (post-parse and validation included) and the
 //!   `<domain>` element's text is kept with where each field sits in it (`model`).
 //! * `format`: the kept text, edited where C code changed a field; everything else comes

@@ -102,7 +102,11 @@ impl<'d, 'a> Ctx<'d, 'a> {
                 continue;
             }
             let local = d.local(r);
-            if let Some(k) = names.iter().position(|x| *x == local) {
+            let local = local.as_bytes();
+            if let Some(k) = names
+                .iter()
+                .position(|x| super::check::eq_short(x.as_bytes(), local))
+            {
                 out[k].get_or_insert(c);
             }
         }
