@@ -368,10 +368,16 @@ struct Decl {
     depth: usize,
 }
 
+/// At most this many namespace declarations in scope: prefixes are looked up by a scan
+/// (libvirt's documents declare a handful), which must stay cheap on hostile input.
+pub(super) const NS_MAX: usize = 256;
+
 /// The namespace declarations in scope.
 #[derive(Default)]
 pub(super) struct NsScope {
     decls: Vec<Decl>,
+    /// How many of them declare a default namespace.
+    defaults: usize,
 }
 
 impl NsScope {
@@ -419,6 +425,13 @@ impl NsScope {
                 format!("namespace '{prefix}' declared twice"),
             ));
         }
+        if self.decls.len() >= NS_MAX {
+            return Err(WfError::new(
+                at,
+                format!("more than {NS_MAX} namespace declarations in scope"),
+            ));
+        }
+        self.defaults += prefix.is_empty() as usize;
         self.decls.push(Decl {
             prefix: prefix.into(),
             uri: uri.into_owned().into(),
@@ -430,12 +443,14 @@ impl NsScope {
     /// Drops the declarations of elements at `depth` and below.
     pub fn pop(&mut self, depth: usize) {
         while self.decls.last().is_some_and(|d| d.depth >= depth) {
-            self.decls.pop();
+            if self.decls.pop().is_some_and(|d| d.prefix.is_empty()) {
+                self.defaults -= 1;
+            }
         }
     }
 
     pub fn has_default(&self) -> bool {
-        self.decls.iter().any(|d| d.prefix.is_empty())
+        self.defaults > 0
     }
 
     /// The URI a prefix is bound to.

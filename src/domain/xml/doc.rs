@@ -108,7 +108,8 @@ impl Drop for Doc<'_> {
             b.nodes.clear();
             b.attrs.clear();
             b.open.clear();
-            SPARE.with(|s| s.set(Some(b)));
+            // (Not at all while the thread's locals are being destroyed.)
+            let _ = SPARE.try_with(|s| s.set(Some(b)));
         }
     }
 }
@@ -121,7 +122,11 @@ impl<'a> Doc<'a> {
     /// Parses `text` (at most 4 GiB: positions are `u32`).
     pub fn parse(text: &'a str) -> Result<Doc<'a>, WfError> {
         check::chars(text.as_bytes())?;
-        let b = SPARE.with(|s| s.take()).unwrap_or_default();
+        let b = SPARE
+            .try_with(|s| s.take())
+            .ok()
+            .flatten()
+            .unwrap_or_default();
         let mut d = Doc {
             text,
             nodes: b.nodes,

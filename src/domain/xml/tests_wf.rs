@@ -109,6 +109,14 @@ fn malformed_documents_are_refused_as_xml_errors() {
         ("<domain type='kvm'><p:a xmlns:p='urn:x'/><p:b/><name>a</name></domain>", "prefix out of scope"),
     ];
     let mut lenient = Vec::new();
+    // Hostile: namespace declarations are looked up by a scan, so their number is capped.
+    let many_ns: String = (0..=super::check::NS_MAX)
+        .map(|i| format!(" xmlns:p{i}='urn:{i}'"))
+        .collect();
+    let many_ns = format!("<domain type='kvm'{many_ns}><name>a</name></domain>");
+    let (code, msg) = verdict(&many_ns).expect_err("too many namespaces accepted");
+    assert_eq!(code, XML_ERROR, "{msg}");
+    assert!(msg.contains("namespace declarations"), "{msg}");
     for (xml, what) in cases {
         match verdict(xml) {
             Ok(d) => {
