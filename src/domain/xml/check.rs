@@ -258,9 +258,15 @@ fn attr_value_slow(v: &[u8], at: usize) -> Result<bool, WfError> {
 }
 
 /// Appends what a checked reference starting at `s[0] == '&'` stands for; returns its length.
+/// (Only checked text reaches here; the fallbacks keep anything else from panicking.)
 fn push_ref(out: &mut String, s: &str) -> usize {
-    let e = s.find(';').unwrap_or(s.len() - 1);
-    out.push(resolve(&s.as_bytes()[1..e]).unwrap_or('\u{FFFD}'));
+    let e = s.find(';').unwrap_or(s.len()).max(1);
+    out.push(
+        s.as_bytes()
+            .get(1..e)
+            .and_then(resolve)
+            .unwrap_or('\u{FFFD}'),
+    );
     e + 1
 }
 
@@ -282,7 +288,7 @@ pub(super) fn decode_attr(raw: &str) -> String {
                 1
             }
         };
-        rest = &rest[i + n..];
+        rest = rest.get(i + n..).unwrap_or("");
     }
     out.push_str(rest);
     out
@@ -309,7 +315,7 @@ pub(super) fn decode_text(raw: &str) -> Cow<'_, str> {
             }
             _ => {
                 // <![CDATA[ ... ]]>
-                let body = &rest[i + 9..];
+                let body = rest.get(i + 9..).unwrap_or("");
                 let e = body.find("]]>").unwrap_or(body.len());
                 push_lines(&mut out, &body[..e]);
                 9 + e + 3

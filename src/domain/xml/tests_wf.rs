@@ -280,3 +280,14 @@ fn damaged_corpus_is_judged_as_roxmltree_judges_it() {
         mismatches.join("\n")
     );
 }
+
+#[test]
+fn decoding_never_panics_on_unchecked_text() {
+    use super::check::{decode_attr, decode_text};
+    for s in ["&", "&;", "&#", "<", "<![CDATA[", "<![CDATA[x", "a\r", "\r\n&amp", "é<"] {
+        let _ = decode_text(s);
+        let _ = decode_attr(s);
+    }
+    assert_eq!(decode_text("a&amp;<![CDATA[<b>]]>\r\nc"), "a&<b>\nc");
+    assert_eq!(decode_attr("a&lt;\tb\r\nc"), "a< b c");
+}
