@@ -284,7 +284,17 @@ fn damaged_corpus_is_judged_as_roxmltree_judges_it() {
 #[test]
 fn decoding_never_panics_on_unchecked_text() {
     use super::check::{decode_attr, decode_text};
-    for s in ["&", "&;", "&#", "<", "<![CDATA[", "<![CDATA[x", "a\r", "\r\n&amp", "é<"] {
+    for s in [
+        "&",
+        "&;",
+        "&#",
+        "<",
+        "<![CDATA[",
+        "<![CDATA[x",
+        "a\r",
+        "\r\n&amp",
+        "é<",
+    ] {
         let _ = decode_text(s);
         let _ = decode_attr(s);
     }
