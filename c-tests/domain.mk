@@ -31,7 +31,8 @@ $(BIN)/bench_domain_lv: bench_domain.c $(DOMAIN_COMPAT)
 	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS) -lpthread
 
 # Parse/format speed over real documents and with many disks (scripts/bench-domain-xml.sh;
-# BENCH_DOMAIN_XML_DIRS names libvirt's test-data directories, else the 40-document corpus).
+# BENCH_DOMAIN_XML_DIRS names the directories, by default libvirt 9.0's test documents in
+# tests/data/libvirt-9.0).
 .PHONY: bench-domain-xml
 bench: bench-domain-xml
 bench-domain-xml: $(BIN)/bench_domain_xml_vc $(BIN)/bench_domain_xml_lv

@@ -1,7 +1,7 @@
 //! Domain objects and the domain object list (libvirt 9.0's `domain_conf.h`, `virdomainobjlist.h`).
 //!
 //! * `types`: the C-visible definition structs (`virDomainDef`, disks, leases).
-//! * `xml`: libvirt's domain XML, parsed with roxmltree, formatted by patching the original.
+//! * `xml`: libvirt's domain XML, tokenized by quick-xml, formatted by patching the original.
 
 pub mod consts;
 pub mod error;

@@ -150,46 +150,37 @@ struct Status {
 }
 
 fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
-    let doc = roxmltree::Document::parse(text).map_err(|e| {
-        let p = e.pos();
-        xml_err(format!(
-            "malformed status XML at line {}, column {}: {e}",
-            p.row, p.col
-        ))
-    })?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "domstatus" {
+    let st = xml::read_status(text)?;
+    if st.root != "domstatus" {
         return Err(xml_err(format!(
             "unexpected root element <{}>, expecting <domstatus>",
-            root.tag_name().name()
+            st.root
         )));
     }
-    let state_s = root.attribute("state").unwrap_or("");
+    let state_s = st.state.as_deref().unwrap_or("");
     let state = STATE_NAMES
         .iter()
         .position(|s| *s == state_s)
         .map(|i| i as c_int)
         .or_else(|| state_s.parse().ok().filter(|s| reason_count(*s).is_some()))
         .ok_or_else(|| xml_err(format!("invalid domain state '{state_s}'")))?;
-    let reason_s = root.attribute("reason").unwrap_or("unknown");
+    let reason_s = st.reason.as_deref().unwrap_or("unknown");
     let reason = reason_names(state)
         .iter()
         .position(|s| *s == reason_s)
         .map(|i| i as c_int)
         .or_else(|| reason_s.parse().ok())
         .unwrap_or(0);
-    let pid = match root.attribute("pid") {
+    let pid = match st.pid.as_deref() {
         Some(p) => p
             .parse()
             .map_err(|_| xml_err(format!("invalid pid '{p}' in status file")))?,
         None => 0,
     };
-    let dom = root
-        .children()
-        .find(|c| c.is_element() && c.tag_name().name() == "domain")
+    let dom = st
+        .domain
         .ok_or_else(|| xml_err("no <domain> in status file"))?;
-    let def = xml::parse(&text[dom.range()], VIR_DOMAIN_DEF_PARSE_STATUS)
-        .map_err(|e| in_file(e, path))?;
+    let def = xml::parse(&text[dom], VIR_DOMAIN_DEF_PARSE_STATUS).map_err(|e| in_file(e, path))?;
     Ok(Status {
         state,
         reason,

@@ -6,7 +6,6 @@
 //! releases all of it with `free()`.
 
 use std::ffi::{c_char, c_int, c_uchar, c_ulonglong, c_void, CStr};
-use std::ptr;
 
 /// `VIR_UUID_BUFLEN`: a UUID in raw form.
 pub const VIR_UUID_BUFLEN: usize = 16;
@@ -185,16 +184,25 @@ pub(crate) fn c_calloc<T>() -> *mut T {
     p
 }
 
-/// A malloc'ed array of `n` pointers.
+/// A malloc'ed array of `n` pointers (tests build definitions with it).
+#[cfg(test)]
 pub(crate) fn c_array<T>(items: &[*mut T]) -> *mut *mut T {
-    if items.is_empty() {
-        return ptr::null_mut();
+    c_array_from(items.iter().copied())
+}
+
+/// A calloc'ed C array of the items (NULL when there is none), filled in place.
+pub(crate) fn c_array_from<T>(items: impl ExactSizeIterator<Item = *mut T>) -> *mut *mut T {
+    let n = items.len();
+    if n == 0 {
+        return std::ptr::null_mut();
     }
-    let p = unsafe { libc::calloc(items.len(), std::mem::size_of::<*mut T>()) } as *mut *mut T;
+    let p = unsafe { libc::calloc(n, std::mem::size_of::<*mut T>()) } as *mut *mut T;
     if p.is_null() {
         std::alloc::handle_alloc_error(std::alloc::Layout::new::<*mut T>());
     }
-    unsafe { ptr::copy_nonoverlapping(items.as_ptr(), p, items.len()) };
+    for (k, item) in items.enumerate().take(n) {
+        unsafe { p.add(k).write(item) };
+    }
     p
 }
 

@@ -1,6 +1,7 @@
 //! Domain XML in libvirt's format.
 //!
-//! * `parse`: roxmltree reads the document; the fields virtcore models are filled in as
+//! * `parse`: `doc` reads the document (quick-xml tokens, the well-formedness checks of
+//!   `check`, a flat list of elements); the fields virtcore models are filled in as
 //!   libvirt 9.0's generic parser would (post-parse and validation included) and the
 //!   `<domain>` element's text is kept with where each field sits in it (`model`).
 //! * `format`: the kept text, edited where C code changed a field; everything else comes
@@ -11,11 +12,46 @@ use std::ffi::c_uint;
 use crate::domain::error::xml_err;
 use crate::error::{virErrorDomain, virErrorNumber, Error};
 
+mod check;
+mod doc;
 mod format;
 mod model;
 mod parse;
 
 pub use format::format;
+
+/// A status file's `<domstatus>` element: its root's name, the attributes `state`,
+/// `reason`, `pid` as read, and where its first `<domain>` child is.
+pub(crate) struct StatusDoc {
+    pub root: String,
+    pub state: Option<String>,
+    pub reason: Option<String>,
+    pub pid: Option<String>,
+    pub domain: Option<std::ops::Range<usize>>,
+}
+
+/// Reads a status file's wrapper (the `<domain>` inside is parsed by [`parse`]).
+pub(crate) fn read_status(text: &str) -> Result<StatusDoc, Error> {
+    let doc = doc::Doc::parse(text).map_err(|e| {
+        let (line, col) = e.line_col(text);
+        xml_err(format!(
+            "malformed status XML at line {line}, column {col}: {}",
+            e.msg
+        ))
+    })?;
+    let root = doc.root;
+    let attr = |n: &str| doc.attr(root, n).map(|a| doc.attr_value(a).into_owned());
+    let domain = doc
+        .children(root)
+        .find(|&c| doc.local(doc.node(c)) == "domain");
+    Ok(StatusDoc {
+        root: doc.local(doc.node(root)).to_string(),
+        state: attr("state"),
+        reason: attr("reason"),
+        pid: attr("pid"),
+        domain: domain.map(|d| doc.range(d)),
+    })
+}
 pub(crate) use model::DefPrivate;
 pub use parse::parse;
 
@@ -96,3 +132,5 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
     }
     Ok(())
 }
+#[cfg(test)]
+mod tests_wf;

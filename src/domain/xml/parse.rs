@@ -7,8 +7,7 @@ use std::borrow::Cow;
 use std::ffi::{c_int, c_uint};
 use std::ops::Range;
 
-use roxmltree::{Document, Node, ParsingOptions};
-
+use super::doc::Doc;
 use super::model::*;
 use super::*;
 use crate::domain::error::xml_err;
@@ -18,16 +17,15 @@ use crate::ffi::malloc_cstring;
 
 use virErrorNumber::*;
 
-struct Ctx<'a> {
+/// An element of the document being read (an index into `Doc::nodes`).
+type Node = u32;
+
+struct Ctx<'d, 'a> {
+    doc: &'d Doc<'a>,
     base: usize,
-    text: &'a str,
 }
 
-fn is_blank(t: &str) -> bool {
-    t.bytes().all(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
-}
-
-impl<'a> Ctx<'a> {
+impl<'d, 'a> Ctx<'d, 'a> {
     fn rel(&self, r: Range<usize>) -> Range<usize> {
         r.start - self.base..r.end - self.base
     }
@@ -36,102 +34,84 @@ impl<'a> Ctx<'a> {
         (r.start - self.base) as u32..(r.end - self.base) as u32
     }
 
-    fn attr<'n>(&self, n: Node<'n, '_>, name: &str) -> Option<(Attr, &'n str)> {
-        let a = n
-            .attributes()
-            .find(|a| a.name() == name && a.namespace().is_none())?;
-        let value = self.rel32(a.range_value());
-        let raw = &self.text[a.range_value()];
-        let cooked = (raw != a.value()).then(|| a.value().into());
+    fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
+        let a = self.doc.attr(n, name)?;
+        let v = self.doc.attr_value(a);
+        // Only a value that differs from the raw text is kept (entities, blanks).
+        let cooked = (!a.plain).then(|| v.as_ref().into());
         Some((
             Attr {
                 whole: self.rel32(a.range()),
-                value,
+                value: self.rel32(a.range_value()),
                 cooked,
             },
-            a.value(),
+            v,
         ))
     }
 
-    fn elem(&self, n: Node) -> Elem {
-        let range = self.rel(n.range());
-        let full = &self.text[n.range()];
-        let ws_start = match n.prev_sibling() {
-            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => self.rel(p.range()).start,
-            _ => range.start,
+    fn elem(&self, i: Node) -> Elem {
+        let d = self.doc;
+        let n = d.node(i);
+        let b = self.base as u32;
+        // The root has no text node before it (text outside it is not a node).
+        let ws_start = match d.blank_before(i) {
+            Some(r) if i != d.root => r.start as u32,
+            _ => n.start,
         };
-        let name_len = full[1..]
-            .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
-            .unwrap_or(full.len() - 1);
-        let name_end = range.start + 1 + name_len;
-        let attr_end = n
-            .attributes()
-            .next_back()
-            .map_or(name_end, |a| self.rel(a.range()).end);
-        let (self_closing, content_start, close_start) = match (n.first_child(), n.last_child()) {
-            (Some(f), Some(l)) => (false, self.rel(f.range()).start, self.rel(l.range()).end),
-            _ if full.ends_with("/>") => (true, range.end, range.end),
-            _ => {
-                let c = range.start + full.rfind("</").unwrap_or(full.len());
-                (false, c, c)
-            }
-        };
-        let first_el = n.children().find(|c| c.is_element());
-        let child_ws = match first_el.and_then(|f| f.prev_sibling()) {
-            Some(p) if p.is_text() && p.text().is_some_and(is_blank) => Some(self.rel32(p.range())),
-            _ => None,
-        };
-        let last_child_end = n
-            .children()
-            .rev()
-            .find(|c| c.is_element())
-            .map_or(content_start, |c| self.rel(c.range()).end);
+        let attr_end = d
+            .attrs_of(i)
+            .last()
+            .map_or(n.name_end, |a| a.range().end as u32);
+        let mut first_el = None;
+        let mut last_el = None;
+        for c in d.children(i) {
+            first_el.get_or_insert(c);
+            last_el = Some(c);
+        }
+        let child_ws = first_el.and_then(|f| d.blank_before(f).map(|r| self.rel32(r)));
         Elem {
-            ws_start: ws_start as u32,
-            range: range.start as u32..range.end as u32,
-            name_end: name_end as u32,
-            attr_end: attr_end as u32,
-            content_start: content_start as u32,
-            close_start: close_start as u32,
-            last_child_end: last_child_end as u32,
+            ws_start: ws_start - b,
+            range: n.start - b..n.end - b,
+            name_end: n.name_end - b,
+            attr_end: attr_end - b,
+            content_start: n.content_start - b,
+            close_start: n.close_start - b,
+            last_child_end: last_el.map_or(n.content_start, |c| d.node(c).end) - b,
             child_ws,
-            self_closing,
+            self_closing: n.self_closing,
             has_children: first_el.is_some(),
         }
     }
 
     /// An element and its XPath string value (all descendant text).
-    fn text_elem(&self, n: Node<'a, '_>) -> (TextElem, Cow<'a, str>) {
+    fn text_elem(&self, n: Node) -> (TextElem, Cow<'a, str>) {
         let elem = self.elem(n);
-        let value: Cow<str> = match (n.first_child(), n.last_child()) {
-            (None, _) => Cow::Borrowed(""),
-            (Some(f), Some(l)) if f == l && f.is_text() => match f.text_storage() {
-                Some(roxmltree::StringStorage::Borrowed(s)) => Cow::Borrowed(s),
-                _ => Cow::Owned(f.text().unwrap_or("").to_string()),
-            },
-            _ => Cow::Owned(
-                n.descendants()
-                    .filter(|d| d.is_text())
-                    .filter_map(|d| d.text())
-                    .collect(),
-            ),
-        };
-        let raw = &self.text[self.base + elem.content_start()..self.base + elem.close_start()];
+        let value = self.doc.string_value(n);
+        let raw = &self.doc.text[self.base + elem.content_start()..self.base + elem.close_start()];
         let cooked = (raw != value).then(|| value.as_ref().into());
         (TextElem { elem, cooked }, value)
     }
-}
 
-fn child<'a, 'i>(n: Node<'a, 'i>, name: &str) -> Option<Node<'a, 'i>> {
-    n.children().find(|c| {
-        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
-    })
-}
-
-fn children<'a, 'i: 'a>(n: Node<'a, 'i>, name: &'a str) -> impl Iterator<Item = Node<'a, 'i>> + 'a {
-    n.children().filter(move |c| {
-        c.is_element() && c.tag_name().name() == name && c.tag_name().namespace().is_none()
-    })
+    /// The first child element (in no namespace) of each name, in one pass.
+    fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
+        let d = self.doc;
+        let mut out = [None; N];
+        for c in d.children(n) {
+            let r = d.node(c);
+            if !r.ns_none {
+                continue;
+            }
+            let local = d.local(r);
+            let local = local.as_bytes();
+            if let Some(k) = names
+                .iter()
+                .position(|x| super::check::eq_short(x.as_bytes(), local))
+            {
+                out[k].get_or_insert(c);
+            }
+        }
+        out
+    }
 }
 
 fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
@@ -156,12 +136,13 @@ fn parse_c_int<T: std::str::FromStr>(v: &str) -> Option<T> {
 }
 
 /// Values of one `<disk>`, as C will see them.
-struct DiskVals {
+struct DiskVals<'a> {
     ty: c_int,
     device: c_int,
     bus: c_int,
-    path: Option<String>,
-    dst: Option<String>,
+    /// Borrowed from the document when written plainly (copied once, into C strings).
+    path: Option<Cow<'a, str>>,
+    dst: Option<Cow<'a, str>>,
     readonly: bool,
     shared: bool,
     /// `virDomainDiskInsert` keys: the bus as written, the target's index.
@@ -170,7 +151,7 @@ struct DiskVals {
     has_address: bool,
 }
 
-fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error> {
+fn scan_disk<'a>(cx: &Ctx<'_, 'a>, n: Node, dom: &str) -> Result<(DiskVals<'a>, DiskOrig), Error> {
     let type_attr = cx.attr(n, "type");
     let mut ty = match &type_attr {
         Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
@@ -180,13 +161,14 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         None => VIR_STORAGE_TYPE_FILE,
     };
     let type_written = ty;
-    let source = child(n, "source");
+    let [source, target, readonly, shareable, address] =
+        cx.children_first(n, ["source", "target", "readonly", "shareable", "address"]);
     let mut path = None;
     let source_pos = match source {
         Some(s) => {
             let a = source_attr(ty).and_then(|an| {
                 cx.attr(s, an).map(|(a, v)| {
-                    path = Some(v.to_string());
+                    path = Some(v);
                     (a, an)
                 })
             });
@@ -208,13 +190,12 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         }
         None => VIR_DOMAIN_DISK_DEVICE_DISK,
     };
-    let target = child(n, "target");
     let mut dst = None;
     let mut bus = VIR_DOMAIN_DISK_BUS_NONE;
     let target_pos = match target {
         Some(t) => {
             let dev = cx.attr(t, "dev").map(|(a, v)| {
-                dst = Some(v.to_string());
+                dst = Some(v);
                 a
             });
             let bus_attr = cx.attr(t, "bus").map(|(a, v)| (a, v.to_string()));
@@ -236,11 +217,9 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
     // Post-parse (virDomainDiskDefPostParse).
     if let Some(d) = &dst {
         if let Some(rest) = d.strip_prefix("ioemu:") {
-            dst = Some(rest.to_string());
+            dst = Some(Cow::Owned(rest.to_string()));
         }
     }
-    let readonly = child(n, "readonly");
-    let shareable = child(n, "shareable");
     let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
     if bus == VIR_DOMAIN_DISK_BUS_NONE {
         bus = default_bus(device, dst.as_deref());
@@ -250,11 +229,11 @@ fn scan_disk(cx: &Ctx, n: Node, dom: &str) -> Result<(DiskVals, DiskOrig), Error
         device,
         bus,
         path,
-        dst: dst.clone(),
+        dst,
         readonly: readonly_val,
         shared: shareable.is_some(),
         key,
-        has_address: child(n, "address").is_some(),
+        has_address: address.is_some(),
     };
     let orig = DiskOrig {
         elem: cx.elem(n),
@@ -292,15 +271,20 @@ pub(super) fn default_bus(device: c_int, dst: Option<&str>) -> c_int {
     }
 }
 
-struct LeaseVals {
-    lockspace: String,
-    key: String,
-    path: String,
+struct LeaseVals<'a> {
+    lockspace: Cow<'a, str>,
+    key: Cow<'a, str>,
+    path: Cow<'a, str>,
     offset: u64,
 }
 
-fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Error> {
-    let key = child(n, "key").map(|k| cx.text_elem(k));
+fn scan_lease<'a>(
+    cx: &Ctx<'_, 'a>,
+    n: Node,
+    dom: &str,
+) -> Result<(LeaseVals<'a>, LeaseOrig), Error> {
+    let [key, lockspace, target] = cx.children_first(n, ["key", "lockspace", "target"]);
+    let key = key.map(|k| cx.text_elem(k));
     let (key, key_v) = match key {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
@@ -309,7 +293,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let (lockspace, ls_v) = match child(n, "lockspace").map(|l| cx.text_elem(l)) {
+    let (lockspace, ls_v) = match lockspace.map(|l| cx.text_elem(l)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => {
             return Err(xml_err(format!(
@@ -317,7 +301,7 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
             )))
         }
     };
-    let target = child(n, "target").ok_or_else(|| {
+    let target = target.ok_or_else(|| {
         xml_err(format!(
             "domain '{dom}': Missing 'target' element for lease '{key_v}'"
         ))
@@ -337,9 +321,9 @@ fn scan_lease(cx: &Ctx, n: Node, dom: &str) -> Result<(LeaseVals, LeaseOrig), Er
         None => 0,
     };
     let vals = LeaseVals {
-        lockspace: ls_v.into_owned(),
-        key: key_v.into_owned(),
-        path: path.to_string(),
+        lockspace: ls_v,
+        key: key_v,
+        path,
         offset,
     };
     let orig = LeaseOrig {
@@ -366,27 +350,24 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             text.len()
         )));
     }
-    let opts = ParsingOptions {
-        allow_dtd: false,
-        ..ParsingOptions::default()
-    };
-    let doc = Document::parse_with_options(text, opts).map_err(|e| {
-        let p = e.pos();
+    let doc = Doc::parse(text).map_err(|e| {
+        let (line, col) = e.line_col(text);
         xml_err(format!(
-            "malformed domain XML at line {}, column {}: {e}",
-            p.row, p.col
+            "malformed domain XML at line {line}, column {col}: {}",
+            e.msg
         ))
     })?;
-    let root = doc.root_element();
-    if root.tag_name().name() != "domain" || root.tag_name().namespace().is_some() {
+    let root = doc.root;
+    let root_rec = doc.node(root);
+    if doc.local(root_rec) != "domain" || !root_rec.ns_none {
         return Err(xml_err(format!(
             "expecting root element of 'domain', not '{}'",
-            root.tag_name().name()
+            doc.local(root_rec)
         )));
     }
     let cx = Ctx {
-        base: root.range().start,
-        text,
+        doc: &doc,
+        base: root_rec.start as usize,
     };
     // virDomainDefParseIDs: id, name, uuid, in that order.
     let id_attr = cx.attr(root, "id");
@@ -405,11 +386,11 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             }
         }
     }
-    let (name_el, name) = match child(root, "name").map(|n| cx.text_elem(n)) {
+    let (name_el, name) = match doc.child(root, "name").map(|n| cx.text_elem(n)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => return Err(err(VIR_ERR_NO_NAME, "missing name information")),
     };
-    let uuid_el = child(root, "uuid").map(|n| cx.text_elem(n));
+    let uuid_el = doc.child(root, "uuid").map(|n| cx.text_elem(n));
     let (uuid_val, uuid_generated) = match &uuid_el {
         Some((_, t)) if !t.is_empty() => match uuid_parse(t) {
             Some(u) => (u, false),
@@ -424,7 +405,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     // virDomainDefParseCaps: the hypervisor type.
     let (type_attr, virt_type) = match cx.attr(root, "type") {
-        Some((a, v)) if !v.is_empty() => match enum_index(VIRT_TYPES, v) {
+        Some((a, v)) if !v.is_empty() => match enum_index(VIRT_TYPES, &v) {
             Some(t) => (a, t),
             None => {
                 return Err(err(
@@ -437,14 +418,18 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     };
     let mut events_end = None;
     let mut olf = None;
-    for c in root.children().filter(|c| c.is_element()) {
-        match c.tag_name().name() {
-            "on_poweroff" | "on_reboot" | "on_crash" if c.tag_name().namespace().is_none() => {
-                events_end = Some(cx.rel(c.range()).end as u32)
+    let mut devices = None;
+    for c in doc.children(root) {
+        let r = doc.node(c);
+        if !r.ns_none {
+            continue;
+        }
+        match doc.local(r) {
+            "on_poweroff" | "on_reboot" | "on_crash" => {
+                events_end = Some(cx.rel(doc.range(c)).end as u32)
             }
-            "on_lockfailure" if olf.is_none() && c.tag_name().namespace().is_none() => {
-                olf = Some(cx.text_elem(c))
-            }
+            "on_lockfailure" if olf.is_none() => olf = Some(cx.text_elem(c)),
+            "devices" => devices = Some(c),
             _ => {}
         }
     }
@@ -460,26 +445,29 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath).
     let mut disks_v = Vec::new();
     let mut disks_o = Vec::new();
-    let mut devices = None;
-    for dn in children(root, "devices") {
-        for n in children(dn, "disk") {
+    let devices_all = || doc.children_named(root, "devices");
+    for dn in devices_all() {
+        for n in doc.children_named(dn, "disk") {
             let (v, o) = scan_disk(&cx, n, &name)?;
             disks_v.push(v);
             disks_o.push(o);
         }
-        devices = Some(dn);
     }
     let mut leases_v = Vec::new();
     let mut leases_o = Vec::new();
-    for dn in children(root, "devices") {
-        for n in children(dn, "lease") {
+    for dn in devices_all() {
+        for n in doc.children_named(dn, "lease") {
             let (v, o) = scan_lease(&cx, n, &name)?;
             leases_v.push(v);
             leases_o.push(o);
         }
     }
-    let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
-    let order = libvirt_disk_order(&keys);
+    let order = if disks_v.len() <= 1 {
+        (0..disks_v.len()).collect()
+    } else {
+        let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
+        libvirt_disk_order(&keys)
+    };
     check_name(&name)?;
     // virDomainDiskDefPostParse → virDomainDiskDefAssignAddress: a disk without <address>
     // needs a target name libvirt can turn into an index.
@@ -501,47 +489,40 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let lease_base = base + disks_v.len() as u64;
     let owned = OwnedDef(def_new());
     let def = owned.0;
-    let disks: Vec<*mut virDomainDiskDef> = order
-        .iter()
-        .map(|&i| {
-            let v = &disks_v[i];
-            let src = c_calloc::<virStorageSource>();
-            let disk = c_calloc::<virDomainDiskDef>();
-            unsafe {
-                (*src).type_ = v.ty;
-                (*src).path = v
-                    .path
-                    .as_deref()
-                    .map_or(std::ptr::null_mut(), malloc_cstring);
-                (*src).readonly = v.readonly;
-                (*src).shared = v.shared;
-                (*disk).src = src;
-                (*disk).device = v.device;
-                (*disk).bus = v.bus;
-                (*disk).dst = v
-                    .dst
-                    .as_deref()
-                    .map_or(std::ptr::null_mut(), malloc_cstring);
-                (*disk).virtcoreIdentity = base + i as u64;
-            }
-            disk
-        })
-        .collect();
-    let leases: Vec<*mut virDomainLeaseDef> = leases_v
-        .iter()
-        .enumerate()
-        .map(|(i, v)| {
-            let l = c_calloc::<virDomainLeaseDef>();
-            unsafe {
-                (*l).lockspace = malloc_cstring(&v.lockspace);
-                (*l).key = malloc_cstring(&v.key);
-                (*l).path = malloc_cstring(&v.path);
-                (*l).offset = v.offset;
-                (*l).virtcoreIdentity = lease_base + i as u64;
-            }
-            l
-        })
-        .collect();
+    let disks = c_array_from(order.iter().map(|&i| {
+        let v = &disks_v[i];
+        let src = c_calloc::<virStorageSource>();
+        let disk = c_calloc::<virDomainDiskDef>();
+        unsafe {
+            (*src).type_ = v.ty;
+            (*src).path = v
+                .path
+                .as_deref()
+                .map_or(std::ptr::null_mut(), malloc_cstring);
+            (*src).readonly = v.readonly;
+            (*src).shared = v.shared;
+            (*disk).src = src;
+            (*disk).device = v.device;
+            (*disk).bus = v.bus;
+            (*disk).dst = v
+                .dst
+                .as_deref()
+                .map_or(std::ptr::null_mut(), malloc_cstring);
+            (*disk).virtcoreIdentity = base + i as u64;
+        }
+        disk
+    }));
+    let leases = c_array_from(leases_v.iter().enumerate().map(|(i, v)| {
+        let l = c_calloc::<virDomainLeaseDef>();
+        unsafe {
+            (*l).lockspace = malloc_cstring(&v.lockspace);
+            (*l).key = malloc_cstring(&v.key);
+            (*l).path = malloc_cstring(&v.path);
+            (*l).offset = v.offset;
+            (*l).virtcoreIdentity = lease_base + i as u64;
+        }
+        l
+    }));
     let layout = Layout {
         root: cx.elem(root),
         type_attr,
@@ -564,12 +545,12 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).uuid = uuid_val;
         (*def).name = malloc_cstring(&name);
         (*def).onLockFailure = on_lockfailure_val;
-        (*def).ndisks = disks.len();
-        (*def).disks = c_array(&disks);
-        (*def).nleases = leases.len();
-        (*def).leases = c_array(&leases);
+        (*def).ndisks = order.len();
+        (*def).disks = disks;
+        (*def).nleases = leases_v.len();
+        (*def).leases = leases;
         let private = DefPrivate {
-            xml: text[root.range()].into(),
+            xml: text[doc.range(root)].into(),
             layout,
             disk_base: base,
             lease_base,
@@ -632,18 +613,25 @@ fn validate_disks(dom: &str, disks: &[DiskVals], order: &[usize]) -> Result<(), 
             ));
         }
     }
-    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it.
-    let mut seen: std::collections::HashMap<&str, usize> =
-        std::collections::HashMap::with_capacity(order.len());
+    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it
+    // (that loop itself for a few disks; a map for many, to stay linear).
+    let dst = |pos: usize| disks[order[pos]].dst.as_deref().unwrap_or("");
     let mut first: Option<(usize, usize)> = None;
-    for (pos, &i) in order.iter().enumerate() {
-        let dst = disks[i].dst.as_deref().unwrap_or("");
-        if let Some(&p) = seen.get(dst) {
-            if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
-                first = Some((p, pos));
+    if order.len() <= 16 {
+        first = (0..order.len())
+            .flat_map(|a| (a + 1..order.len()).map(move |b| (a, b)))
+            .find(|&(a, b)| dst(a) == dst(b));
+    } else {
+        let mut seen: std::collections::HashMap<&str, usize> =
+            std::collections::HashMap::with_capacity(order.len());
+        for pos in 0..order.len() {
+            if let Some(&p) = seen.get(dst(pos)) {
+                if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
+                    first = Some((p, pos));
+                }
+            } else {
+                seen.insert(dst(pos), pos);
             }
-        } else {
-            seen.insert(dst, pos);
         }
     }
     if let Some((a, b)) = first {

@@ -1,0 +1,548 @@
+//! The well-formedness rules of XML 1.0 and its namespaces that quick-xml leaves to its
+//! caller (see `doc`), and reading references and blanks the way an XML parser does.
+
+use std::borrow::Cow;
+
+use quick_xml::events::{BytesDecl, BytesPI, BytesRef};
+
+use super::doc::AttrRec;
+
+const XML_URI: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_URI: &str = "http://www.w3.org/2000/xmlns/";
+
+/// Why a document is not well-formed, and the byte offset where that was found.
+#[derive(Debug)]
+pub(crate) struct WfError {
+    pub pos: usize,
+    pub msg: String,
+}
+
+impl WfError {
+    pub fn new(pos: usize, msg: impl Into<String>) -> Self {
+        WfError {
+            pos,
+            msg: msg.into(),
+        }
+    }
+
+    /// 1-based line and column (in characters) of the error in `text`.
+    pub fn line_col(&self, text: &str) -> (usize, usize) {
+        let mut p = self.pos.min(text.len());
+        while !text.is_char_boundary(p) {
+            p -= 1;
+        }
+        let before = &text[..p];
+        let line = 1 + memchr::memchr_iter(b'\n', before.as_bytes()).count();
+        let col = 1 + before[before.rfind('\n').map_or(0, |i| i + 1)..]
+            .chars()
+            .count();
+        (line, col)
+    }
+}
+
+pub(super) fn describe(e: &quick_xml::Error) -> String {
+    e.to_string()
+}
+
+/// Equality of two short byte strings (names): inline, without a `memcmp` call.
+#[inline]
+pub(super) fn eq_short(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+#[inline]
+pub(super) fn is_blank(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r')
+}
+
+/// XML 1.0's `Char`: no C0 control but tab, LF, CR; no U+FFFE, U+FFFF (a `str` has no
+/// surrogates). Checked over the whole document once, 64 bytes at a time.
+pub(super) fn chars(b: &[u8]) -> Result<(), WfError> {
+    // A branch-free test per 64-byte chunk (the compiler vectorizes it); only a chunk
+    // with a suspect byte gets the exact check.
+    for (k, chunk) in b.chunks(64).enumerate() {
+        let flag = chunk.iter().fold(0u8, |acc, &c| {
+            acc | ((c < 0x20) as u8 & (c != b'\t') as u8 & (c != b'\n') as u8 & (c != b'\r') as u8)
+                | (c == 0xEF) as u8
+        });
+        if flag != 0 {
+            exact(b, k * 64, k * 64 + chunk.len())?;
+        }
+    }
+    Ok(())
+}
+
+/// The exact check of `b[lo..hi]` (a character may run past `hi`).
+fn exact(b: &[u8], lo: usize, hi: usize) -> Result<(), WfError> {
+    for i in lo..hi {
+        let c = b[i];
+        let bad = if c == 0xEF {
+            b.get(i + 1) == Some(&0xBF) && matches!(b.get(i + 2), Some(0xBE | 0xBF))
+        } else {
+            c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')
+        };
+        if bad {
+            return Err(WfError::new(i, "character not allowed in XML"));
+        }
+    }
+    Ok(())
+}
+
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// A name without colon (XML namespaces' `NCName`).
+fn ncname(s: &[u8]) -> bool {
+    match s.first() {
+        None => false,
+        // ASCII names (nearly all) without decoding.
+        Some(_) if s.is_ascii() => {
+            (s[0].is_ascii_alphabetic() || s[0] == b'_')
+                && s[1..]
+                    .iter()
+                    .all(|&c| c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.'))
+        }
+        Some(_) => match std::str::from_utf8(s) {
+            Ok(t) => {
+                let mut it = t.chars();
+                it.next().is_some_and(is_name_start) && it.all(is_name_char)
+            }
+            Err(_) => false,
+        },
+    }
+}
+
+/// ASCII classes for names and attribute values, so the common case is one table
+/// look-up per byte.
+const NAME_START: u8 = 1;
+const NAME_CHAR: u8 = 2;
+const ATTR_SPECIAL: u8 = 4;
+static CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut c = 0;
+    while c < 128 {
+        let b = c as u8;
+        if b.is_ascii_alphabetic() || b == b'_' {
+            t[c] |= NAME_START | NAME_CHAR;
+        }
+        if b.is_ascii_digit() || b == b'-' || b == b'.' {
+            t[c] |= NAME_CHAR;
+        }
+        if matches!(b, b'<' | b'&' | b'\t' | b'\n' | b'\r') {
+            t[c] |= ATTR_SPECIAL;
+        }
+        c += 1;
+    }
+    t
+};
+
+/// Checks a qualified name (`local` or `prefix:local`); returns where its colon is.
+#[inline]
+pub(super) fn qname(s: &[u8], at: usize) -> Result<Option<usize>, WfError> {
+    // Fast path: an ASCII name without prefix.
+    if s.first()
+        .is_some_and(|&c| CLASS[c as usize] & NAME_START != 0)
+        && s[1..].iter().all(|&c| CLASS[c as usize] & NAME_CHAR != 0)
+    {
+        return Ok(None);
+    }
+    qname_slow(s, at)
+}
+
+#[cold]
+fn qname_slow(s: &[u8], at: usize) -> Result<Option<usize>, WfError> {
+    let colon = memchr::memchr(b':', s);
+    // `:x` is a name in XML 1.0 but no qualified name: conforming parsers accept it as
+    // written, without namespace (libxml2 keeps ":x" as the name).
+    if colon == Some(0) && ncname(&s[1..]) {
+        return Ok(None);
+    }
+    let ok = match colon {
+        None => ncname(s),
+        Some(c) => ncname(&s[..c]) && ncname(&s[c + 1..]),
+    };
+    if ok {
+        Ok(colon)
+    } else {
+        let shown = String::from_utf8_lossy(s);
+        Err(WfError::new(at, format!("invalid name '{shown}'")))
+    }
+}
+
+/// The character a reference (without `&` and `;`) stands for, if it is one XML knows
+/// without a DTD.
+fn resolve(name: &[u8]) -> Option<char> {
+    let code = match name {
+        b"lt" => return Some('<'),
+        b"gt" => return Some('>'),
+        b"amp" => return Some('&'),
+        b"apos" => return Some('\''),
+        b"quot" => return Some('"'),
+        [b'#', b'x', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {
+            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?
+        }
+        [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 10 => {
+            if !dec.iter().all(u8::is_ascii_digit) {
+                return None;
+            }
+            std::str::from_utf8(dec).ok()?.parse().ok()?
+        }
+        _ => return None,
+    };
+    let c = char::from_u32(code)?;
+    let ok = matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}')
+        || c >= '\u{10000}';
+    ok.then_some(c)
+}
+
+fn bad_reference(name: &[u8], at: usize) -> WfError {
+    let shown = String::from_utf8_lossy(name);
+    if ncname(name) {
+        WfError::new(at, format!("undefined entity '{shown}'"))
+    } else {
+        WfError::new(at, format!("invalid reference '&{shown};'"))
+    }
+}
+
+pub(super) fn reference(r: &BytesRef, at: usize) -> Result<(), WfError> {
+    let name: &[u8] = r;
+    resolve(name)
+        .map(|_| ())
+        .ok_or_else(|| bad_reference(name, at))
+}
+
+/// Checks an attribute value (no `<`, defined references); returns whether the raw text
+/// is the value (nothing to resolve or normalise).
+#[inline]
+pub(super) fn attr_value(v: &[u8], at: usize) -> Result<bool, WfError> {
+    if v.iter().all(|&c| CLASS[c as usize] & ATTR_SPECIAL == 0) {
+        return Ok(true);
+    }
+    attr_value_slow(v, at)
+}
+
+fn attr_value_slow(v: &[u8], at: usize) -> Result<bool, WfError> {
+    let mut plain = true;
+    let mut i = 0;
+    while i < v.len() {
+        match v[i] {
+            b'<' => return Err(WfError::new(at + i, "'<' in an attribute value")),
+            b'&' => {
+                let Some(e) = memchr::memchr(b';', &v[i..]) else {
+                    return Err(WfError::new(at + i, "unterminated reference"));
+                };
+                let name = &v[i + 1..i + e];
+                if resolve(name).is_none() {
+                    return Err(bad_reference(name, at + i));
+                }
+                plain = false;
+                i += e;
+            }
+            b'\t' | b'\n' | b'\r' => plain = false,
+            _ => {}
+        }
+        i += 1;
+    }
+    Ok(plain)
+}
+
+/// Appends what a checked reference starting at `s[0] == '&'` stands for; returns its length.
+/// (Only checked text reaches here; the fallbacks keep anything else from panicking.)
+fn push_ref(out: &mut String, s: &str) -> usize {
+    let e = s.find(';').unwrap_or(s.len()).max(1);
+    out.push(
+        s.as_bytes()
+            .get(1..e)
+            .and_then(resolve)
+            .unwrap_or('\u{FFFD}'),
+    );
+    e + 1
+}
+
+/// An attribute value as read: references resolved, each CR LF, CR, LF or tab a space.
+pub(super) fn decode_attr(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find(['&', '\t', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        let b = rest.as_bytes()[i];
+        let n = match b {
+            b'&' => push_ref(&mut out, &rest[i..]),
+            b'\r' if rest.as_bytes().get(i + 1) == Some(&b'\n') => {
+                out.push(' ');
+                2
+            }
+            _ => {
+                out.push(' ');
+                1
+            }
+        };
+        rest = rest.get(i + n..).unwrap_or("");
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Text as read: references resolved, CDATA sections unwrapped, CR LF and CR as LF.
+pub(super) fn decode_text(raw: &str) -> Cow<'_, str> {
+    if !raw.contains(['&', '\r', '<']) {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find(['&', '\r', '<']) {
+        push_lines(&mut out, &rest[..i]);
+        let n = match rest.as_bytes()[i] {
+            b'&' => push_ref(&mut out, &rest[i..]),
+            b'\r' => {
+                out.push('\n');
+                if rest.as_bytes().get(i + 1) == Some(&b'\n') {
+                    2
+                } else {
+                    1
+                }
+            }
+            _ => {
+                // <![CDATA[ ... ]]>
+                let body = rest.get(i + 9..).unwrap_or("");
+                let e = body.find("]]>").unwrap_or(body.len());
+                push_lines(&mut out, &body[..e]);
+                9 + e + 3
+            }
+        };
+        rest = rest.get(i + n..).unwrap_or("");
+    }
+    out.push_str(rest);
+    Cow::Owned(out)
+}
+
+/// Appends `s` with CR LF and CR read as LF.
+fn push_lines(out: &mut String, s: &str) {
+    let mut rest = s;
+    while let Some(i) = rest.find('\r') {
+        out.push_str(&rest[..i]);
+        out.push('\n');
+        let skip = if rest.as_bytes().get(i + 1) == Some(&b'\n') {
+            2
+        } else {
+            1
+        };
+        rest = &rest[i + skip..];
+    }
+    out.push_str(rest);
+}
+
+pub(super) fn pi(p: &BytesPI, at: usize) -> Result<(), WfError> {
+    let target = p.target();
+    qname(target, at + 2)?;
+    if target == b"xml" {
+        return Err(WfError::new(
+            at,
+            "XML declaration allowed only at the start of the document",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn decl(d: &BytesDecl, at: usize) -> Result<(), WfError> {
+    let bad = |what: &str| WfError::new(at, format!("malformed XML declaration: {what}"));
+    d.version().map_err(|e| bad(&e.to_string()))?;
+    if let Some(Err(e)) = d.encoding() {
+        return Err(bad(&e.to_string()));
+    }
+    if let Some(Err(e)) = d.standalone() {
+        return Err(bad(&e.to_string()));
+    }
+    Ok(())
+}
+
+struct Decl {
+    /// Empty for the default namespace.
+    prefix: Box<str>,
+    uri: Box<str>,
+    depth: usize,
+}
+
+/// At most this many namespace declarations in scope: prefixes are looked up by a scan
+/// (libvirt's documents declare a handful), which must stay cheap on hostile input.
+pub(super) const NS_MAX: usize = 256;
+
+/// The namespace declarations in scope.
+#[derive(Default)]
+pub(super) struct NsScope {
+    decls: Vec<Decl>,
+    /// How many of them declare a default namespace.
+    defaults: usize,
+}
+
+impl NsScope {
+    /// `xmlns='uri'` or `xmlns:p='uri'` on an element at `depth`.
+    pub fn declare(
+        &mut self,
+        key: &[u8],
+        v: &[u8],
+        plain: bool,
+        depth: usize,
+        at: usize,
+    ) -> Result<(), WfError> {
+        let raw = String::from_utf8_lossy(v);
+        let uri: Cow<str> = if plain {
+            raw
+        } else {
+            Cow::Owned(decode_attr(&raw))
+        };
+        let prefix = std::str::from_utf8(key.get(6..).unwrap_or(b""))
+            .unwrap_or("")
+            .to_string();
+        let err = |m: &str| Err(WfError::new(at, m.to_string()));
+        // (`xmlns:xmlns='...'` is a namespace error that libxml2 and roxmltree let pass.)
+        if uri == XMLNS_URI {
+            return err("the 'xmlns' namespace cannot be declared");
+        }
+        if prefix == "xml" {
+            if uri != XML_URI {
+                return err("the prefix 'xml' cannot be bound to another namespace");
+            }
+            return Ok(());
+        }
+        if uri == XML_URI {
+            return err("the 'xml' namespace cannot be bound to another prefix");
+        }
+        if self
+            .decls
+            .iter()
+            .rev()
+            .take_while(|d| d.depth == depth)
+            .any(|d| *d.prefix == *prefix)
+        {
+            return Err(WfError::new(
+                at,
+                format!("namespace '{prefix}' declared twice"),
+            ));
+        }
+        if self.decls.len() >= NS_MAX {
+            return Err(WfError::new(
+                at,
+                format!("more than {NS_MAX} namespace declarations in scope"),
+            ));
+        }
+        self.defaults += prefix.is_empty() as usize;
+        self.decls.push(Decl {
+            prefix: prefix.into(),
+            uri: uri.into_owned().into(),
+            depth,
+        });
+        Ok(())
+    }
+
+    /// Drops the declarations of elements at `depth` and below.
+    pub fn pop(&mut self, depth: usize) {
+        while self.decls.last().is_some_and(|d| d.depth >= depth) {
+            if self.decls.pop().is_some_and(|d| d.prefix.is_empty()) {
+                self.defaults -= 1;
+            }
+        }
+    }
+
+    pub fn has_default(&self) -> bool {
+        self.defaults > 0
+    }
+
+    /// The URI a prefix is bound to.
+    pub fn resolve(&self, prefix: &[u8], at: usize) -> Result<&str, WfError> {
+        if prefix == b"xml" {
+            return Ok(XML_URI);
+        }
+        self.decls
+            .iter()
+            .rev()
+            .find(|d| d.prefix.as_bytes() == prefix)
+            .map(|d| &*d.uri)
+            .ok_or_else(|| {
+                WfError::new(
+                    at,
+                    format!(
+                        "unknown namespace prefix '{}'",
+                        String::from_utf8_lossy(prefix)
+                    ),
+                )
+            })
+    }
+}
+
+/// An attribute's expanded name: namespace URI (none when unprefixed) and local name.
+fn expanded<'t>(
+    text: &'t str,
+    a: &AttrRec,
+    ns: &'t NsScope,
+) -> Result<(Option<&'t str>, &'t str), WfError> {
+    let local = &text[a.local_start as usize..a.name_end as usize];
+    if !a.prefixed {
+        return Ok((None, local));
+    }
+    let prefix = &text.as_bytes()[a.start as usize..a.local_start as usize - 1];
+    Ok((Some(ns.resolve(prefix, a.start as usize)?), local))
+}
+
+/// Prefixes of the attributes of one start tag are bound, and no two have the same
+/// expanded name.
+#[inline]
+pub(super) fn attributes(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), WfError> {
+    match attrs {
+        [] => Ok(()),
+        [a] if !a.prefixed => Ok(()),
+        _ => attributes_slow(text, attrs, ns),
+    }
+}
+
+fn attributes_slow(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), WfError> {
+    let dup = |a: &AttrRec| {
+        WfError::new(
+            a.start as usize,
+            format!(
+                "duplicate attribute '{}'",
+                &text[a.start as usize..a.name_end as usize]
+            ),
+        )
+    };
+    if attrs.len() <= 16 && !attrs.iter().any(|a| a.prefixed) {
+        // No prefix: expanded names are the names as written.
+        let name = |a: &AttrRec| &text.as_bytes()[a.start as usize..a.name_end as usize];
+        for (i, a) in attrs.iter().enumerate() {
+            if attrs[..i].iter().any(|b| eq_short(name(b), name(a))) {
+                return Err(dup(a));
+            }
+        }
+    } else if attrs.len() <= 16 {
+        for (i, a) in attrs.iter().enumerate() {
+            let ea = expanded(text, a, ns)?;
+            for b in &attrs[..i] {
+                if expanded(text, b, ns)? == ea {
+                    return Err(dup(a));
+                }
+            }
+        }
+    } else {
+        let mut seen = hashbrown::HashSet::with_capacity_and_hasher(
+            attrs.len(),
+            foldhash::fast::RandomState::default(),
+        );
+        for a in attrs {
+            if !seen.insert(expanded(text, a, ns)?) {
+                return Err(dup(a));
+            }
+        }
+    }
+    Ok(())
+}
