@@ -568,13 +568,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).disks = c_array(&disks);
         (*def).nleases = leases.len();
         (*def).leases = c_array(&leases);
-        let private = DefPrivate {
-            xml: text[root.range()].into(),
-            layout,
-            disk_base: base,
-            lease_base,
-        };
-        (*def).virtcorePrivate = Box::into_raw(Box::new(private)).cast();
+        (*def).virtcorePrivate = DefPrivate::new_raw(&text[root.range()], &layout, base);
     }
     Ok(owned.into_raw())
 }
