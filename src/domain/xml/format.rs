@@ -441,7 +441,7 @@ unsafe fn patch_disk(
     let dw = || format!("{owner}: disk '{}'", n.dst);
     // The disk element as a whole, walked only when a child is added.
     let elem = || p.elem(o.elem);
-    let type_attr = p.attr(o.elem, "type");
+    let type_attr = || p.attr(o.elem, "type");
     // A <source> added to a disk that had none is read with the written type= again.
     let adds_source = o.source.is_none() && source_attr(n.ty).and(n.path).is_some();
     if n.ty != o.type_val || (adds_source && n.ty != o.type_written) {
@@ -449,7 +449,7 @@ unsafe fn patch_disk(
         set_attr(
             ed,
             x,
-            type_attr.as_ref(),
+            type_attr().as_ref(),
             p.tag(o.elem).name_end,
             "type",
             Some(t.into()),
@@ -457,7 +457,7 @@ unsafe fn patch_disk(
     }
     if (*d).device != o.device_val {
         let v = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &dw)?;
-        let at = type_attr
+        let at = type_attr()
             .as_ref()
             .map_or(p.tag(o.elem).name_end, |a| a.whole().end);
         let device_attr = p.attr(o.elem, "device");
@@ -466,13 +466,16 @@ unsafe fn patch_disk(
     let want_attr = source_attr(n.ty);
     let want_path = want_attr.and(n.path);
     // The path attribute as parsed: the one the written type names.
-    let path_attr = o.source.and_then(|s| {
-        let an = source_attr(o.type_written)?;
-        Some((p.attr(s, an)?, an))
-    });
-    let cur_path = path_attr.as_ref().map(|(a, _)| a.get(x));
-    let cur_attr = path_attr.as_ref().map(|(_, an)| *an);
-    if want_path != cur_path || (want_path.is_some() && want_attr != cur_attr) {
+    // The path attribute as parsed (the one the written type names) is marked by value.
+    let path_mark = o.source.filter(|m| m.value);
+    let cur_attr = path_mark.and(source_attr(o.type_written));
+    let same_path = match (want_path, path_mark) {
+        (Some(w), Some(m)) => p.mark_value_is(m, "", w),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_path || (want_path.is_some() && want_attr != cur_attr) {
+        let path_attr = path_mark.and_then(|m| Some((p.mark_attr(m)?, cur_attr?)));
         let v = want_path.map(|p| esc(p, true, &dw)).transpose()?;
         match o.source {
             Some(s) => match (&path_attr, v) {
@@ -482,7 +485,7 @@ unsafe fn patch_disk(
                 }
                 (Some((a, _)), None) => ed.remove_attr(x, a),
                 (None, Some(v)) => ed.insert(
-                    p.tag(s).attr_end,
+                    p.tag(p.mark_elem(s)).attr_end,
                     format!(" {}='{v}'", want_attr.unwrap_or("file")),
                 ),
                 (None, None) => {}
@@ -503,19 +506,20 @@ unsafe fn patch_disk(
     } else {
         None
     };
-    let dev_attr = o.target.and_then(|t| p.attr(t, "dev"));
-    // `def->disks[i]->dst` as parsed (libvirt's post-parse drops `ioemu:`).
-    let dst_val = dev_attr.as_ref().map(|a| {
-        let v = a.get(x);
-        v.strip_prefix("ioemu:").unwrap_or(v)
+    // `def->disks[i]->dst` as parsed is the `dev` value without libvirt's `ioemu:`.
+    let dev_mark = o.target.filter(|m| m.value);
+    let dst_changed = !dev_mark.is_some_and(|m| {
+        p.mark_value_is(m, "ioemu:", n.dst)
+            || (p.mark_value_is(m, "", n.dst) && !n.dst.starts_with("ioemu:"))
     });
-    let dst_changed = dst_val != Some(n.dst);
     if dst_changed || bus_changed {
         let dst_e = esc(n.dst, true, &dw)?;
         match o.target {
             Some(t) => {
+                let t = p.mark_elem(t);
                 if dst_changed {
                     let at = p.tag(t).name_end;
+                    let dev_attr = dev_mark.and_then(|m| p.mark_attr(m));
                     set_attr(ed, x, dev_attr.as_ref(), at, "dev", Some(dst_e));
                 }
                 if let Some(b) = bus {

@@ -28,6 +28,8 @@ fn blank(b: u8) -> bool {
 fn find(b: &[u8], from: usize, pat: &[u8]) -> usize {
     let hay = b.get(from..).unwrap_or_default();
     let at = match pat {
+        // Quotes and '>' are near: a plain loop beats memchr's set-up there.
+        [c] if *c != b'<' => hay.iter().position(|b| b == c),
         [c] => memchr::memchr(*c, hay),
         _ => memchr::memmem::find(hay, pat),
     };
@@ -111,6 +113,21 @@ pub(super) fn find_attr(b: &[u8], s: usize, name: &str) -> Option<(Range<usize>,
             return Some((ns..i, vs..ve));
         }
     }
+}
+
+/// The attribute whose value starts at `vs`: its whole `name='value'` and its value.
+pub(super) fn value_attr(b: &[u8], vs: usize) -> (Range<usize>, Range<usize>) {
+    let q = b[vs - 1];
+    let ve = find(b, vs, &[q]);
+    // Back over the quote, blanks, '=', blanks, to the start of the name.
+    let mut i = vs - 1;
+    while i > 0 && (blank(b[i - 1]) || b[i - 1] == b'=') {
+        i -= 1;
+    }
+    while i > 0 && !blank(b[i - 1]) {
+        i -= 1;
+    }
+    (i..ve + 1, vs..ve)
 }
 
 /// Start of the raw blanks before `s` when a `>` (the end of markup, so they are a text

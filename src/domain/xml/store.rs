@@ -19,7 +19,7 @@
 use std::ffi::c_void;
 
 use super::model::*;
-use super::scan::{find_attr, scan_elem, start_tag, Tag};
+use super::scan::{find_attr, scan_elem, start_tag, value_attr, Tag};
 
 /// "No such element" in a position word (no element starts at the last byte of 4 GiB).
 const NONE: u32 = u32::MAX;
@@ -37,10 +37,13 @@ const H_EVENTS_END: usize = 7;
 const H_DEVICES: usize = 8;
 const H_NDISKS: usize = 9;
 const H_NLEASES: usize = 10;
-const H_NCOOKED: usize = 11;
+/// Where the text starts (word index); the cooked values end there.
+const H_TEXT_AT: usize = 11;
 const HDR: usize = 12;
 
-// Disk record: element, <source>, <target>, <readonly>, <shareable>, values.
+// Disk record: element, <source>, <target>, <readonly>, <shareable>, values. The <source>
+// and <target> words are where the path and `dev` values start when those attributes are
+// there (what an untouched format compares: no scan), else where the elements start.
 const DISK_WORDS: usize = 6;
 // Lease record: element, <lockspace>, <key>, <target>, offset (two words).
 const LEASE_WORDS: usize = 6;
@@ -159,7 +162,7 @@ impl DefPrivate {
             pos(lay.devices.as_ref().map(|e| e.range.start as usize)),
             lay.disks.len() as u32,
             lay.leases.len() as u32,
-            ncooked as u32,
+            (total - words_for(text.len())) as u32,
         ]);
         for d in lay.disks.iter() {
             let start = |e: Option<&Elem>| pos(e.map(|e| e.range.start as usize));
@@ -168,11 +171,19 @@ impl DefPrivate {
                 | (d.type_written as u32 & 0xf) << 4
                 | (d.device_val as u32 & 0xf) << 8
                 | (d.bus_val as u32 & 0xf) << 12
-                | u32::from(d.readonly_val) << 16;
+                | u32::from(d.readonly_val) << 16
+                | u32::from(d.source.as_ref().is_some_and(|s| s.path.is_some())) << 17
+                | u32::from(d.target.as_ref().is_some_and(|t| t.dev.is_some())) << 18;
             w.extend([
                 d.elem.range.start,
-                start(d.source.as_ref().map(|s| &s.elem)),
-                start(d.target.as_ref().map(|t| &t.elem)),
+                pos(d.source.as_ref().map(|s| match &s.path {
+                    Some((a, _)) => a.value.start as usize,
+                    None => s.elem.range.start as usize,
+                })),
+                pos(d.target.as_ref().map(|t| match &t.dev {
+                    Some(a) => a.value.start as usize,
+                    None => t.elem.range.start as usize,
+                })),
                 start(d.readonly.as_ref()),
                 start(d.shareable.as_ref()),
                 vals,
@@ -192,8 +203,14 @@ impl DefPrivate {
             w.extend([*p, c.len() as u32]);
             push_bytes(&mut w, c.as_bytes());
         }
-        push_bytes(&mut w, text.as_bytes());
-        debug_assert_eq!(w.len(), total);
+        // The text in one copy (it is most of the block).
+        let at = w.len();
+        w.resize(total, 0);
+        // SAFETY: any bytes are valid u32s; u8 has no alignment requirement.
+        let dst = unsafe {
+            std::slice::from_raw_parts_mut(w[at..].as_mut_ptr().cast::<u8>(), (total - at) * 4)
+        };
+        dst[..text.len()].copy_from_slice(text.as_bytes());
         let b: Box<[u32]> = w.into_boxed_slice();
         let p = Box::into_raw(b) as *mut DefPrivate;
         #[cfg(test)]
@@ -204,11 +221,7 @@ impl DefPrivate {
     /// The words of the block at `p` (its length is read from its header).
     unsafe fn slice(p: *const c_void) -> *const [u32] {
         let h = std::slice::from_raw_parts(p.cast::<u32>(), HDR);
-        let total = HDR
-            + DISK_WORDS * h[H_NDISKS] as usize
-            + LEASE_WORDS * h[H_NLEASES] as usize
-            + h[H_NCOOKED] as usize
-            + words_for(h[H_TEXT_LEN] as usize);
+        let total = h[H_TEXT_AT] as usize + words_for(h[H_TEXT_LEN] as usize);
         std::ptr::slice_from_raw_parts(p.cast::<u32>(), total)
     }
 
@@ -239,8 +252,7 @@ impl DefPrivate {
 
     /// The kept `<domain>` element.
     pub(super) fn text(&self) -> &str {
-        let at = self.cooked_at() + self.h(H_NCOOKED) as usize;
-        let b = &as_bytes(&self.0[at..])[..self.h(H_TEXT_LEN) as usize];
+        let b = &as_bytes(&self.0[self.h(H_TEXT_AT) as usize..])[..self.h(H_TEXT_LEN) as usize];
         // SAFETY: these bytes were copied from a `&str` in `new_raw`.
         unsafe { std::str::from_utf8_unchecked(b) }
     }
@@ -249,7 +261,7 @@ impl DefPrivate {
     /// from the raw text.
     fn cooked(&self, at: usize) -> Option<&str> {
         let mut i = self.cooked_at();
-        let end = i + self.h(H_NCOOKED) as usize;
+        let end = self.h(H_TEXT_AT) as usize;
         while i < end {
             let (p, len) = (self.0[i] as usize, self.0[i + 1] as usize);
             let n = words_for(len);
@@ -316,8 +328,14 @@ impl DefPrivate {
         let w = &self.0[self.disks_at() + DISK_WORDS * i..][..DISK_WORDS];
         DiskRec {
             elem: w[0] as usize,
-            source: opt(w[1]),
-            target: opt(w[2]),
+            source: opt(w[1]).map(|at| Mark {
+                at,
+                value: w[5] >> 17 & 1 != 0,
+            }),
+            target: opt(w[2]).map(|at| Mark {
+                at,
+                value: w[5] >> 18 & 1 != 0,
+            }),
             readonly: opt(w[3]),
             shareable: opt(w[4]),
             type_val: (w[5] & 0xf) as i32,
@@ -337,6 +355,51 @@ impl DefPrivate {
             target: w[3] as usize,
             offset_val: w[4] as u64 | (w[5] as u64) << 32,
         }
+    }
+
+    /// Where the marked element starts (a value's element: the last `<` before it, as
+    /// attribute values cannot hold a raw `<`).
+    pub(super) fn mark_elem(&self, m: Mark) -> usize {
+        if !m.value {
+            return m.at;
+        }
+        let b = &self.text().as_bytes()[..m.at];
+        b.iter().rposition(|&c| c == b'<').unwrap_or(0)
+    }
+
+    /// The marked attribute (None when the mark is an element's).
+    pub(super) fn mark_attr(&self, m: Mark) -> Option<Attr> {
+        if !m.value {
+            return None;
+        }
+        let (whole, value) = value_attr(self.text().as_bytes(), m.at);
+        Some(Attr {
+            cooked: self.cooked(value.start).map(Into::into),
+            whole: whole.start as u32..whole.end as u32,
+            value: value.start as u32..value.end as u32,
+        })
+    }
+
+    /// Whether the marked attribute's value as parsed is `pre` followed by `s` (compared in
+    /// place: an untouched format needs no scan for it).
+    pub(super) fn mark_value_is(&self, m: Mark, pre: &str, s: &str) -> bool {
+        if !m.value {
+            return false;
+        }
+        if let Some(c) = self.cooked(m.at) {
+            return c.strip_prefix(pre) == Some(s);
+        }
+        let b = self.text().as_bytes();
+        let q = b[m.at - 1];
+        // The raw value runs to the first quote like its opening one.
+        let mut i = m.at;
+        for &c in pre.as_bytes().iter().chain(s.as_bytes()) {
+            if b.get(i) != Some(&c) || c == q {
+                return false;
+            }
+            i += 1;
+        }
+        b.get(i) == Some(&q)
     }
 
     /// The whole element starting at `at`.
@@ -373,8 +436,10 @@ impl DefPrivate {
 #[derive(Clone, Copy)]
 pub(super) struct DiskRec {
     pub elem: usize,
-    pub source: Option<usize>,
-    pub target: Option<usize>,
+    /// `<source>`, marked by its path value if it has one.
+    pub source: Option<Mark>,
+    /// `<target>`, marked by its `dev` value if it has one.
+    pub target: Option<Mark>,
     pub readonly: Option<usize>,
     pub shareable: Option<usize>,
     /// The type C sees: `file` when there is no `<source>`, whatever `type=` says.
@@ -386,6 +451,13 @@ pub(super) struct DiskRec {
     pub bus_val: i32,
     /// After post-parse (a cdrom is always read-only).
     pub readonly_val: bool,
+}
+
+/// Where an element starts, or where the value of its recorded attribute starts.
+#[derive(Clone, Copy)]
+pub(super) struct Mark {
+    pub at: usize,
+    pub value: bool,
 }
 
 /// One `<lease>` as parsed.
@@ -485,15 +557,28 @@ fn verify(p: &DefPrivate, lay: &Layout) {
             )
         );
         if let Some(s) = &d.source {
-            same_elem(&p.elem(g.source.unwrap()), &s.elem);
+            let at = p.mark_elem(g.source.unwrap());
+            same_elem(&p.elem(at), &s.elem);
             let an = super::super::types::source_attr(g.type_written);
-            let a = an.and_then(|an| p.attr(g.source.unwrap(), an));
+            let a = an.and_then(|an| p.attr(at, an));
             same_attr(a, s.path.as_ref().map(|(a, _)| a));
+            same_attr(
+                p.mark_attr(g.source.unwrap()),
+                s.path.as_ref().map(|(a, _)| a),
+            );
+            if let Some((a, _)) = &s.path {
+                let v = a.get(x);
+                assert!(p.mark_value_is(g.source.unwrap(), "", v));
+                let shorter = v.char_indices().last().map_or("", |(i, _)| &v[..i]);
+                assert!(v.is_empty() || !p.mark_value_is(g.source.unwrap(), "", shorter));
+            }
         }
         if let Some(t) = &d.target {
-            same_elem(&p.elem(g.target.unwrap()), &t.elem);
-            same_attr(p.attr(g.target.unwrap(), "dev"), t.dev.as_ref());
-            same_attr(p.attr(g.target.unwrap(), "bus"), t.bus.as_ref());
+            let at = p.mark_elem(g.target.unwrap());
+            same_elem(&p.elem(at), &t.elem);
+            same_attr(p.attr(at, "dev"), t.dev.as_ref());
+            same_attr(p.mark_attr(g.target.unwrap()), t.dev.as_ref());
+            same_attr(p.attr(at, "bus"), t.bus.as_ref());
         }
         if let Some(r) = &d.readonly {
             same_elem(&p.elem(g.readonly.unwrap()), r);
