@@ -18,6 +18,8 @@ mod model;
 mod parse;
 mod scan;
 mod store;
+#[cfg(test)]
+mod store_tests;
 
 pub use format::format;
 pub use parse::parse;
