@@ -45,3 +45,14 @@ $(BIN)/bench_domain_xml_vc: bench_domain_xml.c $(TOP)/include/virtcore.h
 $(BIN)/bench_domain_xml_lv: bench_domain_xml.c $(DOMAIN_COMPAT)
 	@mkdir -p $(BIN)
 	$(CC) $(WARN) $(CFLAGS) -DDOMAIN_USE_LIBVIRT $(LV_CFLAGS) $< -o $@ $(LV_LIBS)
+
+# The floor under the lookup rows (BENCHMARKS.md): the atomic operations a Find* +
+# virDomainObjEndAPI must do, timed alone in C on this machine, no library.
+.PHONY: bench-floor
+bench: bench-floor
+bench-floor: $(BIN)/bench_floor
+	@for n in 1000 10000 100000; do $(BIN)/bench_floor $$n; done
+
+$(BIN)/bench_floor: bench_floor.c
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $< -o $@

@@ -50,7 +50,7 @@ pub struct virDomainObjList {
 }
 
 static LIST_CLASS: ObjectClass =
-    ObjectClass::boxed::<virDomainObjList>("virDomainObjList", 0x0003, false);
+    ObjectClass::boxed::<virDomainObjList>("virDomainObjList", 0x0003, false).pinned();
 unsafe impl ObjectType for virDomainObjList {
     const CLASS: &'static ObjectClass = &LIST_CLASS;
 }

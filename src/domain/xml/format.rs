@@ -16,6 +16,7 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use super::model::*;
+use super::store::{DiskRec, LeaseRec};
 use super::*;
 use crate::domain::error::{arg_err, internal};
 use crate::domain::types::*;
@@ -178,41 +179,46 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
     let owner = format!("domain '{name}'");
     let want_id =
         (flags & VIR_DOMAIN_DEF_FORMAT_INACTIVE == 0 && (*def).id != -1).then_some((*def).id);
-    let p = (*def).virtcorePrivate as *const DefPrivate;
+    let p = (*def).virtcorePrivate;
     if p.is_null() {
         return format_fresh(def, name, want_id, &owner);
     }
-    let p = &*p;
-    let x: &str = &p.xml;
-    let lay = &p.layout;
+    let p = DefPrivate::from_raw(p);
+    let x: &str = p.text();
     let mut ed = Edits::default();
 
-    if (*def).virtType != lay.virt_type {
+    let type_attr = || p.root_attr("type").ok_or_else(|| lost("type attribute"));
+    if (*def).virtType != p.virt_type() {
         let t = table_name(VIRT_TYPES, 0, (*def).virtType, "domain type", &|| {
             owner.clone()
         })?;
-        ed.replace(lay.type_attr.value(), t.into());
+        ed.replace(type_attr()?.value(), t.into());
     }
-    match (&lay.id_attr, want_id) {
+    match (p.root_attr("id"), want_id) {
         (Some(a), Some(v)) if a.get(x).trim() == v.to_string() => {}
         (a, v) => set_attr(
             &mut ed,
             x,
             a.as_ref(),
-            lay.type_attr.whole().end,
+            type_attr()?.whole().end,
             "id",
             v.map(|i| i.to_string()),
         ),
     }
-    if name != lay.name.get(x) {
-        ed.set_content(x, &lay.name.elem, esc(name, false, &|| owner.clone())?);
+    let name_el = p.name();
+    if name != name_el.get(x) {
+        ed.set_content(x, &name_el.elem, esc(name, false, &|| owner.clone())?);
     }
-    if lay.uuid_generated || (*def).uuid != lay.uuid_val {
+    let uuid_el = p.uuid();
+    // Unless generated, the <uuid> text is what the definition's UUID was parsed from.
+    if p.uuid_generated()
+        || uuid_el.as_ref().and_then(|u| uuid_parse(u.get(x))) != Some((*def).uuid)
+    {
         let u = uuid_format(&(*def).uuid);
-        match &lay.uuid {
+        match &uuid_el {
             Some(e) => ed.set_content(x, &e.elem, u),
             None => {
-                let n = &lay.name.elem;
+                let n = &name_el.elem;
                 let ws = &x[n.ws_start()..n.range().start];
                 let ws = if ws.is_empty() { "\n  " } else { ws };
                 ed.insert(n.range().end, format!("{ws}<uuid>{u}</uuid>"));
@@ -220,7 +226,7 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
         }
     }
     let olf = (*def).onLockFailure;
-    if olf != lay.on_lockfailure_val {
+    if olf != p.on_lockfailure_val() {
         let v = table_name(
             LOCK_FAILURE_ACTIONS,
             0,
@@ -228,87 +234,102 @@ pub unsafe fn format(def: *const virDomainDef, flags: c_uint) -> Result<String, 
             "on_lockfailure action",
             &|| owner.clone(),
         )?;
-        match (&lay.on_lockfailure, olf) {
-            (Some(e), 0) => ed.remove_elem(&e.elem),
-            (Some(e), _) => ed.set_content(x, &e.elem, v.into()),
+        match (p.on_lockfailure(), olf) {
+            (Some(e), 0) => ed.remove_elem(&e),
+            (Some(e), _) => ed.set_content(x, &e, v.into()),
             (None, _) => {
-                let ws = lay.root.child_ws(x);
+                let root = p.root();
+                let ws = root.child_ws(x);
                 let s = format!("{ws}<on_lockfailure>{v}</on_lockfailure>");
-                match lay.events_end {
-                    Some(at) => ed.insert(at as usize, s),
-                    None => ed.append_children(x, &lay.root, s),
+                match p.events_end() {
+                    Some(at) => ed.insert(at, s),
+                    None => ed.append_children(x, &root, s),
                 }
             }
         }
     }
 
-    // Where new items go, and how they are indented.
-    let item_ws = match &lay.devices {
-        Some(d) => d.child_ws(x),
-        None => format!("{}  ", lay.root.child_ws(x)),
-    };
-    let item_indent = item_ws.rsplit('\n').next().unwrap_or("").to_string();
-    let mut tail = String::new();
-
     let cur = disks(def);
     let orig_of = claim(
         cur.iter()
             .map(|&d| (!d.is_null()).then(|| (*d).virtcoreIdentity)),
-        p.disk_base,
-        lay.disks.len(),
+        p.disk_base(),
+        p.ndisks(),
         &owner,
         "disks",
     )?;
-    for (k, &d) in cur.iter().enumerate() {
-        if let Some(i) = orig_of[k] {
-            patch_disk(&mut ed, x, &lay.disks[i], d, &owner)?;
-        }
-    }
-    place(
-        &mut ed,
-        &mut tail,
-        &lay.disks.iter().map(|o| &o.elem).collect::<Vec<_>>(),
-        &orig_of,
-        &item_ws,
-        |k| disk_xml(cur[k], &item_indent, &owner),
-    )?;
-
     let cur_l = leases(def);
     let lorig_of = claim(
         cur_l
             .iter()
             .map(|&l| (!l.is_null()).then(|| (*l).virtcoreIdentity)),
-        p.lease_base,
-        lay.leases.len(),
+        p.lease_base(),
+        p.nleases(),
         &owner,
         "leases",
     )?;
-    for (k, &l) in cur_l.iter().enumerate() {
-        if let Some(i) = lorig_of[k] {
-            patch_lease(&mut ed, x, &lay.leases[i], l, &owner)?;
+    // Where new items go, and how they are indented (only looked for when there are).
+    let (item_ws, item_indent) = if orig_of.iter().chain(&lorig_of).any(Option::is_none) {
+        let ws = match p.devices() {
+            Some(d) => d.child_ws(x),
+            None => format!("{}  ", p.root().child_ws(x)),
+        };
+        let indent = ws.rsplit('\n').next().unwrap_or("").to_string();
+        (ws, indent)
+    } else {
+        Default::default()
+    };
+    let mut tail = String::new();
+
+    for (k, &d) in cur.iter().enumerate() {
+        if let Some(i) = orig_of[k] {
+            patch_disk(&mut ed, p, &p.disk(i), d, &owner)?;
         }
     }
     place(
         &mut ed,
         &mut tail,
-        &lay.leases.iter().map(|o| &o.elem).collect::<Vec<_>>(),
+        |i| p.elem(p.disk(i).elem),
+        p.ndisks(),
+        &orig_of,
+        &item_ws,
+        |k| disk_xml(cur[k], &item_indent, &owner),
+    )?;
+
+    for (k, &l) in cur_l.iter().enumerate() {
+        if let Some(i) = lorig_of[k] {
+            patch_lease(&mut ed, p, &p.lease(i), l, &owner)?;
+        }
+    }
+    place(
+        &mut ed,
+        &mut tail,
+        |i| p.elem(p.lease(i).elem),
+        p.nleases(),
         &lorig_of,
         &item_ws,
         |k| lease_xml(cur_l[k], &item_indent, &owner),
     )?;
 
     if !tail.is_empty() {
-        match &lay.devices {
-            Some(d) => ed.append_children(x, d, tail),
+        match p.devices() {
+            Some(d) => ed.append_children(x, &d, tail),
             None => {
-                let ws = lay.root.child_ws(x);
-                ed.append_children(x, &lay.root, format!("{ws}<devices>{tail}{ws}</devices>"));
+                let root = p.root();
+                let ws = root.child_ws(x);
+                ed.append_children(x, &root, format!("{ws}<devices>{tail}{ws}</devices>"));
             }
         }
     }
     let mut out = ed.apply(x)?;
     out.push('\n');
     Ok(out)
+}
+
+/// A record that no longer matches its text (cannot happen: both are written once, at
+/// parse); an error rather than a panic all the same.
+fn lost(what: &str) -> Error {
+    internal(format!("the kept domain XML has lost its {what}"))
 }
 
 /// For each current item, the document element it came from (by identity token; each
@@ -331,21 +352,23 @@ fn claim(
 
 /// Removes the elements of items no longer present and writes the new items (see the
 /// module comment for where).
+/// `elem(i)` is the element of the document's item `i` (of `n`), found when needed.
 fn place(
     ed: &mut Edits,
     tail: &mut String,
-    elems: &[&Elem],
+    elem: impl Fn(usize) -> Elem,
+    n: usize,
     orig_of: &[Option<usize>],
     item_ws: &str,
     mut make: impl FnMut(usize) -> Result<String, Error>,
 ) -> Result<(), Error> {
-    let mut present = vec![false; elems.len()];
+    let mut present = vec![false; n];
     for i in orig_of.iter().flatten() {
         present[*i] = true;
     }
-    for (i, e) in elems.iter().enumerate() {
-        if !present[i] {
-            ed.remove_elem(e);
+    for (i, &p) in present.iter().enumerate() {
+        if !p {
+            ed.remove_elem(&elem(i));
         }
     }
     let mut buf = String::new();
@@ -355,8 +378,8 @@ fn place(
             Some(i) => {
                 if !buf.is_empty() {
                     let at = match anchor {
-                        Some(a) => elems[a].range().end,
-                        None => elems[*i].ws_start(),
+                        Some(a) => elem(a).range().end,
+                        None => elem(*i).ws_start(),
                     };
                     ed.insert(at, std::mem::take(&mut buf));
                 }
@@ -369,8 +392,8 @@ fn place(
         }
     }
     if !buf.is_empty() {
-        match anchor.or(elems.len().checked_sub(1)) {
-            Some(a) => ed.insert(elems[a].range().end, buf),
+        match anchor.or(n.checked_sub(1)) {
+            Some(a) => ed.insert(elem(a).range().end, buf),
             None => tail.push_str(&buf),
         }
     }
@@ -408,13 +431,17 @@ unsafe fn disk_now<'a>(d: *mut virDomainDiskDef, owner: &str) -> Result<DiskNow<
 
 unsafe fn patch_disk(
     ed: &mut Edits,
-    x: &str,
-    o: &DiskOrig,
+    p: &DefPrivate,
+    o: &DiskRec,
     d: *mut virDomainDiskDef,
     owner: &str,
 ) -> Result<(), Error> {
+    let x = p.text();
     let n = disk_now(d, owner)?;
     let dw = || format!("{owner}: disk '{}'", n.dst);
+    // The disk element as a whole, walked only when a child is added.
+    let elem = || p.elem(o.elem);
+    let type_attr = || p.attr(o.elem, "type");
     // A <source> added to a disk that had none is read with the written type= again.
     let adds_source = o.source.is_none() && source_attr(n.ty).and(n.path).is_some();
     if n.ty != o.type_val || (adds_source && n.ty != o.type_written) {
@@ -422,51 +449,52 @@ unsafe fn patch_disk(
         set_attr(
             ed,
             x,
-            o.type_attr.as_ref(),
-            o.elem.name_end(),
+            type_attr().as_ref(),
+            p.tag(o.elem).name_end,
             "type",
             Some(t.into()),
         );
     }
     if (*d).device != o.device_val {
         let v = table_name(DISK_DEVICES, 0, (*d).device, "disk device", &dw)?;
-        let at = o
-            .type_attr
+        let at = type_attr()
             .as_ref()
-            .map_or(o.elem.name_end(), |a| a.whole().end);
-        set_attr(ed, x, o.device_attr.as_ref(), at, "device", Some(v.into()));
+            .map_or(p.tag(o.elem).name_end, |a| a.whole().end);
+        let device_attr = p.attr(o.elem, "device");
+        set_attr(ed, x, device_attr.as_ref(), at, "device", Some(v.into()));
     }
     let want_attr = source_attr(n.ty);
     let want_path = want_attr.and(n.path);
-    let cur_path = o
-        .source
-        .as_ref()
-        .and_then(|s| s.path.as_ref())
-        .map(|(a, _)| a.get(x));
-    let cur_attr = o
-        .source
-        .as_ref()
-        .and_then(|s| s.path.as_ref())
-        .map(|(_, an)| *an);
-    if want_path != cur_path || (want_path.is_some() && want_attr != cur_attr) {
+    // The path attribute as parsed: the one the written type names.
+    // The path attribute as parsed (the one the written type names) is marked by value.
+    let path_mark = o.source.filter(|m| m.value);
+    let cur_attr = path_mark.and(source_attr(o.type_written));
+    let same_path = match (want_path, path_mark) {
+        (Some(w), Some(m)) => p.mark_value_is(m, "", w),
+        (None, None) => true,
+        _ => false,
+    };
+    if !same_path || (want_path.is_some() && want_attr != cur_attr) {
+        let path_attr = path_mark.and_then(|m| Some((p.mark_attr(m)?, cur_attr?)));
         let v = want_path.map(|p| esc(p, true, &dw)).transpose()?;
-        match &o.source {
-            Some(s) => match (&s.path, v) {
+        match o.source {
+            Some(s) => match (&path_attr, v) {
                 (Some((a, an)), Some(v)) if Some(*an) == want_attr => ed.replace(a.value(), v),
                 (Some((a, _)), Some(v)) => {
                     ed.replace(a.whole(), format!("{}='{v}'", want_attr.unwrap_or("file")))
                 }
                 (Some((a, _)), None) => ed.remove_attr(x, a),
                 (None, Some(v)) => ed.insert(
-                    s.elem.attr_end(),
+                    p.tag(p.mark_elem(s)).attr_end,
                     format!(" {}='{v}'", want_attr.unwrap_or("file")),
                 ),
                 (None, None) => {}
             },
             None => {
                 if let (Some(an), Some(v)) = (want_attr, v) {
-                    let ws = o.elem.child_ws(x);
-                    ed.append_children(x, &o.elem, format!("{ws}<source {an}='{v}'/>"));
+                    let e = elem();
+                    let ws = e.child_ws(x);
+                    ed.append_children(x, &e, format!("{ws}<source {an}='{v}'/>"));
                 }
             }
         }
@@ -478,31 +506,41 @@ unsafe fn patch_disk(
     } else {
         None
     };
-    let dst_changed = o.dst_val(x) != Some(n.dst);
+    // `def->disks[i]->dst` as parsed is the `dev` value without libvirt's `ioemu:`.
+    let dev_mark = o.target.filter(|m| m.value);
+    let dst_changed = !dev_mark.is_some_and(|m| {
+        p.mark_value_is(m, "ioemu:", n.dst)
+            || (p.mark_value_is(m, "", n.dst) && !n.dst.starts_with("ioemu:"))
+    });
     if dst_changed || bus_changed {
         let dst_e = esc(n.dst, true, &dw)?;
-        match &o.target {
+        match o.target {
             Some(t) => {
+                let t = p.mark_elem(t);
                 if dst_changed {
-                    set_attr(ed, x, t.dev.as_ref(), t.elem.name_end(), "dev", Some(dst_e));
+                    let at = p.tag(t).name_end;
+                    let dev_attr = dev_mark.and_then(|m| p.mark_attr(m));
+                    set_attr(ed, x, dev_attr.as_ref(), at, "dev", Some(dst_e));
                 }
                 if let Some(b) = bus {
-                    set_attr(ed, x, t.bus.as_ref(), t.elem.attr_end(), "bus", b);
+                    let bus_attr = p.attr(t, "bus");
+                    set_attr(ed, x, bus_attr.as_ref(), p.tag(t).attr_end, "bus", b);
                 }
             }
             None => {
-                let mut s = format!("{}<target dev='{dst_e}'", o.elem.child_ws(x));
+                let e = elem();
+                let mut s = format!("{}<target dev='{dst_e}'", e.child_ws(x));
                 if let Some(Some(b)) = bus {
                     let _ = write!(s, " bus='{b}'");
                 }
                 s.push_str("/>");
-                ed.append_children(x, &o.elem, s);
+                ed.append_children(x, &e, s);
             }
         }
     }
     let flags = [
-        (n.ro, o.readonly_val, &o.readonly, "readonly"),
-        (n.sh, o.shareable.is_some(), &o.shareable, "shareable"),
+        (n.ro, o.readonly_val, o.readonly, "readonly"),
+        (n.sh, o.shareable.is_some(), o.shareable, "shareable"),
     ];
     for (want, was, have, tag) in flags {
         if want == was {
@@ -510,10 +548,11 @@ unsafe fn patch_disk(
         }
         match (want, have) {
             (true, None) => {
-                let ws = o.elem.child_ws(x);
-                ed.append_children(x, &o.elem, format!("{ws}<{tag}/>"))
+                let e = elem();
+                let ws = e.child_ws(x);
+                ed.append_children(x, &e, format!("{ws}<{tag}/>"))
             }
-            (false, Some(e)) => ed.remove_elem(e),
+            (false, Some(at)) => ed.remove_elem(&p.elem(at)),
             _ => {}
         }
     }
@@ -538,26 +577,32 @@ unsafe fn lease_now<'a>(
 
 unsafe fn patch_lease(
     ed: &mut Edits,
-    x: &str,
-    o: &LeaseOrig,
+    p: &DefPrivate,
+    o: &LeaseRec,
     l: *mut virDomainLeaseDef,
     owner: &str,
 ) -> Result<(), Error> {
+    let x = p.text();
     let (key, ls, path) = lease_now(l, owner)?;
     let lo = || format!("{owner}: lease '{key}'");
-    if ls != o.lockspace.get(x) {
-        ed.set_content(x, &o.lockspace.elem, esc(ls, false, &lo)?);
+    let ls_el = p.text_elem(o.lockspace);
+    if ls != ls_el.get(x) {
+        ed.set_content(x, &ls_el.elem, esc(ls, false, &lo)?);
     }
-    if key != o.key.get(x) {
-        ed.set_content(x, &o.key.elem, esc(key, false, &lo)?);
+    let key_el = p.text_elem(o.key);
+    if key != key_el.get(x) {
+        ed.set_content(x, &key_el.elem, esc(key, false, &lo)?);
     }
-    if path != o.path.get(x) {
-        ed.replace(o.path.value(), esc(path, true, &lo)?);
+    let path_attr = p.attr(o.target, "path").ok_or_else(|| lost("lease path"))?;
+    if path != path_attr.get(x) {
+        ed.replace(path_attr.value(), esc(path, true, &lo)?);
     }
     let off = (*l).offset;
     if off != o.offset_val {
         let v = (off != 0).then(|| off.to_string());
-        set_attr(ed, x, o.offset.as_ref(), o.target.attr_end(), "offset", v);
+        let offset_attr = p.attr(o.target, "offset");
+        let at = p.tag(o.target).attr_end;
+        set_attr(ed, x, offset_attr.as_ref(), at, "offset", v);
     }
     Ok(())
 }

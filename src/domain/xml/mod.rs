@@ -4,6 +4,8 @@
 //!   `check`, a flat list of elements); the fields virtcore models are filled in as
 //!   libvirt 9.0's generic parser would (post-parse and validation included) and the
 //!   `<domain>` element's text is kept with where each field sits in it (`model`).
+//! * `store`: the text and the records, packed into one block per definition (only where
+//!   each element starts and the values as parsed: `scan` finds the rest in the text).
 //! * `format`: the kept text, edited where C code changed a field; everything else comes
 //!   back byte for byte.
 
@@ -17,6 +19,10 @@ mod doc;
 mod format;
 mod model;
 mod parse;
+mod scan;
+mod store;
+#[cfg(test)]
+mod store_tests;
 
 pub use format::format;
 
@@ -52,8 +58,8 @@ pub(crate) fn read_status(text: &str) -> Result<StatusDoc, Error> {
         domain: domain.map(|d| doc.range(d)),
     })
 }
-pub(crate) use model::DefPrivate;
 pub use parse::parse;
+pub(crate) use store::DefPrivate;
 
 /// Parse internal status information (libvirt's `virDomainDefParseFlags`).
 pub const VIR_DOMAIN_DEF_PARSE_STATUS: c_uint = 1 << 0;
@@ -93,7 +99,7 @@ pub const VIRTCORE_DOMAIN_NAME_MAX: usize = 251;
 /// `p` is NULL or was produced by [`parse`] and not freed yet.
 pub(crate) unsafe fn free_private(p: *mut std::ffi::c_void) {
     if !p.is_null() {
-        drop(Box::from_raw(p.cast::<DefPrivate>()));
+        DefPrivate::free(p);
     }
 }
 

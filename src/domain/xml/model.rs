@@ -1,5 +1,7 @@
-//! What a parsed definition keeps besides its C-visible fields: the `<domain>` element's
-//! text, where every modelled field sits in it, and the value each field had when parsed.
+//! What the parser records of a definition besides its C-visible fields: where every
+//! modelled field sits in the `<domain>` element's text, and the value each field had when
+//! parsed. `store` packs the text and the part of this that cannot be found again by a
+//! local scan of the text into one compact block, which the definition keeps for life.
 //!
 //! The formatter compares each C field with its parsed value and edits the text only where
 //! they differ, so an untouched definition formats back byte for byte without a second
@@ -49,6 +51,8 @@ pub(super) struct Elem {
     /// End of the tag name in the start tag (where new attributes go).
     pub name_end: u32,
     /// End of the last attribute (or `name_end`).
+    // Format finds it in the text again (`store`); test builds check that it agrees.
+    #[cfg_attr(not(test), allow(dead_code))]
     pub attr_end: u32,
     /// Start of the content (just after the start tag); `range.end` when self-closing.
     pub content_start: u32,
@@ -74,9 +78,6 @@ impl Elem {
     }
     pub fn name_end(&self) -> usize {
         self.name_end as usize
-    }
-    pub fn attr_end(&self) -> usize {
-        self.attr_end as usize
     }
     pub fn content_start(&self) -> usize {
         self.content_start as usize
@@ -164,14 +165,6 @@ pub(super) struct DiskOrig {
     pub shareable: Option<Elem>,
 }
 
-impl DiskOrig {
-    /// `def->disks[i]->dst` as parsed (libvirt's post-parse drops `ioemu:`).
-    pub fn dst_val<'a>(&'a self, x: &'a str) -> Option<&'a str> {
-        let v = self.target.as_ref()?.dev.as_ref()?.get(x);
-        Some(v.strip_prefix("ioemu:").unwrap_or(v))
-    }
-}
-
 /// One `<lease>` element.
 pub(super) struct LeaseOrig {
     pub elem: Elem,
@@ -185,12 +178,15 @@ pub(super) struct LeaseOrig {
 
 /// Where the modelled fields are in a `<domain>` text, with their parsed values.
 pub(super) struct Layout {
+    // Format walks the text for these; test builds check that it agrees (`store`).
+    #[cfg_attr(not(test), allow(dead_code))]
     pub root: Elem,
     pub type_attr: Attr,
     pub virt_type: c_int,
     pub id_attr: Option<Attr>,
     pub name: TextElem,
     pub uuid: Option<TextElem>,
+    #[cfg_attr(not(test), allow(dead_code))]
     pub uuid_val: [u8; VIR_UUID_BUFLEN],
     /// No usable `<uuid>` text (absent or empty): the generated one must be written.
     pub uuid_generated: bool,
@@ -203,15 +199,6 @@ pub(super) struct Layout {
     /// In document order (boxed slices: no spare capacity kept for life).
     pub disks: Box<[DiskOrig]>,
     pub leases: Box<[LeaseOrig]>,
-}
-
-/// The private part of a parsed definition.
-pub(crate) struct DefPrivate {
-    pub(super) xml: Box<str>,
-    pub(super) layout: Layout,
-    /// Identity of the disk from `layout.disks[i]` is `disk_base + i` (leases alike).
-    pub(super) disk_base: u64,
-    pub(super) lease_base: u64,
 }
 
 /// Tokens are never reused within a process: 0 means "not from a parsed document".

@@ -549,13 +549,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).disks = disks;
         (*def).nleases = leases_v.len();
         (*def).leases = leases;
-        let private = DefPrivate {
-            xml: text[doc.range(root)].into(),
-            layout,
-            disk_base: base,
-            lease_base,
-        };
-        (*def).virtcorePrivate = Box::into_raw(Box::new(private)).cast();
+        (*def).virtcorePrivate = DefPrivate::new_raw(&text[doc.range(root)], &layout, base);
     }
     Ok(owned.into_raw())
 }
