@@ -26,19 +26,6 @@
 
 #define REGISTER_ONLY 1 /* VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY */
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static const char *lasterr(void)
-{
-    virErrorPtr e = virGetLastError();
-    return e && e->message ? e->message : "unknown error";
-}
-
 static void params(lvParam *p, pid_t pid)
 {
     memset(p, 0, 4 * sizeof(*p));

@@ -18,19 +18,6 @@
 
 #include "libvirt_lock_private.h"
 
-static double now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
-static const char *lasterr(void)
-{
-    virErrorPtr e = virGetLastError();
-    return e && e->message ? e->message : "unknown error";
-}
-
 /* n lock cycles through libvirt's manager API; -1 on failure (message printed). */
 static double cycles(void *driver, const char *disk, int n)
 {

@@ -12,6 +12,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <libvirt/virterror.h>
 
 /* virLockManagerParam */
 typedef struct {
@@ -46,6 +48,21 @@ int virLockManagerAcquire(void *lock, const char *state, unsigned int flags, int
 int virLockManagerRelease(void *lock, char **state, unsigned int flags);
 int virLockManagerInquire(void *lock, char **state, unsigned int flags);
 int virLockManagerFree(void *lock);
+
+/* Monotonic time in microseconds, for the lock benchmarks. */
+static inline double now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
+}
+
+/* The message of libvirt's last error, for the lock benchmarks' failure lines. */
+static inline const char *lasterr(void)
+{
+    virErrorPtr e = virGetLastError();
+    return e && e->message ? e->message : "unknown error";
+}
 
 /* The private tree of a lockspace benchmark: mkdtemp(root) (a "...XXXXXX" template),
  * ROOT/leases (the lockspace), ROOT/qemu-lockspace.conf naming it (so ROOT is the config
