@@ -59,6 +59,25 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+/* What a Find does to the object it found: check its class, take a reference. */
+static inline uint32_t obj_find(struct obj *o)
+{
+    uint32_t magic = atomic_load_explicit(&o->magic, memory_order_relaxed);
+    atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+    return magic;
+}
+
+/* The object's lock taken (Find returns it locked), then virDomainObjEndAPI: unlock, unref. */
+static inline void obj_lock_end(struct obj *o)
+{
+    uint8_t unlocked = 0, locked = 1;
+    atomic_compare_exchange_strong_explicit(&o->lock, &unlocked, 1, memory_order_acquire,
+                                            memory_order_relaxed);
+    atomic_compare_exchange_strong_explicit(&o->lock, &locked, 0, memory_order_release,
+                                            memory_order_relaxed);
+    atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release);
+}
+
 #define ROUNDS 5
 #define ITERS 2000000
 
@@ -71,7 +90,6 @@ static double run(int kind, struct obj *objs, const uint32_t *order, int n, stru
         double t0 = cpu_ns();
         for (long i = 0; i < ITERS; i++) {
             struct obj *o = &objs[order[i % n]];
-            uint8_t unlocked = 0, locked = 1;
             switch (kind) {
             case 0:
                 atomic_fetch_add_explicit(&sh->state, 16, memory_order_acquire);
@@ -80,24 +98,14 @@ static double run(int kind, struct obj *objs, const uint32_t *order, int n, stru
                 uint64_t s = atomic_load_explicit(&sh->state, memory_order_relaxed);
                 atomic_compare_exchange_strong_explicit(&sh->state, &s, s + 16,
                                                         memory_order_acquire, memory_order_relaxed);
-                sink += atomic_load_explicit(&o->magic, memory_order_relaxed);
-                atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
+                sink += obj_find(o);
                 atomic_fetch_sub_explicit(&sh->state, 16, memory_order_release);
-                atomic_compare_exchange_strong_explicit(&o->lock, &unlocked, 1,
-                                                        memory_order_acquire, memory_order_relaxed);
-                atomic_compare_exchange_strong_explicit(&o->lock, &locked, 0,
-                                                        memory_order_release, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release);
+                obj_lock_end(o);
                 break;
             }
             case 2:
-                sink += atomic_load_explicit(&o->magic, memory_order_relaxed);
-                atomic_fetch_add_explicit(&o->refs, 1, memory_order_relaxed);
-                atomic_compare_exchange_strong_explicit(&o->lock, &unlocked, 1,
-                                                        memory_order_acquire, memory_order_relaxed);
-                atomic_compare_exchange_strong_explicit(&o->lock, &locked, 0,
-                                                        memory_order_release, memory_order_relaxed);
-                atomic_fetch_sub_explicit(&o->refs, 1, memory_order_release);
+                sink += obj_find(o);
+                obj_lock_end(o);
                 break;
             case 3:
                 sink += atomic_load_explicit(&o->magic, memory_order_relaxed);
