@@ -189,9 +189,20 @@ pub fn secure_getenv(name: &str) -> Option<String> {
 /// A NUL-terminated copy of `s` allocated with malloc, for strings whose ownership passes
 /// to C (which frees them with `free`). Interior NULs are replaced.
 pub fn malloc_cstring(s: &str) -> *mut c_char {
-    let c = CString::new(s.replace('\0', "\u{fffd}")).unwrap_or_default();
-    // SAFETY: valid C string.
-    unsafe { libc::strdup(c.as_ptr()) }
+    if memchr::memchr(0, s.as_bytes()).is_some() {
+        return malloc_cstring(&s.replace('\0', "\u{fffd}"));
+    }
+    // One allocation and one copy (this is on every parse and format).
+    // SAFETY: `len + 1` bytes are allocated, `len` copied from `s` and the last set to NUL.
+    unsafe {
+        let p = libc::malloc(s.len() + 1).cast::<u8>();
+        if p.is_null() {
+            std::alloc::handle_alloc_error(std::alloc::Layout::array::<u8>(s.len() + 1).unwrap());
+        }
+        std::ptr::copy_nonoverlapping(s.as_ptr(), p, s.len());
+        p.add(s.len()).write(0);
+        p.cast()
+    }
 }
 
 #[cfg(test)]

@@ -70,6 +70,28 @@ pub(super) struct Elem {
 }
 
 impl Elem {
+    /// An element known by its span only: the parser's record in a release build (see
+    /// `parse::Ctx::elem`); the fields it does not know are set as for an element with
+    /// no attributes, children or blanks before it.
+    pub fn span(
+        range: Range<u32>,
+        content_start: u32,
+        close_start: u32,
+        self_closing: bool,
+    ) -> Elem {
+        Elem {
+            ws_start: range.start,
+            name_end: range.start,
+            attr_end: range.start,
+            last_child_end: content_start,
+            child_ws: None,
+            has_children: false,
+            range,
+            content_start,
+            close_start,
+            self_closing,
+        }
+    }
     pub fn ws_start(&self) -> usize {
         self.ws_start as usize
     }

@@ -49,7 +49,24 @@ impl<'d, 'a> Ctx<'d, 'a> {
         ))
     }
 
+    /// What is recorded of an element. Only its span survives the parse in a release build
+    /// (`store` keeps where it starts; format scans the text for the rest), so only test
+    /// builds work out the other fields, for `store_tests::verify` to check the scan with.
     fn elem(&self, i: Node) -> Elem {
+        let n = self.doc.node(i);
+        let b = self.base as u32;
+        if !cfg!(test) {
+            return Elem::span(
+                n.start - b..n.end - b,
+                n.content_start - b,
+                n.close_start - b,
+                n.self_closing,
+            );
+        }
+        self.elem_full(i)
+    }
+
+    fn elem_full(&self, i: Node) -> Elem {
         let d = self.doc;
         let n = d.node(i);
         let b = self.base as u32;
