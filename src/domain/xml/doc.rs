@@ -114,10 +114,6 @@ impl Drop for Doc<'_> {
     }
 }
 
-fn pos_of(text: &str, p: &[u8]) -> usize {
-    p.as_ptr() as usize - text.as_ptr() as usize
-}
-
 impl<'a> Doc<'a> {
     /// Parses `text` (at most 4 GiB: positions are `u32`).
     pub fn parse(text: &'a str) -> Result<Doc<'a>, WfError> {
@@ -312,34 +308,18 @@ impl<'a> Doc<'a> {
         let colon = check::qname(qname, name_start)?;
         let depth = self.open.len();
         let attr_lo = self.attrs.len() as u32;
-        let mut prev_end = name_end;
-        for a in e.attributes().with_checks(false) {
-            let a = a.map_err(|err| WfError::new(pos, format!("bad attribute: {err}")))?;
-            let key = a.key.into_inner();
-            let k0 = pos_of(text, key);
-            if k0 == prev_end || !check::is_blank(text.as_bytes()[k0 - 1]) {
-                return Err(WfError::new(k0, "attributes must be separated by blanks"));
-            }
-            let Cow::Borrowed(v) = a.value.clone() else {
-                return Err(WfError::new(k0, "attribute value cannot be read"));
-            };
-            let v0 = pos_of(text, v);
-            prev_end = v0 + v.len() + 1;
-            let plain = check::attr_value(v, v0)?;
-            let kcolon = check::qname(key, k0)?;
+        let bytes = text.as_bytes();
+        // The tag's content is `name attributes`; `>` or `/>` follows it.
+        let tag_end = name_start + e.len();
+        let mut i = name_end;
+        while let Some(a) = check::next_attr(bytes, &mut i, tag_end)? {
+            let key = &bytes[a.start as usize..a.name_end as usize];
             if key == b"xmlns" || key.starts_with(b"xmlns:") {
-                ns.declare(key, v, plain, depth, k0)?;
+                let v = &bytes[a.range_value()];
+                ns.declare(key, v, a.plain, depth, a.start as usize)?;
                 continue;
             }
-            self.attrs.push(AttrRec {
-                start: k0 as u32,
-                local_start: (k0 + kcolon.map_or(0, |c| c + 1)) as u32,
-                name_end: (k0 + key.len()) as u32,
-                value_start: v0 as u32,
-                value_end: (v0 + v.len()) as u32,
-                prefixed: kcolon.is_some(),
-                plain,
-            });
+            self.attrs.push(a);
         }
         let attr_hi = self.attrs.len() as u32;
         // Prefixes resolve against the declarations of this very tag too.
