@@ -591,42 +591,54 @@ fn expanded<'t>(
 }
 
 /// Prefixes of the attributes of one start tag are bound, and no two have the same
-/// expanded name.
+/// expanded name. `prefixed`: whether any of them has a prefix.
 #[inline]
-pub(super) fn attributes(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), WfError> {
-    match attrs {
-        [] => Ok(()),
-        [a] if !a.prefixed => Ok(()),
-        _ => attributes_slow(text, attrs, ns),
+pub(super) fn attributes(
+    text: &str,
+    attrs: &[AttrRec],
+    prefixed: bool,
+    ns: &NsScope,
+) -> Result<(), WfError> {
+    if prefixed || attrs.len() > 16 {
+        return attributes_slow(text, attrs, ns);
     }
+    if attrs.len() < 2 {
+        return Ok(());
+    }
+    distinct_names(text.as_bytes(), attrs).map_err(|a| dup(text, a))
 }
 
-fn attributes_slow(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), WfError> {
-    let dup = |a: &AttrRec| {
-        WfError::new(
-            a.start as usize,
-            format!(
-                "duplicate attribute '{}'",
-                &text[a.start as usize..a.name_end as usize]
-            ),
-        )
-    };
-    if attrs.len() <= 16 && !attrs.iter().any(|a| a.prefixed) {
-        // No prefix: expanded names are the names as written. Names of another length
-        // (most pairs) are told apart without reading them.
-        let t = text.as_bytes();
-        for (i, a) in attrs.iter().enumerate() {
-            let len = a.name_end - a.start;
-            let name = &t[a.start as usize..a.name_end as usize];
-            let same = |b: &AttrRec| {
-                b.name_end - b.start == len
-                    && eq_short(&t[b.start as usize..b.name_end as usize], name)
-            };
-            if attrs[..i].iter().any(same) {
-                return Err(dup(a));
-            }
+/// No two unprefixed attributes have the same name; else the second of the first pair.
+fn distinct_names<'r>(t: &[u8], attrs: &'r [AttrRec]) -> Result<(), &'r AttrRec> {
+    // No prefix: expanded names are the names as written. Names of another length (most
+    // pairs) are told apart without reading them.
+    let name = |a: &AttrRec| &t[a.start as usize..a.name_end as usize];
+    for (i, a) in attrs.iter().enumerate().skip(1) {
+        let len = a.name_end - a.start;
+        if attrs[..i]
+            .iter()
+            .any(|b| b.name_end - b.start == len && eq_short(name(b), name(a)))
+        {
+            return Err(a);
         }
-    } else if attrs.len() <= 16 {
+    }
+    Ok(())
+}
+
+fn dup(text: &str, a: &AttrRec) -> WfError {
+    WfError::new(
+        a.start as usize,
+        format!(
+            "duplicate attribute '{}'",
+            &text[a.start as usize..a.name_end as usize]
+        ),
+    )
+}
+
+#[cold]
+fn attributes_slow(text: &str, attrs: &[AttrRec], ns: &NsScope) -> Result<(), WfError> {
+    let dup = |a: &AttrRec| dup(text, a);
+    if attrs.len() <= 16 {
         for (i, a) in attrs.iter().enumerate() {
             let ea = expanded(text, a, ns)?;
             for b in &attrs[..i] {

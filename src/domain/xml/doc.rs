@@ -312,6 +312,7 @@ impl<'a> Doc<'a> {
         // The tag's content is `name attributes`; `>` or `/>` follows it.
         let tag_end = name_start + e.len();
         let mut i = name_end;
+        let mut prefixed = false;
         while let Some(a) = check::next_attr(bytes, &mut i, tag_end)? {
             let key = &bytes[a.start as usize..a.name_end as usize];
             if key == b"xmlns" || key.starts_with(b"xmlns:") {
@@ -319,6 +320,7 @@ impl<'a> Doc<'a> {
                 ns.declare(key, v, a.plain, depth, a.start as usize)?;
                 continue;
             }
+            prefixed |= a.prefixed;
             self.attrs.push(a);
         }
         let attr_hi = self.attrs.len() as u32;
@@ -337,7 +339,7 @@ impl<'a> Doc<'a> {
             None => !ns.has_default(),
         };
         let attrs = &self.attrs[attr_lo as usize..];
-        check::attributes(text, attrs, ns)?;
+        check::attributes(text, attrs, prefixed, ns)?;
         let idx = self.nodes.len() as u32;
         // A start tag's content begins after it; its end tag sets close_start.
         let (content_start, close_start) = (end, end);
