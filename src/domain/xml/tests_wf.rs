@@ -301,3 +301,22 @@ fn decoding_never_panics_on_unchecked_text() {
     assert_eq!(decode_text("a&amp;<![CDATA[<b>]]>\r\nc"), "a&<b>\nc");
     assert_eq!(decode_attr("a&lt;\tb\r\nc"), "a< b c");
 }
+
+/// The character check reads 64-byte chunks: a bad character (or U+FFFE, which may
+/// straddle two chunks) is found at every offset, in whole chunks and in the last bytes.
+#[test]
+fn bad_characters_are_found_at_every_offset() {
+    for pad in 0..200 {
+        let blanks = " ".repeat(pad);
+        for bad in ["\u{1}", "\u{1f}", "\u{FFFE}", "\u{FFFF}"] {
+            let xml = format!("<domain type='kvm'><name>a</name>{blanks}{bad}</domain>");
+            let (code, msg) = verdict(&xml).expect_err(&xml);
+            assert_eq!(code, XML_ERROR, "{xml:?}: {msg}");
+        }
+        // Allowed: tab, LF, CR, and other characters starting with the byte 0xEF.
+        let xml =
+            format!("<domain type='kvm'><name>a{blanks}\t\r\n\u{FFFD}\u{F000}</name></domain>");
+        let d = verdict(&xml).unwrap_or_else(|e| panic!("{xml:?}: {e:?}"));
+        unsafe { crate::domain::types::def_free(d) };
+    }
+}
