@@ -169,6 +169,7 @@ fn well_formed_edge_cases_parse_as_before() {
         ("<domain type='kvm'><name xmlns='urn:x'>b</name><name>a</name></domain>", "a"),
         ("<domain type='kvm'><\u{540d}\u{524d} \u{5c5e}='1'/><name>a</name></domain>", "a"),
         ("<domain type='kvm'><a.b-c_d/><name>a</name></domain>", "a"),
+        ("<domain type='kvm' x=\"it's\" y='say \"hi\"' z='a>b'\n\tw\r\n=\n'1'\n><name>a</name></domain>", "a"),
         ("<domain type='kvm' a='1' b='2' c='3' d='4' e='5' f='6' g='7' h='8' i='9' j='10' k='11' l='12' m='13' n='14' o='15' p='16' q='17'><name>a</name></domain>", "a"),
     ];
     for (xml, name) in cases {
