@@ -1,5 +1,6 @@
 //! The well-formedness rules of XML 1.0 and its namespaces that quick-xml leaves to its
-//! caller (see `doc`), and reading references and blanks the way an XML parser does.
+//! caller (see `doc`), reading a start tag's attributes, and reading references and
+//! blanks the way an XML parser does.
 
 use std::borrow::Cow;
 

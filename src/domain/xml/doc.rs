@@ -2,7 +2,9 @@
 //! (elements with their ranges, attributes, text), built from quick-xml's tokens into a few
 //! vectors that are reused from one parse to the next (a full DOM cost most of the parse).
 //!
-//! quick-xml tokenizes; it is lenient where XML 1.0 is not, so `check` refuses the rest
+//! quick-xml tokenizes (markup, text, references; within a start tag, its name and where
+//! it ends: `check::next_attr` reads the attributes, checking them in the same pass). It
+//! is lenient where XML 1.0 is not, so `check` refuses the rest
 //! of what a conforming parser (libxml2, roxmltree before this) refuses: bad characters,
 //! bad names, undefined entities, text or a second element outside the root, a DTD,
 //! attributes not separated by blanks, `<` in attribute values, duplicate attributes,
