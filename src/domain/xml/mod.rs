@@ -15,6 +15,7 @@ use crate::domain::error::xml_err;
 use crate::error::{virErrorDomain, virErrorNumber, Error};
 
 mod check;
+mod disk;
 mod doc;
 mod format;
 mod model;
