@@ -142,15 +142,11 @@ impl<'d, 'a> Ctx<'d, 'a> {
 
     /// The first child element (in no namespace) of each name, in one pass.
     pub fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
-        let d = self.doc;
         let mut out = [None; N];
-        for c in d.children(n) {
-            let r = d.node(c);
-            if !r.ns_none {
+        for c in self.doc.children(n) {
+            let Some(local) = self.local_name(c) else {
                 continue;
-            }
-            let local = d.local(r);
-            let local = local.as_bytes();
+            };
             if let Some(k) = names
                 .iter()
                 .position(|x| super::check::eq_short(x.as_bytes(), local))

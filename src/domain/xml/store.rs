@@ -146,7 +146,7 @@ impl DefPrivate {
         let vals = lay.virt_type as u32 & 0xff
             | (lay.on_lockfailure_val as u32 & 0xff) << 8
             | u32::from(lay.uuid_generated) << 16;
-        w.extend([
+        w.extend_from_slice(&[
             text.len() as u32,
             base as u32,
             (base >> 32) as u32,
@@ -173,7 +173,7 @@ impl DefPrivate {
                 | u32::from(d.readonly_val) << 16
                 | u32::from(d.source.as_ref().is_some_and(|s| s.path.is_some())) << 17
                 | u32::from(d.target.as_ref().is_some_and(|t| t.dev.is_some())) << 18;
-            w.extend([
+            w.extend_from_slice(&[
                 d.elem.range.start,
                 pos(d.source.as_ref().map(|s| match &s.path {
                     Some((a, _)) => a.value.start as usize,
@@ -189,7 +189,7 @@ impl DefPrivate {
             ]);
         }
         for l in lay.leases.iter() {
-            w.extend([
+            w.extend_from_slice(&[
                 l.elem.range.start,
                 l.lockspace.elem.range.start,
                 l.key.elem.range.start,
@@ -199,7 +199,7 @@ impl DefPrivate {
             ]);
         }
         for_each_cooked(lay, |p, c| {
-            w.extend([p, c.len() as u32]);
+            w.extend_from_slice(&[p, c.len() as u32]);
             push_bytes(&mut w, c.as_bytes());
         });
         // The text in one copy (it is most of the block), written straight into the
