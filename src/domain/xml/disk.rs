@@ -5,6 +5,8 @@
 use std::borrow::Cow;
 use std::ffi::c_int;
 
+use smallvec::SmallVec;
+
 use super::model::*;
 use super::parse::{bad_attr, enum_index, err, Ctx, Node};
 use crate::domain::error::xml_err;
@@ -29,11 +31,15 @@ pub(super) struct DiskVals<'a> {
     pub has_address: bool,
 }
 
+/// Reads the `<disk>` element `n` and appends its values and record (pushed here rather
+/// than returned: a record is a few hundred bytes, and a return would copy it once more).
 pub(super) fn scan_disk<'a>(
     cx: &Ctx<'_, 'a>,
     n: Node,
     dom: &str,
-) -> Result<(DiskVals<'a>, DiskOrig), Error> {
+    vals_out: &mut SmallVec<[DiskVals<'a>; 4]>,
+    orig_out: &mut SmallVec<[DiskOrig; 4]>,
+) -> Result<(), Error> {
     let type_attr = cx.attr(n, "type");
     let mut ty = match &type_attr {
         Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
@@ -106,7 +112,7 @@ pub(super) fn scan_disk<'a>(
     if bus == VIR_DOMAIN_DISK_BUS_NONE {
         bus = default_bus(device, dst.as_deref());
     }
-    let vals = DiskVals {
+    vals_out.push(DiskVals {
         ty,
         device,
         bus,
@@ -116,8 +122,8 @@ pub(super) fn scan_disk<'a>(
         shared: shareable.is_some(),
         key,
         has_address: address.is_some(),
-    };
-    let orig = DiskOrig {
+    });
+    orig_out.push(DiskOrig {
         elem: cx.elem(n),
         type_attr: type_attr.map(|(a, _)| a),
         type_val: ty,
@@ -130,8 +136,8 @@ pub(super) fn scan_disk<'a>(
         readonly: readonly.map(|r| cx.elem(r)),
         readonly_val,
         shareable: shareable.map(|r| cx.elem(r)),
-    };
-    Ok((vals, orig))
+    });
+    Ok(())
 }
 
 /// libvirt's post-parse bus default for a disk without `bus=`.

@@ -126,20 +126,6 @@ impl<'d, 'a> Ctx<'d, 'a> {
             .then(|| &text.as_bytes()[r.local_start as usize..r.name_end as usize])
     }
 
-    /// The children of `parent` from its child `first` on.
-    fn children_from(&self, parent: Node, first: Node) -> impl Iterator<Item = Node> + 'd {
-        let nodes = &self.doc.nodes;
-        let end = nodes[parent as usize].subtree_end;
-        let mut j = first;
-        std::iter::from_fn(move || {
-            (j < end).then(|| {
-                let c = j;
-                j = nodes[c as usize].subtree_end;
-                c
-            })
-        })
-    }
-
     /// The first child element (in no namespace) of each name, in one pass.
     pub fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
         let mut out = [None; N];
@@ -305,8 +291,8 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let mut uuid_node = None;
     let mut events_end = None;
     let mut olf_node = None;
-    let mut devices_first = None;
-    let mut devices = None;
+    // Every <devices> (nearly always one).
+    let mut devices_all: SmallVec<[Node; 2]> = SmallVec::new();
     for c in doc.children(root) {
         match cx.local_name(c) {
             Some(b"name") => _ = name_node.get_or_insert(c),
@@ -315,10 +301,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
                 events_end = Some(cx.rel(doc.range(c)).end as u32)
             }
             Some(b"on_lockfailure") => _ = olf_node.get_or_insert(c),
-            Some(b"devices") => {
-                devices_first.get_or_insert(c);
-                devices = Some(c);
-            }
+            Some(b"devices") => devices_all.push(c),
             _ => {}
         }
     }
@@ -365,22 +348,14 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath). The
     // usual few disks stay on the stack; leases are rare, and looked for again only when
     // the pass over the disks saw one.
-    let devices_all = || {
-        devices_first
-            .into_iter()
-            .flat_map(|first| cx.children_from(root, first))
-            .filter(|&c| cx.local_name(c) == Some(b"devices"))
-    };
     let mut disks_v: SmallVec<[DiskVals; 4]> = SmallVec::new();
     let mut disks_o: SmallVec<[DiskOrig; 4]> = SmallVec::new();
     let mut has_leases = false;
-    for dn in devices_all() {
+    for &dn in &devices_all {
         for n in doc.children(dn) {
             match cx.local_name(n) {
                 Some(b"disk") => {
-                    let (v, o) = scan_disk(&cx, n, &name)?;
-                    disks_v.push(v);
-                    disks_o.push(o);
+                    scan_disk(&cx, n, &name, &mut disks_v, &mut disks_o)?;
                 }
                 Some(b"lease") => has_leases = true,
                 _ => {}
@@ -389,7 +364,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     }
     let mut leases_v = Vec::new();
     let mut leases_o = Vec::new();
-    for dn in devices_all().filter(|_| has_leases) {
+    for &dn in devices_all.iter().filter(|_| has_leases) {
         for n in doc.children_named(dn, "lease") {
             let (v, o) = scan_lease(&cx, n, &name)?;
             leases_v.push(v);
@@ -397,7 +372,11 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         }
     }
     let order: DiskOrder = if disks_v.len() <= 1 {
-        (0..disks_v.len()).collect()
+        let mut one = DiskOrder::new();
+        if disks_v.len() == 1 {
+            one.push(0);
+        }
+        one
     } else {
         let keys: SmallVec<[_; 8]> = disks_v.iter().map(|d| d.key).collect();
         libvirt_disk_order(&keys)
@@ -469,7 +448,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         on_lockfailure: olf.map(|(e, _)| e),
         on_lockfailure_val,
         events_end,
-        devices: devices.map(|d| cx.elem(d)),
+        devices: devices_all.last().map(|&d| cx.elem(d)),
         disks: &disks_o,
         leases: &leases_o,
     };
