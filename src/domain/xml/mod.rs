@@ -148,3 +148,28 @@ pub(crate) fn check_name(name: &str) -> Result<(), Error> {
 }
 #[cfg(test)]
 mod tests_wf;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_checked_whether_or_not_they_look_suspect() {
+        for ok in [
+            "vm1",
+            "é",
+            "\u{fffd}x",
+            "a\tb\r\nc",
+            &"x".repeat(VIRTCORE_DOMAIN_NAME_MAX),
+        ] {
+            assert!(check_name(ok).is_ok(), "{ok:?}");
+        }
+        let msg = |n: &str| check_name(n).unwrap_err().message;
+        assert_eq!(msg(""), "missing name information");
+        assert!(msg("a/\u{1}").contains("cannot contain '/'"));
+        assert!(msg(&"é".repeat(200)).contains("too long"));
+        assert!(msg("a\u{1}").ends_with("U+0001"));
+        assert!(msg("a\u{fffe}").ends_with("U+FFFE"));
+        assert!(msg("a\u{ffff}b").ends_with("U+FFFF"));
+    }
+}
