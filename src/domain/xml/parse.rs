@@ -109,7 +109,14 @@ impl<'d, 'a> Ctx<'d, 'a> {
         let raw = &text[self.base + elem.content_start()..self.base + elem.close_start()];
         // Content without a reference, CR or markup is its own string value (what
         // `Doc::string_value` finds too, by a slower scan of `char`s).
-        if memchr::memchr3(b'&', b'\r', b'<', raw.as_bytes()).is_none() {
+        let b = raw.as_bytes();
+        // (memchr's vector search costs more than a byte loop on a short name.)
+        let special = if b.len() < 16 {
+            b.iter().any(|&c| matches!(c, b'&' | b'\r' | b'<'))
+        } else {
+            memchr::memchr3(b'&', b'\r', b'<', b).is_some()
+        };
+        if !special {
             return (TextElem { elem, cooked: None }, Cow::Borrowed(raw));
         }
         let value = self.doc.string_value(n);
@@ -145,7 +152,12 @@ impl<'d, 'a> Ctx<'d, 'a> {
 }
 
 pub(super) fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
-    table.iter().position(|t| *t == v).map(|i| i as c_int)
+    // (A byte loop: the table's words are short, a memcmp call per entry costs more.)
+    let v = v.as_bytes();
+    table
+        .iter()
+        .position(|t| super::check::eq_short(t.as_bytes(), v))
+        .map(|i| i as c_int)
 }
 
 /// libvirt's `virXMLPropEnum` error.
