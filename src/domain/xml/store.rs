@@ -204,12 +204,14 @@ impl DefPrivate {
         });
         // The text in one copy (it is most of the block), written straight into the
         // spare capacity: not zeroed first, only the padding of its last word is.
+        // (The header says the text starts here: the words before must be as counted.)
+        assert_eq!(w.len() + words_for(text.len()), total);
         let spare = &mut w.spare_capacity_mut()[..words_for(text.len())];
         let (dst, len) = (spare.as_mut_ptr().cast::<u8>(), spare.len() * 4);
-        // SAFETY: `dst` is `len` bytes of `w`'s allocation past its length (u8 needs no
-        // alignment), `len` is `text.len()` rounded up to whole words; the text and then
-        // zeros fill all of them, so the `total` words are initialized when the length is
-        // set (any bytes are a valid u32).
+        // SAFETY: `dst` is `len` bytes of `w`'s allocation just past its length (u8 needs
+        // no alignment), `len` is `text.len()` rounded up to whole words; the text and then
+        // zeros fill all of them, so the `total` words (those before, and these) are
+        // initialized when the length is set (any bytes are a valid u32).
         unsafe {
             std::ptr::copy_nonoverlapping(text.as_ptr(), dst, text.len());
             std::ptr::write_bytes(dst.add(text.len()), 0, len - text.len());
