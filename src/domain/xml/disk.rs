@@ -50,7 +50,14 @@ pub(super) fn scan_disk<'a>(
     };
     let type_written = ty;
     let [source, target, readonly, shareable, address] =
-        cx.children_first(n, ["source", "target", "readonly", "shareable", "address"]);
+        cx.children_first(n, |local| match local {
+            b"source" => Some(0),
+            b"target" => Some(1),
+            b"readonly" => Some(2),
+            b"shareable" => Some(3),
+            b"address" => Some(4),
+            _ => None,
+        });
     let mut path = None;
     let source_pos = match source {
         Some(s) => {

@@ -36,8 +36,17 @@ impl<'d, 'a> Ctx<'d, 'a> {
         (r.start - self.base) as u32..(r.end - self.base) as u32
     }
 
+    /// The unprefixed attribute `name` of element `n` (as [`Doc::attr`] finds it, here
+    /// in the caller's loop: this runs for every attribute virtcore reads).
     pub fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
-        let a = self.doc.attr(n, name)?;
+        let text = self.doc.text.as_bytes();
+        let a = self.doc.attrs_of(n).iter().find(|a| {
+            !a.prefixed
+                && super::check::eq_short(
+                    &text[a.start as usize..a.name_end as usize],
+                    name.as_bytes(),
+                )
+        })?;
         let v = self.doc.attr_value(a);
         // Only a value that differs from the raw text is kept (entities, blanks).
         let cooked = (!a.plain).then(|| v.as_ref().into());
@@ -133,17 +142,17 @@ impl<'d, 'a> Ctx<'d, 'a> {
             .then(|| &text.as_bytes()[r.local_start as usize..r.name_end as usize])
     }
 
-    /// The first child element (in no namespace) of each name, in one pass.
-    pub fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
+    /// The first child element (in no namespace) of each of `N` kinds, in one pass:
+    /// `kind` tells which a local name is (a `match` on the names, which compiles to a
+    /// length switch and a compare or two).
+    pub fn children_first<const N: usize>(
+        &self,
+        n: Node,
+        kind: impl Fn(&[u8]) -> Option<usize>,
+    ) -> [Option<Node>; N] {
         let mut out = [None; N];
         for c in self.doc.children(n) {
-            let Some(local) = self.local_name(c) else {
-                continue;
-            };
-            if let Some(k) = names
-                .iter()
-                .position(|x| super::check::eq_short(x.as_bytes(), local))
-            {
+            if let Some(k) = self.local_name(c).and_then(&kind) {
                 out[k].get_or_insert(c);
             }
         }
