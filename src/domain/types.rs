@@ -321,12 +321,62 @@ pub fn uuid_format(u: &[u8; VIR_UUID_BUFLEN]) -> String {
     uuid::Uuid::from_bytes(*u).hyphenated().to_string()
 }
 
+/// Not a hex digit, in [`HEX_VALUE`] (the values are 0–15, so this bit marks the rest).
+const NOT_HEX: u8 = 0x10;
+
+/// Each byte's value as an ASCII hex digit (what `char::to_digit(16)` accepts), else
+/// [`NOT_HEX`]: a table, so that reading a UUID's 32 digits needs no branch per digit.
+static HEX_VALUE: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+
+fn hex_digit(c: u8) -> Option<u8> {
+    let v = HEX_VALUE[c as usize];
+    (v != NOT_HEX).then_some(v)
+}
+
 /// Parses a UUID exactly as libvirt's `virUUIDParse`: leading blanks, then 32 hex digits
 /// with any number of '-' or ' ' before each byte pair (never inside one), then blanks only.
 pub fn uuid_parse(s: &str) -> Option<[u8; VIR_UUID_BUFLEN]> {
+    uuid_parse_canonical(s.as_bytes()).or_else(|| uuid_parse_general(s.as_bytes()))
+}
+
+/// The form nearly every document has, `8-4-4-4-12` hex digits and nothing else, read
+/// without the general loop (it is on every parse). `None` for anything else, which the
+/// general rules then decide on (they read this form the same way).
+fn uuid_parse_canonical(b: &[u8]) -> Option<[u8; VIR_UUID_BUFLEN]> {
+    let b: &[u8; 36] = b.try_into().ok()?;
+    if b[8] != b'-' || b[13] != b'-' || b[18] != b'-' || b[23] != b'-' {
+        return None;
+    }
+    // Where each byte's pair of digits starts.
+    const PAIRS: [usize; VIR_UUID_BUFLEN] =
+        [0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34];
+    let mut out = [0u8; VIR_UUID_BUFLEN];
+    let mut seen = 0;
+    for (o, &i) in out.iter_mut().zip(&PAIRS) {
+        let (hi, lo) = (HEX_VALUE[b[i] as usize], HEX_VALUE[b[i + 1] as usize]);
+        seen |= hi | lo;
+        *o = hi << 4 | lo;
+    }
+    (seen & NOT_HEX == 0).then_some(out)
+}
+
+fn uuid_parse_general(b: &[u8]) -> Option<[u8; VIR_UUID_BUFLEN]> {
     // g_ascii_isspace: space, \t, \n, \v, \f, \r.
     let space = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r');
-    let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() && space(b[i]) {
         i += 1;
@@ -338,9 +388,9 @@ pub fn uuid_parse(s: &str) -> Option<[u8; VIR_UUID_BUFLEN]> {
             None => return None,
             Some(b'-' | b' ') => i += 1,
             Some(&h) => {
-                let hi = (h as char).to_digit(16)?;
-                let lo = (*b.get(i + 1)? as char).to_digit(16)?;
-                out[n] = (hi * 16 + lo) as u8;
+                let hi = hex_digit(h)?;
+                let lo = hex_digit(*b.get(i + 1)?)?;
+                out[n] = hi << 4 | lo;
                 n += 1;
                 i += 2;
             }
@@ -389,6 +439,17 @@ mod tests {
         );
         assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db180 9").is_none());
         assert!(uuid_parse("c7a5fdbd-edaf-9455-926a-d65c16db1809-").is_none());
+        // The canonical form's shortcut reads what the general rules read.
+        for s in [
+            "C7A5FDBD-EDAF-9455-926A-D65C16DB1809",
+            "c7a5fdbd-edaf-9455-926a-d65c16db1809",
+            "c7a5fdbd-edaf-9455-926a-d65c16db18g9",
+            "c7a5fdbd-edaf-9455-926a-d65c16db18\u{e9}",
+            "c7a5fdbd-edaf-9455-926a d65c16db1809",
+        ] {
+            assert_eq!(uuid_parse(s), uuid_parse_general(s.as_bytes()), "{s}");
+        }
+        assert_eq!(uuid_parse("C7A5FDBD-EDAF-9455-926A-D65C16DB1809"), Some(u));
         let g = uuid_generate();
         assert_eq!(g[6] >> 4, 4);
         assert_ne!(uuid_generate(), g);

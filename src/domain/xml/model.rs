@@ -14,7 +14,9 @@ use std::ffi::c_int;
 use std::ops::Range;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use super::super::types::VIR_UUID_BUFLEN;
+use smallvec::SmallVec;
+
+use super::super::types::{DISK_BUSES, VIR_UUID_BUFLEN};
 
 /// Positions are `u32` offsets into the kept `<domain>` text (documents over 4 GiB are
 /// refused): a definition keeps its layout for life, so it is kept small.
@@ -198,8 +200,9 @@ pub(super) struct LeaseOrig {
     pub offset_val: u64,
 }
 
-/// Where the modelled fields are in a `<domain>` text, with their parsed values.
-pub(super) struct Layout {
+/// Where the modelled fields are in a `<domain>` text, with their parsed values (built by
+/// the parser for `store` to pack, then dropped: the disks and leases are borrowed).
+pub(super) struct Layout<'p> {
     // Format walks the text for these; test builds check that it agrees (`store`).
     #[cfg_attr(not(test), allow(dead_code))]
     pub root: Elem,
@@ -218,9 +221,9 @@ pub(super) struct Layout {
     pub events_end: Option<u32>,
     /// The last `<devices>` element: new disks and leases without a neighbour go there.
     pub devices: Option<Elem>,
-    /// In document order (boxed slices: no spare capacity kept for life).
-    pub disks: Box<[DiskOrig]>,
-    pub leases: Box<[LeaseOrig]>,
+    /// In document order.
+    pub disks: &'p [DiskOrig],
+    pub leases: &'p [LeaseOrig],
 }
 
 /// Tokens are never reused within a process: 0 means "not from a parsed document".
@@ -263,6 +266,9 @@ pub(crate) fn disk_name_to_index(name: &str) -> i32 {
     idx
 }
 
+/// Disk indexes in an order: most documents have a few disks, kept on the stack.
+pub(super) type DiskOrder = SmallVec<[usize; 8]>;
+
 /// The order `virDomainDiskInsert` gives disks parsed in document order: disks of one bus
 /// stay together (buses in order of first appearance), and within a bus each disk goes
 /// before the first one with a greater index. Returns document indexes in that order.
@@ -270,7 +276,19 @@ pub(crate) fn disk_name_to_index(name: &str) -> i32 {
 /// Inserting before the first greater element into a sorted list keeps it sorted, so for
 /// disks that all have a target this is a stable sort (O(n log n)); a disk without a target
 /// (only possible with `SKIP_VALIDATE`) breaks that, and the group is simulated instead.
-pub(super) fn libvirt_disk_order(keys: &[(c_int, Option<i32>)]) -> Vec<usize> {
+pub(super) fn libvirt_disk_order(keys: &[(c_int, Option<i32>)]) -> DiskOrder {
+    let mut out: DiskOrder = (0..keys.len()).collect();
+    if keys.iter().all(|(_, k)| k.is_some()) {
+        // One stable sort by (where the disk's bus first appears, index): the groups in
+        // order of first appearance, each sorted by index. (Buses are `DISK_BUSES` indexes.)
+        let mut first_of_bus = [usize::MAX; DISK_BUSES.len()];
+        for (i, &(bus, _)) in keys.iter().enumerate().rev() {
+            first_of_bus[bus as usize] = i;
+        }
+        out.sort_by_key(|&i| (first_of_bus[keys[i].0 as usize], keys[i].1));
+        return out;
+    }
+    out.clear();
     let mut buses: Vec<(c_int, Vec<usize>)> = Vec::new();
     for (i, (bus, _)) in keys.iter().enumerate() {
         match buses.iter_mut().find(|(b, _)| b == bus) {
@@ -278,7 +296,6 @@ pub(super) fn libvirt_disk_order(keys: &[(c_int, Option<i32>)]) -> Vec<usize> {
             None => buses.push((*bus, vec![i])),
         }
     }
-    let mut out = Vec::with_capacity(keys.len());
     for (_, mut group) in buses {
         if group.iter().all(|&i| keys[i].1.is_some()) {
             group.sort_by_key(|&i| keys[i].1);
@@ -321,9 +338,59 @@ mod tests {
     fn order_is_libvirts_insertion_order() {
         // bus 4 (virtio) vdb, bus 3 sda, bus 4 vda, bus 3 no-target.
         let k = [(4, Some(1)), (3, Some(0)), (4, Some(0)), (3, None)];
-        assert_eq!(libvirt_disk_order(&k), vec![2, 0, 1, 3]);
+        assert_eq!(libvirt_disk_order(&k).as_slice(), [2, 0, 1, 3]);
         // A target-less disk is never "greater": sdb goes after it, sda before sdc.
         let k = [(3, Some(2)), (3, None), (3, Some(1)), (3, Some(3))];
-        assert_eq!(libvirt_disk_order(&k), vec![2, 0, 1, 3]);
+        assert_eq!(libvirt_disk_order(&k).as_slice(), [2, 0, 1, 3]);
+        // All with a target: groups by first appearance, stable within (vdb twice).
+        let k = [
+            (4, Some(1)),
+            (3, Some(1)),
+            (4, Some(0)),
+            (4, Some(1)),
+            (3, Some(0)),
+        ];
+        assert_eq!(libvirt_disk_order(&k).as_slice(), [2, 0, 3, 4, 1]);
+    }
+
+    #[test]
+    fn order_agrees_with_inserting_one_disk_at_a_time() {
+        // Every list of up to 5 disks over 3 buses and 3 indexes (none, or one, without a
+        // target): the result is what inserting each disk into its bus's group (groups in
+        // order of first appearance) before the first greater index gives.
+        let choices: Vec<(c_int, Option<i32>)> = [1, 3, 4]
+            .into_iter()
+            .flat_map(|b| [Some(0), Some(1), Some(2), None].map(|k| (b, k)))
+            .collect();
+        for n in 0..=5u32 {
+            for code in 0..choices.len().pow(n) {
+                let mut c = code;
+                let keys: Vec<_> = (0..n)
+                    .map(|_| {
+                        let k = choices[c % choices.len()];
+                        c /= choices.len();
+                        k
+                    })
+                    .collect();
+                if keys.iter().filter(|k| k.1.is_none()).count() > 1 {
+                    continue;
+                }
+                let mut groups: Vec<(c_int, Vec<usize>)> = Vec::new();
+                for (i, &(bus, k)) in keys.iter().enumerate() {
+                    let g = match groups.iter().position(|(b, _)| *b == bus) {
+                        Some(g) => g,
+                        None => {
+                            groups.push((bus, Vec::new()));
+                            groups.len() - 1
+                        }
+                    };
+                    let list = &mut groups[g].1;
+                    let at = k.and_then(|k| list.iter().position(|&j| keys[j].1 > Some(k)));
+                    list.insert(at.unwrap_or(list.len()), i);
+                }
+                let want: Vec<usize> = groups.into_iter().flat_map(|(_, l)| l).collect();
+                assert_eq!(libvirt_disk_order(&keys).as_slice(), want, "{keys:?}");
+            }
+        }
     }
 }

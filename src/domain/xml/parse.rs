@@ -1,12 +1,14 @@
 //! Reading a domain document as libvirt 9.0's generic parser does, for the fields virtcore
-//! models: `virDomainDefParseIDs`, `virDomainDiskDefParseXML`, `virDomainLeaseDefParseXML`,
-//! the disk post-parse (cdrom read-only, bus default), `virDomainDiskInsert`'s order and
-//! the generic validation of disks (target present, floppy ↔ fdc, no duplicate target).
+//! models: `virDomainDefParseIDs`, `virDomainLeaseDefParseXML`, every `<disk>` (read and
+//! validated in `disk`) and `virDomainDiskInsert`'s order.
 
 use std::borrow::Cow;
 use std::ffi::{c_int, c_uint};
 use std::ops::Range;
 
+use smallvec::SmallVec;
+
+use super::disk::*;
 use super::doc::Doc;
 use super::model::*;
 use super::*;
@@ -18,10 +20,10 @@ use crate::ffi::malloc_cstring;
 use virErrorNumber::*;
 
 /// An element of the document being read (an index into `Doc::nodes`).
-type Node = u32;
+pub(super) type Node = u32;
 
-struct Ctx<'d, 'a> {
-    doc: &'d Doc<'a>,
+pub(super) struct Ctx<'d, 'a> {
+    pub doc: &'d Doc<'a>,
     base: usize,
 }
 
@@ -34,8 +36,17 @@ impl<'d, 'a> Ctx<'d, 'a> {
         (r.start - self.base) as u32..(r.end - self.base) as u32
     }
 
-    fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
-        let a = self.doc.attr(n, name)?;
+    /// The unprefixed attribute `name` of element `n` (as [`Doc::attr`] finds it, here
+    /// in the caller's loop: this runs for every attribute virtcore reads).
+    pub fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
+        let text = self.doc.text.as_bytes();
+        let a = self.doc.attrs_of(n).iter().find(|a| {
+            !a.prefixed
+                && super::check::eq_short(
+                    &text[a.start as usize..a.name_end as usize],
+                    name.as_bytes(),
+                )
+        })?;
         let v = self.doc.attr_value(a);
         // Only a value that differs from the raw text is kept (entities, blanks).
         let cooked = (!a.plain).then(|| v.as_ref().into());
@@ -52,7 +63,7 @@ impl<'d, 'a> Ctx<'d, 'a> {
     /// What is recorded of an element. Only its span survives the parse in a release build
     /// (`store` keeps where it starts; format scans the text for the rest), so only test
     /// builds work out the other fields, for `store_tests::verify` to check the scan with.
-    fn elem(&self, i: Node) -> Elem {
+    pub fn elem(&self, i: Node) -> Elem {
         let n = self.doc.node(i);
         let b = self.base as u32;
         if !cfg!(test) {
@@ -103,27 +114,45 @@ impl<'d, 'a> Ctx<'d, 'a> {
     /// An element and its XPath string value (all descendant text).
     fn text_elem(&self, n: Node) -> (TextElem, Cow<'a, str>) {
         let elem = self.elem(n);
+        let text: &'a str = self.doc.text;
+        let raw = &text[self.base + elem.content_start()..self.base + elem.close_start()];
+        // Content without a reference, CR or markup is its own string value (what
+        // `Doc::string_value` finds too, by a slower scan of `char`s).
+        let b = raw.as_bytes();
+        // (memchr's vector search costs more than a byte loop on a short name.)
+        let special = if b.len() < 16 {
+            b.iter().any(|&c| matches!(c, b'&' | b'\r' | b'<'))
+        } else {
+            memchr::memchr3(b'&', b'\r', b'<', b).is_some()
+        };
+        if !special {
+            return (TextElem { elem, cooked: None }, Cow::Borrowed(raw));
+        }
         let value = self.doc.string_value(n);
-        let raw = &self.doc.text[self.base + elem.content_start()..self.base + elem.close_start()];
         let cooked = (raw != value).then(|| value.as_ref().into());
         (TextElem { elem, cooked }, value)
     }
 
-    /// The first child element (in no namespace) of each name, in one pass.
-    fn children_first<const N: usize>(&self, n: Node, names: [&str; N]) -> [Option<Node>; N] {
-        let d = self.doc;
+    /// The local name of element `c` when it is in no namespace (what libvirt's XPath
+    /// names match), as bytes: compared without `str` slicing's boundary checks.
+    fn local_name(&self, c: Node) -> Option<&'a [u8]> {
+        let r = self.doc.node(c);
+        let text: &'a str = self.doc.text;
+        r.ns_none
+            .then(|| &text.as_bytes()[r.local_start as usize..r.name_end as usize])
+    }
+
+    /// The first child element (in no namespace) of each of `N` kinds, in one pass:
+    /// `kind` tells which a local name is (a `match` on the names, which compiles to a
+    /// length switch and a compare or two).
+    pub fn children_first<const N: usize>(
+        &self,
+        n: Node,
+        kind: impl Fn(&[u8]) -> Option<usize>,
+    ) -> [Option<Node>; N] {
         let mut out = [None; N];
-        for c in d.children(n) {
-            let r = d.node(c);
-            if !r.ns_none {
-                continue;
-            }
-            let local = d.local(r);
-            let local = local.as_bytes();
-            if let Some(k) = names
-                .iter()
-                .position(|x| super::check::eq_short(x.as_bytes(), local))
-            {
+        for c in self.doc.children(n) {
+            if let Some(k) = self.local_name(c).and_then(&kind) {
                 out[k].get_or_insert(c);
             }
         }
@@ -131,12 +160,17 @@ impl<'d, 'a> Ctx<'d, 'a> {
     }
 }
 
-fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
-    table.iter().position(|t| *t == v).map(|i| i as c_int)
+pub(super) fn enum_index(table: &[&str], v: &str) -> Option<c_int> {
+    // (A byte loop: the table's words are short, a memcmp call per entry costs more.)
+    let v = v.as_bytes();
+    table
+        .iter()
+        .position(|t| super::check::eq_short(t.as_bytes(), v))
+        .map(|i| i as c_int)
 }
 
 /// libvirt's `virXMLPropEnum` error.
-fn bad_attr(dom: &str, attr: &str, el: &str, v: &str) -> Error {
+pub(super) fn bad_attr(dom: &str, attr: &str, el: &str, v: &str) -> Error {
     xml_err(format!(
         "domain '{dom}': Invalid value for attribute '{attr}' in element '{el}': '{v}'."
     ))
@@ -152,142 +186,6 @@ fn parse_c_int<T: std::str::FromStr>(v: &str) -> Option<T> {
     t.parse().ok()
 }
 
-/// Values of one `<disk>`, as C will see them.
-struct DiskVals<'a> {
-    ty: c_int,
-    device: c_int,
-    bus: c_int,
-    /// Borrowed from the document when written plainly (copied once, into C strings).
-    path: Option<Cow<'a, str>>,
-    dst: Option<Cow<'a, str>>,
-    readonly: bool,
-    shared: bool,
-    /// `virDomainDiskInsert` keys: the bus as written, the target's index.
-    key: (c_int, Option<i32>),
-    /// Has an `<address>`: libvirt then need not derive one from the target name.
-    has_address: bool,
-}
-
-fn scan_disk<'a>(cx: &Ctx<'_, 'a>, n: Node, dom: &str) -> Result<(DiskVals<'a>, DiskOrig), Error> {
-    let type_attr = cx.attr(n, "type");
-    let mut ty = match &type_attr {
-        Some((_, v)) => match enum_index(STORAGE_TYPES, v) {
-            Some(t) if t > 0 => t,
-            _ => return Err(bad_attr(dom, "type", "disk", v)),
-        },
-        None => VIR_STORAGE_TYPE_FILE,
-    };
-    let type_written = ty;
-    let [source, target, readonly, shareable, address] =
-        cx.children_first(n, ["source", "target", "readonly", "shareable", "address"]);
-    let mut path = None;
-    let source_pos = match source {
-        Some(s) => {
-            let a = source_attr(ty).and_then(|an| {
-                cx.attr(s, an).map(|(a, v)| {
-                    path = Some(v);
-                    (a, an)
-                })
-            });
-            Some(SourcePos {
-                elem: cx.elem(s),
-                path: a,
-            })
-        }
-        // libvirt resets the type when there is no <source>.
-        None => {
-            ty = VIR_STORAGE_TYPE_FILE;
-            None
-        }
-    };
-    let device_attr = cx.attr(n, "device");
-    let device = match &device_attr {
-        Some((_, v)) => {
-            enum_index(DISK_DEVICES, v).ok_or_else(|| bad_attr(dom, "device", "disk", v))?
-        }
-        None => VIR_DOMAIN_DISK_DEVICE_DISK,
-    };
-    let mut dst = None;
-    let mut bus = VIR_DOMAIN_DISK_BUS_NONE;
-    let target_pos = match target {
-        Some(t) => {
-            let dev = cx.attr(t, "dev").map(|(a, v)| {
-                dst = Some(v);
-                a
-            });
-            let bus_attr = cx.attr(t, "bus").map(|(a, v)| (a, v.to_string()));
-            if let Some((_, v)) = &bus_attr {
-                bus = match enum_index(DISK_BUSES, v) {
-                    Some(b) if b > 0 => b,
-                    _ => return Err(bad_attr(dom, "bus", "target", v)),
-                };
-            }
-            Some(TargetPos {
-                elem: cx.elem(t),
-                dev,
-                bus: bus_attr.map(|(a, _)| a),
-            })
-        }
-        None => None,
-    };
-    let key = (bus, dst.as_deref().map(disk_name_to_index));
-    // Post-parse (virDomainDiskDefPostParse).
-    if let Some(d) = &dst {
-        if let Some(rest) = d.strip_prefix("ioemu:") {
-            dst = Some(Cow::Owned(rest.to_string()));
-        }
-    }
-    let readonly_val = readonly.is_some() || device == VIR_DOMAIN_DISK_DEVICE_CDROM;
-    if bus == VIR_DOMAIN_DISK_BUS_NONE {
-        bus = default_bus(device, dst.as_deref());
-    }
-    let vals = DiskVals {
-        ty,
-        device,
-        bus,
-        path,
-        dst,
-        readonly: readonly_val,
-        shared: shareable.is_some(),
-        key,
-        has_address: address.is_some(),
-    };
-    let orig = DiskOrig {
-        elem: cx.elem(n),
-        type_attr: type_attr.map(|(a, _)| a),
-        type_val: ty,
-        type_written,
-        device_attr: device_attr.map(|(a, _)| a),
-        device_val: device,
-        source: source_pos,
-        target: target_pos,
-        bus_val: bus,
-        readonly: readonly.map(|r| cx.elem(r)),
-        readonly_val,
-        shareable: shareable.map(|r| cx.elem(r)),
-    };
-    Ok((vals, orig))
-}
-
-/// libvirt's post-parse bus default for a disk without `bus=`.
-pub(super) fn default_bus(device: c_int, dst: Option<&str>) -> c_int {
-    if device == VIR_DOMAIN_DISK_DEVICE_FLOPPY {
-        return VIR_DOMAIN_DISK_BUS_FDC;
-    }
-    let d = dst.unwrap_or("");
-    if d.starts_with("sd") {
-        VIR_DOMAIN_DISK_BUS_SCSI
-    } else if d.starts_with("vd") {
-        VIR_DOMAIN_DISK_BUS_VIRTIO
-    } else if d.starts_with("xvd") {
-        VIR_DOMAIN_DISK_BUS_XEN
-    } else if d.starts_with("ubd") {
-        VIR_DOMAIN_DISK_BUS_UML
-    } else {
-        VIR_DOMAIN_DISK_BUS_IDE
-    }
-}
-
 struct LeaseVals<'a> {
     lockspace: Cow<'a, str>,
     key: Cow<'a, str>,
@@ -300,7 +198,13 @@ fn scan_lease<'a>(
     n: Node,
     dom: &str,
 ) -> Result<(LeaseVals<'a>, LeaseOrig), Error> {
-    let [key, lockspace, target] = cx.children_first(n, ["key", "lockspace", "target"]);
+    // (Leases are rare: a lookup per child element read.)
+    let doc = cx.doc;
+    let (key, lockspace, target) = (
+        doc.child(n, "key"),
+        doc.child(n, "lockspace"),
+        doc.child(n, "target"),
+    );
     let key = key.map(|k| cx.text_elem(k));
     let (key, key_v) = match key {
         Some((e, v)) if !v.is_empty() => (e, v),
@@ -355,7 +259,7 @@ fn scan_lease<'a>(
     Ok((vals, orig))
 }
 
-fn err(code: virErrorNumber, msg: impl Into<String>) -> Error {
+pub(super) fn err(code: virErrorNumber, msg: impl Into<String>) -> Error {
     Error::new(crate::error::virErrorDomain::VIR_FROM_DOMAIN, code, msg)
 }
 
@@ -403,11 +307,30 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
             }
         }
     }
-    let (name_el, name) = match doc.child(root, "name").map(|n| cx.text_elem(n)) {
+    // Everything read from <domain>'s children, found in one pass over them.
+    let mut name_node = None;
+    let mut uuid_node = None;
+    let mut events_end = None;
+    let mut olf_node = None;
+    // Every <devices> (nearly always one).
+    let mut devices_all: SmallVec<[Node; 2]> = SmallVec::new();
+    for c in doc.children(root) {
+        match cx.local_name(c) {
+            Some(b"name") => _ = name_node.get_or_insert(c),
+            Some(b"uuid") => _ = uuid_node.get_or_insert(c),
+            Some(b"on_poweroff" | b"on_reboot" | b"on_crash") => {
+                events_end = Some(cx.rel(doc.range(c)).end as u32)
+            }
+            Some(b"on_lockfailure") => _ = olf_node.get_or_insert(c),
+            Some(b"devices") => devices_all.push(c),
+            _ => {}
+        }
+    }
+    let (name_el, name) = match name_node.map(|n| cx.text_elem(n)) {
         Some((e, v)) if !v.is_empty() => (e, v),
         _ => return Err(err(VIR_ERR_NO_NAME, "missing name information")),
     };
-    let uuid_el = doc.child(root, "uuid").map(|n| cx.text_elem(n));
+    let uuid_el = uuid_node.map(|n| cx.text_elem(n));
     let (uuid_val, uuid_generated) = match &uuid_el {
         Some((_, t)) if !t.is_empty() => match uuid_parse(t) {
             Some(u) => (u, false),
@@ -433,23 +356,7 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         },
         _ => return Err(err(VIR_ERR_INTERNAL_ERROR, "missing domain type attribute")),
     };
-    let mut events_end = None;
-    let mut olf = None;
-    let mut devices = None;
-    for c in doc.children(root) {
-        let r = doc.node(c);
-        if !r.ns_none {
-            continue;
-        }
-        match doc.local(r) {
-            "on_poweroff" | "on_reboot" | "on_crash" => {
-                events_end = Some(cx.rel(doc.range(c)).end as u32)
-            }
-            "on_lockfailure" if olf.is_none() => olf = Some(cx.text_elem(c)),
-            "devices" => devices = Some(c),
-            _ => {}
-        }
-    }
+    let olf = olf_node.map(|n| cx.text_elem(n));
     let on_lockfailure_val = match &olf {
         Some((_, v)) if !v.is_empty() => enum_index(LOCK_FAILURE_ACTIONS, v).ok_or_else(|| {
             err(
@@ -459,30 +366,40 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         })?,
         _ => 0,
     };
-    // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath).
-    let mut disks_v = Vec::new();
-    let mut disks_o = Vec::new();
-    let devices_all = || doc.children_named(root, "devices");
-    for dn in devices_all() {
-        for n in doc.children_named(dn, "disk") {
-            let (v, o) = scan_disk(&cx, n, &name)?;
-            disks_v.push(v);
-            disks_o.push(o);
+    // Devices: every <disk> of every <devices>, then every <lease> (libvirt's XPath). The
+    // usual few disks stay on the stack; leases are rare, and looked for again only when
+    // the pass over the disks saw one.
+    let mut disks_v: SmallVec<[DiskVals; 4]> = SmallVec::new();
+    let mut disks_o: SmallVec<[DiskOrig; 4]> = SmallVec::new();
+    let mut has_leases = false;
+    for &dn in &devices_all {
+        for n in doc.children(dn) {
+            match cx.local_name(n) {
+                Some(b"disk") => {
+                    scan_disk(&cx, n, &name, &mut disks_v, &mut disks_o)?;
+                }
+                Some(b"lease") => has_leases = true,
+                _ => {}
+            }
         }
     }
     let mut leases_v = Vec::new();
     let mut leases_o = Vec::new();
-    for dn in devices_all() {
+    for &dn in devices_all.iter().filter(|_| has_leases) {
         for n in doc.children_named(dn, "lease") {
             let (v, o) = scan_lease(&cx, n, &name)?;
             leases_v.push(v);
             leases_o.push(o);
         }
     }
-    let order = if disks_v.len() <= 1 {
-        (0..disks_v.len()).collect()
+    let order: DiskOrder = if disks_v.len() <= 1 {
+        let mut one = DiskOrder::new();
+        if disks_v.len() == 1 {
+            one.push(0);
+        }
+        one
     } else {
-        let keys: Vec<_> = disks_v.iter().map(|d| d.key).collect();
+        let keys: SmallVec<[_; 8]> = disks_v.iter().map(|d| d.key).collect();
         libvirt_disk_order(&keys)
     };
     check_name(&name)?;
@@ -552,9 +469,9 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         on_lockfailure: olf.map(|(e, _)| e),
         on_lockfailure_val,
         events_end,
-        devices: devices.map(|d| cx.elem(d)),
-        disks: disks_o.into_boxed_slice(),
-        leases: leases_o.into_boxed_slice(),
+        devices: devices_all.last().map(|&d| cx.elem(d)),
+        disks: &disks_o,
+        leases: &leases_o,
     };
     unsafe {
         (*def).virtType = virt_type;
@@ -569,90 +486,4 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
         (*def).virtcorePrivate = DefPrivate::new_raw(&text[doc.range(root)], &layout, base);
     }
     Ok(owned.into_raw())
-}
-
-/// libvirt's generic disk validation for the modelled fields, over `def->disks` order.
-fn validate_disks(dom: &str, disks: &[DiskVals], order: &[usize]) -> Result<(), Error> {
-    for &i in order {
-        let d = &disks[i];
-        let Some(dst) = &d.dst else {
-            let what = d.path.as_deref().unwrap_or("");
-            return Err(err(
-                VIR_ERR_NO_TARGET,
-                format!("domain '{dom}': missing target information for device {what}"),
-            ));
-        };
-        let bus = DISK_BUSES[d.bus as usize];
-        if d.device == VIR_DOMAIN_DISK_DEVICE_FLOPPY && d.bus != VIR_DOMAIN_DISK_BUS_FDC {
-            return Err(err(
-                VIR_ERR_INTERNAL_ERROR,
-                format!("domain '{dom}': disk '{dst}': Invalid bus type '{bus}' for floppy disk"),
-            ));
-        }
-        if d.device != VIR_DOMAIN_DISK_DEVICE_FLOPPY && d.bus == VIR_DOMAIN_DISK_BUS_FDC {
-            return Err(err(
-                VIR_ERR_INTERNAL_ERROR,
-                format!("domain '{dom}': disk '{dst}': Invalid bus type '{bus}' for disk"),
-            ));
-        }
-        let disk_like = matches!(
-            d.device,
-            VIR_DOMAIN_DISK_DEVICE_DISK | VIR_DOMAIN_DISK_DEVICE_LUN
-        );
-        if disk_like
-            && !["hd", "sd", "vd", "xvd", "ubd"]
-                .iter()
-                .any(|p| dst.starts_with(p))
-        {
-            return Err(err(
-                VIR_ERR_INTERNAL_ERROR,
-                format!("domain '{dom}': Invalid harddisk device name: {dst}"),
-            ));
-        }
-        if d.device == VIR_DOMAIN_DISK_DEVICE_FLOPPY && !dst.starts_with("fd") {
-            return Err(err(
-                VIR_ERR_INTERNAL_ERROR,
-                format!("domain '{dom}': Invalid floppy device name: {dst}"),
-            ));
-        }
-        // Only a cdrom, floppy or lun may be empty (no media).
-        let local = source_attr(d.ty).is_some() && d.ty != VIR_STORAGE_TYPE_VHOST_VDPA;
-        if local && d.path.is_none() && d.device == VIR_DOMAIN_DISK_DEVICE_DISK {
-            return Err(err(
-                VIR_ERR_NO_SOURCE,
-                format!("domain '{dom}': missing source information for device {dst}"),
-            ));
-        }
-    }
-    // Duplicate targets: first pair in def->disks order, as libvirt's double loop finds it
-    // (that loop itself for a few disks; a map for many, to stay linear).
-    let dst = |pos: usize| disks[order[pos]].dst.as_deref().unwrap_or("");
-    let mut first: Option<(usize, usize)> = None;
-    if order.len() <= 16 {
-        first = (0..order.len())
-            .flat_map(|a| (a + 1..order.len()).map(move |b| (a, b)))
-            .find(|&(a, b)| dst(a) == dst(b));
-    } else {
-        let mut seen: std::collections::HashMap<&str, usize> =
-            std::collections::HashMap::with_capacity(order.len());
-        for pos in 0..order.len() {
-            if let Some(&p) = seen.get(dst(pos)) {
-                if first.is_none_or(|(a, b)| (p, pos) < (a, b)) {
-                    first = Some((p, pos));
-                }
-            } else {
-                seen.insert(dst(pos), pos);
-            }
-        }
-    }
-    if let Some((a, b)) = first {
-        let (a, b) = (&disks[order[a]], &disks[order[b]]);
-        return Err(xml_err(format!(
-            "domain '{dom}': target '{}' duplicated for disk sources '{}' and '{}'",
-            a.dst.as_deref().unwrap_or(""),
-            a.path.as_deref().unwrap_or("<null>"),
-            b.path.as_deref().unwrap_or("<null>"),
-        )));
-    }
-    Ok(())
 }

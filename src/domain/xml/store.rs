@@ -78,66 +78,65 @@ fn as_bytes(w: &[u32]) -> &[u8] {
     unsafe { std::slice::from_raw_parts(w.as_ptr().cast::<u8>(), w.len() * 4) }
 }
 
-/// Every cooked value of a layout, as (position, value): an attribute's by the start of
-/// its value, an element's by its start (the two never coincide).
-fn cooked_of(lay: &Layout) -> Vec<(u32, &str)> {
-    fn attr<'a>(v: &mut Vec<(u32, &'a str)>, a: Option<&'a Attr>) {
+/// Calls `f` with every cooked value of a layout, as (position, value): an attribute's by
+/// the start of its value, an element's by its start (the two never coincide). A visit
+/// rather than a list: `new_raw` goes over them twice (sizes, then words), allocating
+/// nothing.
+fn for_each_cooked<'l>(lay: &'l Layout<'_>, mut f: impl FnMut(u32, &'l str)) {
+    let mut attr = |a: Option<&'l Attr>| {
         if let Some(Attr {
             value,
             cooked: Some(c),
             ..
         }) = a
         {
-            v.push((value.start, c));
+            f(value.start, c);
         }
-    }
-    fn text<'a>(v: &mut Vec<(u32, &'a str)>, t: Option<&'a TextElem>) {
-        if let Some(TextElem {
-            elem,
-            cooked: Some(c),
-        }) = t
-        {
-            v.push((elem.range.start, c));
-        }
-    }
-    let mut v = Vec::new();
-    attr(&mut v, Some(&lay.type_attr));
-    attr(&mut v, lay.id_attr.as_ref());
+    };
+    attr(Some(&lay.type_attr));
+    attr(lay.id_attr.as_ref());
     for d in lay.disks.iter() {
-        attr(&mut v, d.type_attr.as_ref());
-        attr(&mut v, d.device_attr.as_ref());
+        attr(d.type_attr.as_ref());
+        attr(d.device_attr.as_ref());
         attr(
-            &mut v,
             d.source
                 .as_ref()
                 .and_then(|s| s.path.as_ref())
                 .map(|(a, _)| a),
         );
         if let Some(t) = &d.target {
-            attr(&mut v, t.dev.as_ref());
-            attr(&mut v, t.bus.as_ref());
+            attr(t.dev.as_ref());
+            attr(t.bus.as_ref());
         }
     }
     for l in lay.leases.iter() {
-        attr(&mut v, Some(&l.path));
-        attr(&mut v, l.offset.as_ref());
+        attr(Some(&l.path));
+        attr(l.offset.as_ref());
     }
-    text(&mut v, Some(&lay.name));
-    text(&mut v, lay.uuid.as_ref());
-    text(&mut v, lay.on_lockfailure.as_ref());
+    let mut text = |t: Option<&'l TextElem>| {
+        if let Some(TextElem {
+            elem,
+            cooked: Some(c),
+        }) = t
+        {
+            f(elem.range.start, c);
+        }
+    };
+    text(Some(&lay.name));
+    text(lay.uuid.as_ref());
+    text(lay.on_lockfailure.as_ref());
     for l in lay.leases.iter() {
-        text(&mut v, Some(&l.lockspace));
-        text(&mut v, Some(&l.key));
+        text(Some(&l.lockspace));
+        text(Some(&l.key));
     }
-    v
 }
 
 impl DefPrivate {
     /// Packs `text` (the `<domain>` element, at most 4 GiB) and its layout; `base` is the
     /// identity token of the first disk (leases follow the disks). Free with [`Self::free`].
-    pub(super) fn new_raw(text: &str, lay: &Layout, base: u64) -> *mut c_void {
-        let cooked = cooked_of(lay);
-        let ncooked: usize = cooked.iter().map(|(_, c)| 2 + words_for(c.len())).sum();
+    pub(super) fn new_raw(text: &str, lay: &Layout<'_>, base: u64) -> *mut c_void {
+        let mut ncooked = 0;
+        for_each_cooked(lay, |_, c| ncooked += 2 + words_for(c.len()));
         let total = HDR
             + DISK_WORDS * lay.disks.len()
             + LEASE_WORDS * lay.leases.len()
@@ -147,7 +146,7 @@ impl DefPrivate {
         let vals = lay.virt_type as u32 & 0xff
             | (lay.on_lockfailure_val as u32 & 0xff) << 8
             | u32::from(lay.uuid_generated) << 16;
-        w.extend([
+        w.extend_from_slice(&[
             text.len() as u32,
             base as u32,
             (base >> 32) as u32,
@@ -174,7 +173,7 @@ impl DefPrivate {
                 | u32::from(d.readonly_val) << 16
                 | u32::from(d.source.as_ref().is_some_and(|s| s.path.is_some())) << 17
                 | u32::from(d.target.as_ref().is_some_and(|t| t.dev.is_some())) << 18;
-            w.extend([
+            w.extend_from_slice(&[
                 d.elem.range.start,
                 pos(d.source.as_ref().map(|s| match &s.path {
                     Some((a, _)) => a.value.start as usize,
@@ -190,7 +189,7 @@ impl DefPrivate {
             ]);
         }
         for l in lay.leases.iter() {
-            w.extend([
+            w.extend_from_slice(&[
                 l.elem.range.start,
                 l.lockspace.elem.range.start,
                 l.key.elem.range.start,
@@ -199,18 +198,25 @@ impl DefPrivate {
                 (l.offset_val >> 32) as u32,
             ]);
         }
-        for (p, c) in &cooked {
-            w.extend([*p, c.len() as u32]);
+        for_each_cooked(lay, |p, c| {
+            w.extend_from_slice(&[p, c.len() as u32]);
             push_bytes(&mut w, c.as_bytes());
+        });
+        // The text in one copy (it is most of the block), written straight into the
+        // spare capacity: not zeroed first, only the padding of its last word is.
+        // (The header says the text starts here: the words before must be as counted.)
+        assert_eq!(w.len() + words_for(text.len()), total);
+        let spare = &mut w.spare_capacity_mut()[..words_for(text.len())];
+        let (dst, len) = (spare.as_mut_ptr().cast::<u8>(), spare.len() * 4);
+        // SAFETY: `dst` is `len` bytes of `w`'s allocation just past its length (u8 needs
+        // no alignment), `len` is `text.len()` rounded up to whole words; the text and then
+        // zeros fill all of them, so the `total` words (those before, and these) are
+        // initialized when the length is set (any bytes are a valid u32).
+        unsafe {
+            std::ptr::copy_nonoverlapping(text.as_ptr(), dst, text.len());
+            std::ptr::write_bytes(dst.add(text.len()), 0, len - text.len());
+            w.set_len(total);
         }
-        // The text in one copy (it is most of the block).
-        let at = w.len();
-        w.resize(total, 0);
-        // SAFETY: any bytes are valid u32s; u8 has no alignment requirement.
-        let dst = unsafe {
-            std::slice::from_raw_parts_mut(w[at..].as_mut_ptr().cast::<u8>(), (total - at) * 4)
-        };
-        dst[..text.len()].copy_from_slice(text.as_bytes());
         let b: Box<[u32]> = w.into_boxed_slice();
         let p = Box::into_raw(b) as *mut DefPrivate;
         #[cfg(test)]

@@ -5,7 +5,7 @@ use super::model::*;
 use super::store::DefPrivate;
 
 /// Test builds: what is found again from the block equals what the parser recorded.
-pub(super) fn verify(p: &DefPrivate, lay: &Layout) {
+pub(super) fn verify(p: &DefPrivate, lay: &Layout<'_>) {
     let x = p.text();
     let same_elem = |got: &Elem, want: &Elem| {
         let g = (
