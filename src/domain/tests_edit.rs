@@ -101,3 +101,34 @@ fn c_edits_survive_format_and_parse_for_every_corpus_document() {
         }
     }
 }
+
+/// `file=''` is no path, as in libvirt (a cdrom without media; a disk without a source is
+/// refused). The empty attribute formats back as written until C sets a path, which
+/// then fills it (one `file=` attribute, never two).
+#[test]
+fn empty_source_path_is_no_path() {
+    let doc = |device: &str, dev: &str| {
+        format!(
+            "<domain type='kvm'><name>a</name><uuid>c7a5fdbd-edaf-9455-926a-d65c16db1809</uuid><devices>\n  <disk type='file' device='{device}'>\n    <source file=''/>\n    <target dev='{dev}'/>\n  </disk>\n</devices></domain>"
+        )
+    };
+    let cd = doc("cdrom", "hdc");
+    let def = parse_ok(&cd, 0);
+    unsafe {
+        let d = disks(def)[0];
+        assert!((*(*d).src).path.is_null());
+        assert_eq!(fmt(def, 0), format!("{cd}\n"));
+        set(&mut (*(*d).src).path, "/iso/a.iso");
+        let out = fmt(def, 0);
+        assert!(out.contains("<source file='/iso/a.iso'/>"), "{out}");
+        def_free(def);
+        let again = parse_ok(&out, 0);
+        assert_eq!(
+            cstr((*disks(again)[0]).src.as_ref().unwrap().path).unwrap(),
+            "/iso/a.iso"
+        );
+        def_free(again);
+    }
+    let (code, msg) = super::tests_xml::parse_err(&doc("disk", "vda"));
+    assert_eq!(code, 19, "{msg}"); // VIR_ERR_NO_SOURCE
+}

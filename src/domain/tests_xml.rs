@@ -50,7 +50,7 @@ pub(crate) fn parse_ok(xml: &str, flags: u32) -> *mut virDomainDef {
     d
 }
 
-fn parse_err(xml: &str) -> (i32, String) {
+pub(crate) fn parse_err(xml: &str) -> (i32, String) {
     let c = CString::new(xml).unwrap();
     let d = unsafe {
         virDomainDefParseString(c.as_ptr(), std::ptr::null_mut(), std::ptr::null_mut(), 0)

@@ -202,6 +202,19 @@ fn qname_slow(s: &[u8], at: usize) -> Result<Option<usize>, WfError> {
 
 /// The character a reference (without `&` and `;`) stands for, if it is one XML knows
 /// without a DTD.
+/// The number a character reference's digits write in `radix`: digits only (no sign), at
+/// least one, any number of leading zeros (libxml2 reads `&#x000000041;` as `A`); values
+/// past Unicode saturate, to be refused by the caller.
+fn char_code(digits: &[u8], radix: u32) -> Option<u32> {
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0u32, |v, &d| {
+        let d = char::from(d).to_digit(radix)?;
+        Some((v * radix + d).min(0x11_0000))
+    })
+}
+
 fn resolve(name: &[u8]) -> Option<char> {
     let code = match name {
         b"lt" => return Some('<'),
@@ -209,15 +222,8 @@ fn resolve(name: &[u8]) -> Option<char> {
         b"amp" => return Some('&'),
         b"apos" => return Some('\''),
         b"quot" => return Some('"'),
-        [b'#', b'x', hex @ ..] if !hex.is_empty() && hex.len() <= 8 => {
-            u32::from_str_radix(std::str::from_utf8(hex).ok()?, 16).ok()?
-        }
-        [b'#', dec @ ..] if !dec.is_empty() && dec.len() <= 10 => {
-            if !dec.iter().all(u8::is_ascii_digit) {
-                return None;
-            }
-            std::str::from_utf8(dec).ok()?.parse().ok()?
-        }
+        [b'#', b'x', hex @ ..] => char_code(hex, 16)?,
+        [b'#', dec @ ..] => char_code(dec, 10)?,
         _ => return None,
     };
     let c = char::from_u32(code)?;
@@ -561,8 +567,16 @@ impl NsScope {
         }
     }
 
+    /// Whether unprefixed element names are in a namespace: the innermost `xmlns='...'` in
+    /// scope names one (`xmlns=''` takes an outer default away again).
     pub fn has_default(&self) -> bool {
         self.defaults > 0
+            && self
+                .decls
+                .iter()
+                .rev()
+                .find(|d| d.prefix.is_empty())
+                .is_some_and(|d| !d.uri.is_empty())
     }
 
     /// The URI a prefix is bound to.

@@ -61,8 +61,9 @@ pub(super) fn scan_disk<'a>(
     let mut path = None;
     let source_pos = match source {
         Some(s) => {
+            // An empty path is no path (libvirt: "a bogus '' source path" means no media).
             let a = source_attr(ty).and_then(|an| {
-                cx.attr(s, an).map(|(a, v)| {
+                cx.attr(s, an).filter(|(_, v)| !v.is_empty()).map(|(a, v)| {
                     path = Some(v);
                     (a, an)
                 })

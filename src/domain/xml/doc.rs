@@ -139,6 +139,11 @@ impl<'a> Doc<'a> {
     fn build(&mut self) -> Result<(), WfError> {
         let text = self.text;
         let skip = if text.starts_with('\u{feff}') { 3 } else { 0 };
+        // quick-xml drops a byte order mark at the start of what it reads without counting
+        // it in its positions: a second one must not reach it (it is text before the root).
+        if text[skip..].starts_with('\u{feff}') {
+            return Err(WfError::new(skip, "text outside the root element"));
+        }
         let mut reader = Reader::from_str(&text[skip..]);
         let cfg = reader.config_mut();
         cfg.check_comments = true;

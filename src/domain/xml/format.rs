@@ -484,10 +484,14 @@ unsafe fn patch_disk(
                     ed.replace(a.whole(), format!("{}='{v}'", want_attr.unwrap_or("file")))
                 }
                 (Some((a, _)), None) => ed.remove_attr(x, a),
-                (None, Some(v)) => ed.insert(
-                    p.tag(p.mark_elem(s)).attr_end,
-                    format!(" {}='{v}'", want_attr.unwrap_or("file")),
-                ),
+                (None, Some(v)) => {
+                    let (an, se) = (want_attr.unwrap_or("file"), p.mark_elem(s));
+                    // An empty one (read as no path) is there already: it gets the value.
+                    match p.attr(se, an) {
+                        Some(a) => ed.replace(a.value(), v),
+                        None => ed.insert(p.tag(se).attr_end, format!(" {an}='{v}'")),
+                    }
+                }
                 (None, None) => {}
             },
             None => {

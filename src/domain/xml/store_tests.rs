@@ -93,7 +93,10 @@ pub(super) fn verify(p: &DefPrivate, lay: &Layout<'_>) {
             let at = p.mark_elem(g.source.unwrap());
             same_elem(&p.elem(at), &s.elem);
             let an = super::super::types::source_attr(g.type_written);
-            let a = an.and_then(|an| p.attr(at, an));
+            // (An empty path attribute is no path.)
+            let a = an
+                .and_then(|an| p.attr(at, an))
+                .filter(|a| !a.get(x).is_empty());
             same_attr(a, s.path.as_ref().map(|(a, _)| a));
             same_attr(
                 p.mark_attr(g.source.unwrap()),

@@ -107,6 +107,11 @@ fn malformed_documents_are_refused_as_xml_errors() {
         ("<domain type='kvm' xmlns:p='urn:x' xmlns:q='urn:x' p:a='1' q:a='2'><name>a</name></domain>", "same expanded attribute"),
         ("<domain type='kvm' a='1' b='2' c='3' d='4' e='5' f='6' g='7' h='8' i='9' j='10' k='11' l='12' m='13' n='14' o='15' p='16' q='17' a='18'><name>a</name></domain>", "duplicate among many"),
         ("<domain type='kvm'><p:a xmlns:p='urn:x'/><p:b/><name>a</name></domain>", "prefix out of scope"),
+        ("<domain type='kvm'><name>&#x+41;</name></domain>", "signed hex reference"),
+        ("<domain type='kvm'><name>&#+65;</name></domain>", "signed decimal reference"),
+        ("<domain type='kvm' x='&#x+41;'><name>a</name></domain>", "signed reference in attribute"),
+        ("\u{feff}\u{feff}<domain type='kvm'><name>a</name></domain>", "two byte order marks"),
+        ("\u{feff}\u{feff}<domain type='kvm'><name a='\u{e9}'>demo</name></domain>", "two byte order marks, multibyte"),
     ];
     let mut lenient = Vec::new();
     // Hostile: namespace declarations are looked up by a scan, so their number is capped.
@@ -169,6 +174,9 @@ fn well_formed_edge_cases_parse_as_before() {
         ("<domain type='kvm'><name xmlns='urn:x'>b</name><name>a</name></domain>", "a"),
         ("<domain type='kvm'><\u{540d}\u{524d} \u{5c5e}='1'/><name>a</name></domain>", "a"),
         ("<domain type='kvm'><a.b-c_d/><name>a</name></domain>", "a"),
+        ("<domain type='kvm'><name>&#x000000041;&#00000000066;C</name></domain>", "ABC"),
+        ("<domain type='kvm' xmlns=''><name>a</name></domain>", "a"),
+        ("<domain type='kvm'><name xmlns=''>a</name></domain>", "a"),
         ("<domain type='kvm' x=\"it's\" y='say \"hi\"' z='a>b'\n\tw\r\n=\n'1'\n><name>a</name></domain>", "a"),
         ("<domain type='kvm' a='1' b='2' c='3' d='4' e='5' f='6' g='7' h='8' i='9' j='10' k='11' l='12' m='13' n='14' o='15' p='16' q='17'><name>a</name></domain>", "a"),
     ];
@@ -195,6 +203,20 @@ fn well_formed_edge_cases_parse_as_before() {
     );
     assert_eq!(unsafe { (*d).ndisks }, 0);
     unsafe { crate::domain::types::def_free(d) };
+    // `xmlns=''` is no namespace (an outer default taken away): libvirt's devices again, so
+    // the disk is seen (and locked); under a namespaced <devices> it is still not.
+    for (devices, n) in [
+        ("<devices xmlns=''><disk", 1),
+        ("<devices><disk xmlns=''", 1),
+        ("<devices xmlns='urn:x'><x xmlns=''/><disk xmlns=''", 0),
+    ] {
+        let d = parse_ok(
+            &format!("{OK_HEAD}{devices}><source file='/a'/><target dev='vda'/></disk></devices></domain>"),
+            0,
+        );
+        assert_eq!(unsafe { (*d).ndisks }, n, "{devices}");
+        unsafe { crate::domain::types::def_free(d) };
+    }
 }
 
 /// roxmltree's verdict on a document (the reference).
