@@ -281,8 +281,13 @@ pub fn parse(text: &str, flags: c_uint) -> Result<*mut virDomainDef, Error> {
     let root = doc.root;
     let root_rec = doc.node(root);
     if doc.local(root_rec) != "domain" || !root_rec.ns_none {
+        let in_ns = if root_rec.ns_none {
+            ""
+        } else {
+            " in a namespace"
+        };
         return Err(xml_err(format!(
-            "expecting root element of 'domain', not '{}'",
+            "expecting root element of 'domain', not '{}'{in_ns}",
             doc.local(root_rec)
         )));
     }

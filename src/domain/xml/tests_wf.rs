@@ -113,6 +113,11 @@ fn malformed_documents_are_refused_as_xml_errors() {
         ("\u{feff}\u{feff}<domain type='kvm'><name>a</name></domain>", "two byte order marks"),
         ("\u{feff}\u{feff}<domain type='kvm'><name a='\u{e9}'>demo</name></domain>", "two byte order marks, multibyte"),
     ];
+    // libvirt's elements are in no namespace; the message says why a <domain> is not one.
+    let (code, msg) = verdict("<domain xmlns='urn:x' type='kvm'><name>a</name></domain>")
+        .expect_err("namespaced root accepted");
+    assert_eq!(code, XML_ERROR, "{msg}");
+    assert!(msg.contains("not 'domain' in a namespace"), "{msg}");
     let mut lenient = Vec::new();
     // Hostile: namespace declarations are looked up by a scan, so their number is capped.
     let many_ns: String = (0..=super::check::NS_MAX)
