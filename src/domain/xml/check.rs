@@ -469,12 +469,27 @@ pub(super) fn pi(p: &BytesPI, at: usize) -> Result<(), WfError> {
 
 pub(super) fn decl(d: &BytesDecl, at: usize) -> Result<(), WfError> {
     let bad = |what: &str| WfError::new(at, format!("malformed XML declaration: {what}"));
-    d.version().map_err(|e| bad(&e.to_string()))?;
+    // VersionNum is `1.` and digits (libxml2 reads any 1.x as 1.0 and refuses the rest).
+    let version = d.version().map_err(|e| bad(&e.to_string()))?;
+    let ok = version
+        .strip_prefix(b"1.")
+        .is_some_and(|n| !n.is_empty() && n.iter().all(u8::is_ascii_digit));
+    if !ok {
+        let shown = String::from_utf8_lossy(&version);
+        return Err(bad(&format!("unsupported version '{shown}'")));
+    }
     if let Some(Err(e)) = d.encoding() {
         return Err(bad(&e.to_string()));
     }
-    if let Some(Err(e)) = d.standalone() {
-        return Err(bad(&e.to_string()));
+    match d.standalone() {
+        Some(Err(e)) => return Err(bad(&e.to_string())),
+        Some(Ok(v)) if !matches!(&*v, b"yes" | b"no") => {
+            let shown = String::from_utf8_lossy(&v);
+            return Err(bad(&format!(
+                "standalone must be 'yes' or 'no', not '{shown}'"
+            )));
+        }
+        _ => {}
     }
     Ok(())
 }

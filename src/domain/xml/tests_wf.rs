@@ -32,7 +32,13 @@ fn verdict(text: &str) -> Result<*mut virDomainDef, (i32, String)> {
 const OK_HEAD: &str = "<domain type='kvm'><name>a</name>";
 
 /// Malformed cases that roxmltree accepted (libxml2 refuses each).
-const ROXMLTREE_LENIENT: &[&str] = &["surrogate reference", "reference beyond Unicode"];
+const ROXMLTREE_LENIENT: &[&str] = &[
+    "surrogate reference",
+    "reference beyond Unicode",
+    "version 2.0",
+    "version without minor",
+    "standalone maybe",
+];
 
 #[test]
 fn malformed_documents_are_refused_as_xml_errors() {
@@ -93,6 +99,9 @@ fn malformed_documents_are_refused_as_xml_errors() {
         ("<domain type='kvm'><name>a</name><?xml version='1.0'?></domain>", "late declaration"),
         (" <?xml version='1.0'?><domain type='kvm'><name>a</name></domain>", "declaration after blank"),
         ("<?xml encoding='UTF-8'?><domain type='kvm'><name>a</name></domain>", "declaration without version"),
+        ("<?xml version='2.0'?><domain type='kvm'><name>a</name></domain>", "version 2.0"),
+        ("<?xml version='1.'?><domain type='kvm'><name>a</name></domain>", "version without minor"),
+        ("<?xml version='1.0' standalone='maybe'?><domain type='kvm'><name>a</name></domain>", "standalone maybe"),
         ("<!DOCTYPE domain><domain type='kvm'><name>a</name></domain>", "DTD"),
         ("<!DOCTYPE d [<!ENTITY e 'x'>]><domain type='kvm'><name>&e;</name></domain>", "DTD with entity"),
         ("<domain type='kvm'><!DOCTYPE x><name>a</name></domain>", "DTD inside"),
@@ -162,6 +171,7 @@ fn well_formed_edge_cases_parse_as_before() {
     let cases: &[(&str, &str)] = &[
         ("\u{feff}<domain type='kvm'><name>a</name></domain>", "a"),
         ("<?xml version='1.0' encoding='UTF-8' standalone='yes'?>\n<!-- c --><?pi x?>\n<domain type='kvm'><name>a</name></domain>\n<!-- after -->\n", "a"),
+        ("<?xml version=\"1.1\" standalone=\"no\"?><domain type='kvm'><name>a</name></domain>", "a"),
         ("<domain type = \"kvm\" ><name >a</name ></domain >", "a"),
         ("<domain type='kvm'><name>a&amp;b&lt;&gt;&apos;&quot;</name></domain>", "a&b<>'\""),
         ("<domain type='kvm'><name>&#65;&#x42;&#x1F600;</name></domain>", "AB\u{1F600}"),
