@@ -408,18 +408,18 @@ impl<'a> Doc<'a> {
         self.children_named(i, name).next()
     }
 
-    /// The unprefixed attribute `name` of element `i`.
+    /// The unprefixed attribute `name` of element `i` (inline: the parser calls it for
+    /// every attribute it reads).
+    #[inline]
     pub fn attr(&self, i: u32, name: &str) -> Option<&AttrRec> {
-        let n = self.node(i);
-        self.attrs[n.attr_lo as usize..n.attr_hi as usize]
-            .iter()
-            .find(|a| {
-                !a.prefixed
-                    && check::eq_short(
-                        &self.text.as_bytes()[a.start as usize..a.name_end as usize],
-                        name.as_bytes(),
-                    )
-            })
+        let text = self.text.as_bytes();
+        self.attrs_of(i).iter().find(|a| {
+            !a.prefixed
+                && check::eq_short(
+                    &text[a.start as usize..a.name_end as usize],
+                    name.as_bytes(),
+                )
+        })
     }
 
     pub fn attrs_of(&self, i: u32) -> &[AttrRec] {

@@ -36,17 +36,9 @@ impl<'d, 'a> Ctx<'d, 'a> {
         (r.start - self.base) as u32..(r.end - self.base) as u32
     }
 
-    /// The unprefixed attribute `name` of element `n` (as [`Doc::attr`] finds it, here
-    /// in the caller's loop: this runs for every attribute virtcore reads).
+    /// The unprefixed attribute `name` of element `n`.
     pub fn attr(&self, n: Node, name: &str) -> Option<(Attr, Cow<'a, str>)> {
-        let text = self.doc.text.as_bytes();
-        let a = self.doc.attrs_of(n).iter().find(|a| {
-            !a.prefixed
-                && super::check::eq_short(
-                    &text[a.start as usize..a.name_end as usize],
-                    name.as_bytes(),
-                )
-        })?;
+        let a = self.doc.attr(n, name)?;
         let v = self.doc.attr_value(a);
         // Only a value that differs from the raw text is kept (entities, blanks).
         let cooked = (!a.plain).then(|| v.as_ref().into());
