@@ -46,6 +46,7 @@ impl Attr {
 }
 
 /// One element.
+#[cfg_attr(test, derive(PartialEq, Debug))]
 pub(super) struct Elem {
     /// Start of the blanks before the element (removed along with it).
     pub ws_start: u32,

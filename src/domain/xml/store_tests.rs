@@ -8,31 +8,7 @@ use super::store::DefPrivate;
 pub(super) fn verify(p: &DefPrivate, lay: &Layout<'_>) {
     let x = p.text();
     let same_elem = |got: &Elem, want: &Elem| {
-        let g = (
-            got.ws_start,
-            got.range.clone(),
-            got.name_end,
-            got.attr_end,
-            got.content_start,
-            got.close_start,
-            got.last_child_end,
-            got.child_ws.clone(),
-            got.self_closing,
-            got.has_children,
-        );
-        let w = (
-            want.ws_start,
-            want.range.clone(),
-            want.name_end,
-            want.attr_end,
-            want.content_start,
-            want.close_start,
-            want.last_child_end,
-            want.child_ws.clone(),
-            want.self_closing,
-            want.has_children,
-        );
-        assert_eq!(g, w, "element at {} of {x}", want.range.start);
+        assert_eq!(got, want, "element at {} of {x}", want.range.start);
     };
     let same_attr = |got: Option<Attr>, want: Option<&Attr>| {
         let g = got.map(|a| (a.whole, a.value, a.cooked));
