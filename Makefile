@@ -3,11 +3,12 @@
 #   make                 release build of libvirtcore.{so,a}, the lock drivers, the in-tree .pc
 #   make install         PREFIX=/usr/local LIBDIR= INCLUDEDIR= LOCKDRIVERDIR= DESTDIR= (library,
 #                        SONAME links, header, .pc, CMake package, lock drivers, virtcore-lock
-#                        and its man pages: BINDIR= MANDIR=); builds nothing
+#                        and its man pages: BINDIR= MANDIR=, README.md: DOCDIR=); builds nothing
 #   make uninstall       the same variables: removes exactly what install put there
 #   make check           every test: cargo tests, lints, C tests, install and symbol checks
 #   make demo            build and run the demo daemon (tiered vs flat start-up)
 #   make bench           C benchmarks against Debian's libvirt 9.0
+#   make deb             Debian packages into build/deb (debian/rules; reuses target/)
 #   make fuzz            long run of the domain property test (FUZZ_CASES=, DOMAIN_PROP_SEED=)
 #   make header          regenerate include/virtcore.h after changing the Rust API
 
@@ -19,6 +20,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 CMAKEDIR ?= $(LIBDIR)/cmake/virtcore
 BINDIR  ?= $(PREFIX)/bin
 MANDIR  ?= $(PREFIX)/share/man
+DOCDIR  ?= $(PREFIX)/share/doc/virtcore
 DESTDIR ?=
 CARGO   ?= cargo
 STRIP   ?= strip
@@ -39,7 +41,7 @@ UNINST  := $(TOP)/build/pkgconfig
 export VIRTCORE_LOCKDRIVERDIR := $(LOCKDRIVERDIR)
 
 .PHONY: all lib check-rust header install uninstall check check-deps cargo-test lint c-tests \
-        symbols install-check demo bench fuzz clean
+        symbols install-check demo bench fuzz clean deb deb-check
 
 all: lib $(UNINST)/virtcore.pc
 
@@ -91,11 +93,11 @@ install:
 	@for f in $(BUILT); do [ -f "$$f" ] || { echo "make install: $$f is missing:" \
 	   "run 'make' first (install builds nothing)" >&2; exit 1; }; done
 	@for d in '$(PREFIX)' '$(LIBDIR)' '$(INCLUDEDIR)' '$(LOCKDRIVERDIR)' '$(PKGCONFIGDIR)' \
-	          '$(CMAKEDIR)' '$(BINDIR)' '$(MANDIR)'; do case "$$d" in /*) ;; *) echo "make install: '$$d' is not" \
+	          '$(CMAKEDIR)' '$(BINDIR)' '$(MANDIR)' '$(DOCDIR)'; do case "$$d" in /*) ;; *) echo "make install: '$$d' is not" \
 	   "an absolute path" >&2; exit 1;; esac; case "$$d" in *[\ \|\'\"]*) echo "make install:" \
 	   "'$$d': spaces and quotes are not supported in install directories" >&2; exit 1;; esac; done
 	install -d '$(D)$(LIBDIR)' '$(D)$(INCLUDEDIR)' '$(D)$(PKGCONFIGDIR)' '$(D)$(CMAKEDIR)' \
-	           '$(D)$(LOCKDRIVERDIR)' '$(D)$(BINDIR)' '$(D)$(MANDIR)/man1'
+	           '$(D)$(LOCKDRIVERDIR)' '$(D)$(BINDIR)' '$(D)$(MANDIR)/man1' '$(D)$(DOCDIR)'
 	$(call put,$(REL)/libvirtcore.so,$(D)$(LIBDIR)/libvirtcore.so.$(VERSION),0755,$(STRIP) --strip-unneeded,&& $(SETDIR) "$$t" '$(LOCKDRIVERDIR)')
 	ln -sfn libvirtcore.so.$(VERSION) '$(D)$(LIBDIR)/libvirtcore.so.$(SOVERSION)'
 	ln -sfn libvirtcore.so.$(SOVERSION) '$(D)$(LIBDIR)/libvirtcore.so'
@@ -104,6 +106,7 @@ install:
 	$(call put,include/virtcore.h,$(D)$(INCLUDEDIR)/virtcore.h,0644,true)
 	$(call put,$(REL)/virtcore-lock,$(D)$(BINDIR)/virtcore-lock,0755,$(STRIP) --strip-unneeded)
 	$(foreach m,$(MANPAGES),$(call put,build/man1/$(m).1,$(D)$(MANDIR)/man1/$(m).1,0644,true);)
+	$(call put,README.md,$(D)$(DOCDIR)/README.md,0644,true)
 	$(call fill,$(PREFIX),$(LIBDIR),$(INCLUDEDIR),$(LOCKDRIVERDIR)) pkgconfig/virtcore.pc.in \
 	    > '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' && mv -f '$(D)$(PKGCONFIGDIR)/virtcore.pc.tmp' \
 	    '$(D)$(PKGCONFIGDIR)/virtcore.pc'
@@ -113,8 +116,20 @@ install:
 	    cmake/$$f.cmake.in > '$(D)$(CMAKEDIR)/'$$f.cmake.tmp && \
 	  mv -f '$(D)$(CMAKEDIR)/'$$f.cmake.tmp '$(D)$(CMAKEDIR)/'$$f.cmake || exit 1; done
 	@$(ldconfig)
+	@if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then $(ldknown) || $(ldhint); fi
 
-# Refresh the dynamic linker's cache when installing for real as root; else say so.
+# Refresh the dynamic linker's cache when installing for real as root; else say so. When
+# LIBDIR is not in the linker's path (a PREFIX like /opt/x), programs would fail with
+# "cannot open shared object file": say how to fix it (README, "Installing").
+LDCONFIG_REAL := $(firstword $(wildcard /sbin/ldconfig /usr/sbin/ldconfig) ldconfig)
+ldhint = echo "make install: $(LIBDIR) is not in the dynamic linker's path: programs linked" \
+           "with -lvirtcore will fail with \"cannot open shared object file\". Add it to" \
+           "/etc/ld.so.conf.d/virtcore.conf and run ldconfig, or link with -Wl,-rpath,$(LIBDIR)"
+# Whether the linker's cache has libvirtcore.so.0 in LIBDIR (/lib and /usr/lib are one
+# directory on a merged-/usr system: compared by real path).
+ldknown = $(LDCONFIG_REAL) -p 2>/dev/null | sed -n 's/^.*libvirtcore\.so\.$(SOVERSION) (.*) => //p' | \
+           while read -r p; do [ "$$(realpath -m "$${p%/*}")" = "$$(realpath -m '$(LIBDIR)')" ] && echo y; \
+           done | grep -q y
 ldconfig = if [ -z '$(DESTDIR)' ] && [ "$$(id -u)" -eq 0 ]; then echo '$(LDCONFIG)'; $(LDCONFIG); \
            elif [ -z '$(DESTDIR)' ]; then echo "make: run ldconfig as root if $(LIBDIR) is in" \
            "the dynamic linker's path (/etc/ld.so.conf)"; fi
@@ -127,9 +142,10 @@ uninstall:
 	      '$(D)$(INCLUDEDIR)/virtcore.h' '$(D)$(PKGCONFIGDIR)/virtcore.pc' \
 	      '$(D)$(CMAKEDIR)/virtcoreConfig.cmake' '$(D)$(CMAKEDIR)/virtcoreConfigVersion.cmake' \
 	      $(foreach p,$(LOCKDRIVERS),'$(D)$(LOCKDRIVERDIR)/$(p).so') \
-	      '$(D)$(BINDIR)/virtcore-lock' $(foreach m,$(MANPAGES),'$(D)$(MANDIR)/man1/$(m).1')
+	      '$(D)$(BINDIR)/virtcore-lock' $(foreach m,$(MANPAGES),'$(D)$(MANDIR)/man1/$(m).1') \
+	      '$(D)$(DOCDIR)/README.md'
 	for d in $(if $(filter $(LIBDIR)/virtcore/lock-driver,$(LOCKDRIVERDIR)),'$(D)$(LOCKDRIVERDIR)') \
-	         '$(D)$(LIBDIR)/virtcore' '$(D)$(CMAKEDIR)'; do \
+	         '$(D)$(LIBDIR)/virtcore' '$(D)$(CMAKEDIR)' '$(D)$(DOCDIR)'; do \
 	  [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d" || exit 1; done
 	@$(ldconfig)
 
@@ -142,6 +158,7 @@ check: check-deps all
 	$(MAKE) cargo-test
 	$(MAKE) symbols
 	$(MAKE) install-check
+	$(MAKE) deb-check
 	$(MAKE) c-tests
 
 lint:
@@ -160,6 +177,23 @@ symbols: lib
 
 install-check: all
 	bash scripts/install-check.sh
+
+# Debian packages (libvirtcore0, libvirtcore-dev, virtcore-lockspace) into build/deb, with
+# debhelper (debian/rules, as dpkg-buildpackage -b runs it, minus the clean and the
+# .changes; Rules-Requires-Root: no, so no fakeroot); cargo reuses target/.
+deb: check-rust
+	dpkg-checkbuilddeps
+	rm -rf build/deb && mkdir -p build/deb
+	debian/rules build
+	VIRTCORE_DEB_DIR=$(TOP)/build/deb debian/rules binary
+	@ls build/deb/*.deb
+
+# Builds the packages, runs lintian on them, installs them in a throw-away overlay of this
+# machine, uses them (pkg-config consumer, libvirtd with lock_manager = "lockspace"),
+# purges them and checks nothing is left.
+# Skipped (exit 77) without root, namespaces or overlayfs.
+deb-check: deb
+	@bash scripts/deb-check.sh build/deb; rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 # Like check: installs what it needs first (pkg-config, Debian's libvirt to compare with).
 demo: check-deps all

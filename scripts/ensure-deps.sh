@@ -7,11 +7,11 @@
 # the real-libvirtd suite (tests/libvirtd), which also needs the user libvirt-qemu that
 # libvirtd 9.0 looks up at start (created below when missing, as Debian's package does);
 # binutils: strip at install time; meson, ninja-build, cmake: install-check builds
-# consumers the way their users do.
+# consumers the way their users do; debhelper, dpkg-dev, lintian: `make deb` and deb-check.
 set -euo pipefail
 need=(pkg-config gcc g++ make binutils libvirt0 libvirt-dev libvirt-daemon libclang-dev valgrind
       libvirt-daemon-driver-qemu libvirt-clients qemu-system-x86 qemu-system-data seabios
-      util-linux meson ninja-build cmake)
+      util-linux meson ninja-build cmake debhelper dpkg-dev lintian)
 ensure_qemu_user() {
   getent passwd libvirt-qemu >/dev/null && return 0
   [ "$(id -u)" -eq 0 ] || { echo "ensure-deps: no user libvirt-qemu; create it as root" >&2; return 1; }

@@ -114,8 +114,9 @@ tree_checks() {
        grep -qE ' \\.(debug_|llvmbc)'"
   check "$n: installed .so exports only VIRTCORE_0.1, SONAME libvirtcore.so.0" \
     "bash '$top/scripts/check-symbols.sh' '$L/libvirtcore.so.$ver'"
-  check "$n: virtcore-lock in bindir runs, links no libvirtcore; its man pages in mandir" \
+  check "$n: virtcore-lock in bindir runs, links no libvirtcore; its man pages in mandir, README in docdir" \
     "'$d$prefix/bin/virtcore-lock' --version | grep -q '^virtcore-lock ' &&
+     grep -q '^### Operating lockspace' '$d$prefix/share/doc/virtcore/README.md' &&
      ! readelf -d '$d$prefix/bin/virtcore-lock' | grep -q libvirtcore &&
      for p in virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run; do
        grep -q '^.TH' '$d$prefix/share/man/man1/'\$p.1 || exit 1; done"
@@ -178,6 +179,10 @@ check "install PREFIX=$A (the build was made for another prefix)" \
   "vmake install PREFIX='$A' LDCONFIG='$work/ldconfig'"
 if [ "$(id -u)" -eq 0 ]; then
   check "install as root without DESTDIR runs ldconfig" "[ -s '$work/ldconfig.ran' ]"
+  # $A/lib is in no linker path: install says so, and how to fix it (else "cannot open
+  # shared object file" when the program starts).
+  check "install into a LIBDIR outside the linker's path prints the fix" \
+    "vmake install PREFIX='$A' LDCONFIG=true | grep -q \"$A/lib is not in the dynamic linker's path\""
 fi
 tree_checks prefix "" "$A" "$A/lib" "$A/include" "$A/lib/virtcore/lock-driver" run
 check "a second install over the first works (running programs keep their copy)" \
