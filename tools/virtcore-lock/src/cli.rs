@@ -4,7 +4,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgGroup, Args, Parser, Subcommand};
 
 /// The configuration file libvirt's QEMU driver hands the plugin when `qemu.conf` says
 /// `lock_manager = "lockspace"` (`SYSCONFDIR/libvirt/qemu-lockspace.conf`).
@@ -125,7 +125,10 @@ the locks last until the last of them exits.",
     },
 }
 
+/// `--disk` or `--domain-xml`, exactly one: a group, so that clap's error for neither
+/// names both, and the man page's synopsis shows them as alternatives.
 #[derive(Args, Debug)]
+#[command(group(ArgGroup::new("disks").required(true).args(["disk", "domain_xml"])))]
 pub struct RunArgs {
     /// Shared locks: other shared users may run beside COMMAND (a <shareable/> disk)
     #[arg(long, conflicts_with = "readonly")]
@@ -134,17 +137,13 @@ pub struct RunArgs {
     /// guest is not disturbed, and nothing keeps it from starting)
     #[arg(long)]
     pub readonly: bool,
-    /// Wait up to SECONDS (fractions allowed) for held disks to be freed, like flock -w
-    #[arg(long, value_name = "SECONDS")]
+    /// Wait up to SECONDS (0 or more, fractions allowed) for held disks to be freed, like
+    /// flock -w
+    // Negative numbers are parsed (and refused by `run`), not taken for an option.
+    #[arg(long, value_name = "SECONDS", allow_negative_numbers = true)]
     pub wait: Option<f64>,
     /// Disks to lock (absolute paths of images or block devices)
-    #[arg(
-        long,
-        num_args = 1..,
-        value_name = "PATH",
-        required_unless_present = "domain_xml",
-        conflicts_with = "domain_xml"
-    )]
+    #[arg(long, num_args = 1.., value_name = "PATH")]
     pub disk: Vec<String>,
     /// A libvirt domain XML: lock what libvirt's start of it would lock
     #[arg(long, value_name = "FILE")]

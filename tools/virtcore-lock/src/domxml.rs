@@ -58,8 +58,23 @@ fn text_of(n: roxmltree::Node, name: &str) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
+/// roxmltree's error. The ones it gives no position (1:1) are found at the end of the
+/// input (a truncated or empty document): they are placed there, line and column.
+fn xml_error(file: &Path, text: &str, e: roxmltree::Error) -> Failure {
+    use roxmltree::Error::*;
+    if let UnexpectedEndOfStream | UnclosedRootNode | NoRootNode = e {
+        let line = text.matches('\n').count() + 1;
+        let col = text.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        return bad(
+            file,
+            format!("{e} at {line}:{col}, the end of the document (is it truncated?)"),
+        );
+    }
+    bad(file, e)
+}
+
 pub fn parse(text: &str, file: &Path) -> Result<Vec<Resource>, Failure> {
-    let doc = roxmltree::Document::parse(text).map_err(|e| bad(file, e))?;
+    let doc = roxmltree::Document::parse(text).map_err(|e| xml_error(file, text, e))?;
     let root = doc.root_element();
     if !root.has_tag_name("domain") {
         return Err(bad(
@@ -203,6 +218,14 @@ mod tests {
         let f = Path::new("t.xml");
         for (xml, want) in [
             ("<domain", "t.xml"),
+            (
+                "<domain>\n  <devices>\n    <disk",
+                "never closed at 3:10, the end of the document (is it truncated?)",
+            ),
+            (
+                "<domain>\n  <devices>\n    <disk type='file'",
+                "at 3:22, the end of the document (is it truncated?)",
+            ),
             ("<vm/>", "not <domain>"),
             (
                 "<domain><devices><disk type='weird'><target dev='vda'/></disk></devices></domain>",

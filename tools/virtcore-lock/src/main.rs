@@ -8,12 +8,13 @@
 mod cli;
 mod domxml;
 mod inspect;
+mod man;
 mod run;
 
 use std::io::Write;
 use std::path::Path;
 
-use clap::{CommandFactory, Parser};
+use clap::Parser;
 
 use lockspace::abi::err::*;
 use lockspace::conf::{self, Config};
@@ -66,53 +67,6 @@ pub fn load_config(file: &Path, write: bool) -> Result<Config, Failure> {
     Ok(cfg)
 }
 
-/// Man pages for the program and each subcommand, from the clap definition, with the
-/// exit statuses as a section of their own.
-fn write_man(dir: &Path) -> Result<(), Failure> {
-    use clap_mangen::roff::{roman, Roff};
-    let io = |e: std::io::Error| Failure::new(exit::OSERR, format!("{}: {e}", dir.display()));
-    std::fs::create_dir_all(dir).map_err(io)?;
-    let mut cmd = cli::Cli::command();
-    // Propagates the global --config and names subcommands `virtcore-lock run` etc.
-    cmd.build();
-    let mut pages = vec![cmd.clone()];
-    pages.extend(
-        cmd.get_subcommands()
-            .filter(|s| !s.is_hide_set() && s.get_name() != "help")
-            .cloned(),
-    );
-    let status = cli::EXIT_STATUS
-        .split_once('\n')
-        .map_or("", |(_, rest)| rest);
-    for page in pages {
-        let page = page.version(env!("CARGO_PKG_VERSION"));
-        let man = clap_mangen::Man::new(page.clone());
-        let mut out = Vec::new();
-        man.render_title(&mut out).map_err(io)?;
-        man.render_name_section(&mut out).map_err(io)?;
-        man.render_synopsis_section(&mut out).map_err(io)?;
-        man.render_description_section(&mut out).map_err(io)?;
-        man.render_options_section(&mut out).map_err(io)?;
-        if page.has_subcommands() {
-            man.render_subcommands_section(&mut out).map_err(io)?;
-        }
-        let mut roff = Roff::new();
-        roff.control("SH", ["EXIT STATUS"]).control("nf", []);
-        for line in status.lines() {
-            roff.text([roman(line)]);
-        }
-        roff.control("fi", []);
-        roff.control("SH", ["SEE ALSO"]).text([roman(
-            "README.md of virtcore, section \"Operating lockspace\"; flock(1)",
-        )]);
-        roff.to_writer(&mut out).map_err(io)?;
-        man.render_version_section(&mut out).map_err(io)?;
-        let name = page.get_display_name().unwrap_or(page.get_name());
-        std::fs::write(dir.join(format!("{name}.1")), out).map_err(io)?;
-    }
-    Ok(())
-}
-
 fn main() {
     let cli = match cli::Cli::try_parse() {
         Ok(c) => c,
@@ -126,7 +80,7 @@ fn main() {
         cli::Command::Status { json } => inspect::status(&cli.config, *json),
         cli::Command::Who { json, paths } => inspect::who(&cli.config, paths, *json),
         cli::Command::Run(args) => run::run(&cli.config, args),
-        cli::Command::Man { dir } => write_man(dir).map(|_| 0),
+        cli::Command::Man { dir } => man::write_man(dir).map(|_| 0),
     };
     let _ = std::io::stdout().flush();
     match result {

@@ -258,16 +258,29 @@ fn paused_users(cfg: &Config, plan: &Plan) -> Result<Option<String>, Failure> {
     }))
 }
 
-/// The child: acquire (retrying until `deadline` while busy), then exec. Never returns.
-fn child(cfg: &Config, plan: &Plan, deadline: Option<Instant>, argv: &[CString], report: i32) -> ! {
+/// The child: acquire (retrying until the deadline of `wait`, a time and the seconds it
+/// was given as, while busy), then exec. Never returns.
+fn child(
+    cfg: &Config,
+    plan: &Plan,
+    wait: Option<(Instant, f64)>,
+    argv: &[CString],
+    report: i32,
+) -> ! {
     let fail = |code: i32, msg: &str| -> ! {
         write_all(report, format!("{code}\n{msg}").as_bytes());
         // SAFETY: leaves the child at once, without running the parent's atexit work.
         unsafe { libc::_exit(1) }
     };
-    // Busy: wait and try again while --wait allows, else refuse with `msg`.
-    let busy = |msg: &str| match deadline {
-        Some(d) if Instant::now() < d => {
+    // Busy: wait and try again while --wait allows, else refuse with `msg`. The first
+    // wait says whom it waits for (on stderr, once: the holders may change meanwhile, and
+    // the final refusal names the last ones).
+    let announced = std::cell::Cell::new(false);
+    let busy = |msg: &str| match wait {
+        Some((d, secs)) if Instant::now() < d => {
+            if !announced.replace(true) {
+                eprintln!("virtcore-lock: waiting up to {secs} s: {msg}");
+            }
             std::thread::sleep(POLL.min(d.saturating_duration_since(Instant::now())))
         }
         Some(_) => fail(exit::BUSY, &format!("still held after --wait: {msg}")),
@@ -312,13 +325,15 @@ fn child(cfg: &Config, plan: &Plan, deadline: Option<Instant>, argv: &[CString],
 }
 
 pub fn run(config: &Path, args: &RunArgs) -> Result<i32, Failure> {
-    let deadline = match args.wait {
+    let wait_until = match args.wait {
         None => None,
-        Some(s) if (0.0..1e9).contains(&s) => Some(Instant::now() + Duration::from_secs_f64(s)),
+        Some(s) if (0.0..1e9).contains(&s) => {
+            Some((Instant::now() + Duration::from_secs_f64(s), s))
+        }
         Some(s) => {
             return Err(Failure::new(
                 exit::USAGE,
-                format!("--wait {s}: expected a number of seconds"),
+                format!("--wait {s}: expected a number of seconds, 0 or more (fractions allowed)"),
             ))
         }
     };
@@ -357,7 +372,7 @@ pub fn run(config: &Path, args: &RunArgs) -> Result<i32, Failure> {
     if pid == 0 {
         // SAFETY: the read end is ours to close.
         unsafe { libc::close(fds[0]) };
-        child(&cfg, &plan, deadline, &argv, fds[1]);
+        child(&cfg, &plan, wait_until, &argv, fds[1]);
     }
     // SAFETY: the write end is ours to close.
     unsafe { libc::close(fds[1]) };

@@ -29,10 +29,13 @@ fn command_holds_the_lock_and_is_named() {
     // --wait gives up with the same status when the holder stays.
     let o = s.run(&["run", "--wait", "0.2", "--disk", &a, "--", "true"]);
     assert_eq!(o.status.code(), Some(75));
+    let e = stderr(&o);
+    assert!(e.contains("still held after --wait"), "{e}");
+    // While waiting it said once whom it waits for.
+    assert_eq!(e.matches("waiting up to 0.2 s: ").count(), 1, "{e}");
     assert!(
-        stderr(&o).contains("still held after --wait"),
-        "{}",
-        stderr(&o)
+        e.contains("waiting up to 0.2 s: ") && e.contains("'run:sh'"),
+        "{e}"
     );
     // SIGKILL of COMMAND: the lock is gone, virtcore-lock returns 128+9.
     kill(pid, libc::SIGKILL);
@@ -256,4 +259,34 @@ fn domain_xml_takes_what_libvirt_takes() {
     let o = s.run(&["run", "--domain-xml", "/no/such.xml", "--", "true"]);
     assert_eq!(o.status.code(), Some(65));
     assert!(stderr(&o).contains("/no/such.xml"), "{}", stderr(&o));
+}
+
+#[test]
+fn usage_errors_name_the_way_out() {
+    let s = Space::new();
+    let a = s.disk("a.img");
+    // Neither --disk nor --domain-xml: both are named.
+    let o = s.run(&["run", "--", "true"]);
+    assert_eq!(o.status.code(), Some(64));
+    let e = stderr(&o);
+    assert!(e.contains("--disk") && e.contains("--domain-xml"), "{e}");
+    // A negative --wait is refused as such (not taken for an option with a tip about --).
+    let o = s.run(&["run", "--wait", "-1", "--disk", &a, "--", "true"]);
+    assert_eq!(o.status.code(), Some(64));
+    let e = stderr(&o);
+    assert!(
+        e.contains("--wait -1: expected a number of seconds, 0 or more"),
+        "{e}"
+    );
+    assert!(!e.contains("tip"), "{e}");
+    // A truncated domain XML: where it stopped.
+    let xml = s.path("cut.xml");
+    std::fs::write(&xml, "<domain>\n  <devices>\n    <disk type='file'").unwrap();
+    let o = s.run(&["run", "--domain-xml", xml.to_str().unwrap(), "--", "true"]);
+    assert_eq!(o.status.code(), Some(65));
+    assert!(
+        stderr(&o).contains("at 3:22, the end of the document"),
+        "{}",
+        stderr(&o)
+    );
 }
