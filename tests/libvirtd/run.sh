@@ -4,7 +4,9 @@
 # every scenario under both. Each driver runs in its own private mount namespace with
 # its own daemons and directories; the two run side by side.
 #   tests/libvirtd/run.sh [LOCKSPACE_SO]        (as root; `make check` runs it)
-# Prints one line per scenario x driver and "libvirtd-suite: N passed, N failed".
+# Prints one line per scenario x driver as each finishes (the drivers' lines interleave;
+# other output of a driver is indented and tagged [DRIVER]), then
+# "libvirtd-suite: N passed, N failed".
 # Exit 0 all passed, 1 a failure, 77 skipped (not root, or a needed program missing).
 # VIRTCORE_SUITE_ONLY="scenario ..." runs a subset; VIRTCORE_SUITE_DRIVERS="lockspace"
 # one driver; VIRTCORE_SUITE_KEEP=1 keeps the temp dirs (logs) of a failed run.
@@ -57,13 +59,16 @@ unshare -m --propagation private true 2>/dev/null || skip "no private mount name
 getent passwd libvirt-qemu >/dev/null || skip "no user libvirt-qemu (scripts/ensure-deps.sh creates it)"
 
 drivers=${VIRTCORE_SUITE_DRIVERS:-lockd lockspace}
+echo "libvirtd-suite: drivers $drivers side by side; each result is printed as it finishes"
 declare -A TMP
 pids=()
 for d in $drivers; do
   TMP[$d]=$(mktemp -d /tmp/virtcore-libvirtd-$d.XXXXXX) || exit 1
   # The namespace dies with the inner script: its mounts go with it, nothing to undo.
-  VIRTCORE_SUITE_INNER=$d T=${TMP[$d]} unshare -m --propagation private \
-    bash "$0" "$LOCKSPACE_SO" > "${TMP[$d]}/out" 2>&1 &
+  # Its output is kept (for the summary below) and streamed line by line.
+  { VIRTCORE_SUITE_INNER=$d T=${TMP[$d]} unshare -m --propagation private \
+      bash "$0" "$LOCKSPACE_SO" 2>&1 | tee "${TMP[$d]}/out" |
+      sed -u -e "/^\(PASS\|FAIL\) /!s/^/    [$d] /"; } &
   pids+=($!)
 done
 wait "${pids[@]}"
@@ -71,7 +76,6 @@ wait "${pids[@]}"
 declare -A RESULT
 pass=0; failn=0
 for d in $drivers; do
-  cat "${TMP[$d]}/out"
   while read -r res drv sc _; do
     case $res in PASS) pass=$((pass + 1)) ;; FAIL) failn=$((failn + 1)) ;; *) continue ;; esac
     RESULT[$drv/$sc]=$res
