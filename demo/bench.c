@@ -122,7 +122,7 @@ int demo_bench(const char *root)
     printf("\nStart-up time of %d drivers in 3 tiers (7/7/6), each stateInitialize doing ~2 ms of\n"
            "work (nanosleep); median of %d starts, each a fresh process with a fresh run dir:\n\n",
            NDRV, RUNS);
-    printf("  %-32s %10s   %s\n", "mode", "start-up", "autostart order");
+    printf("  %-32s %10s %15s   %s\n", "mode", "median", "(min-max)", "autostart order");
     for (m = 0; m < 3; m++) {
         double ms[RUNS];
         int same = 1;
@@ -143,12 +143,13 @@ int demo_bench(const char *root)
         }
         qsort(ms, RUNS, sizeof(ms[0]), cmp_double);
         {
-            char label[64];
+            char label[64], range[48];
             if (modes[m] == 0)
                 snprintf(label, sizeof(label), "sequential");
             else
                 snprintf(label, sizeof(label), "virtcoreStateSetParallel(%u)", modes[m]);
-            printf("  %-32s %7.1f ms   %s\n", label, ms[RUNS / 2],
+            snprintf(range, sizeof(range), "(%.1f-%.1f ms)", ms[0], ms[RUNS - 1]);
+            printf("  %-32s %7.1f ms %15s   %s\n", label, ms[RUNS / 2], range,
                    m == 0 ? (same ? "tier by tier, registration order (reference)"
                                   : "NOT the expected order")
                           : (same ? "identical to sequential" : "DIFFERENT from sequential"));
@@ -158,5 +159,10 @@ int demo_bench(const char *root)
     }
     printf("  (parallel threads only help when drivers of one tier wait, e.g. on I/O; this\n"
            "   machine has %ld CPU(s))\n", sysconf(_SC_NPROCESSORS_ONLN));
+    /* The figures move with whatever else the machine runs: say so rather than let a
+     * reader take one run's order of the modes for a result. */
+    printf("  These timings are one run of the demo on a machine that may be busy: with\n"
+           "  other load the modes' order can flip. Only the autostart order is checked;\n"
+           "  the ranges show the spread of the %d starts.\n", RUNS);
     return bad ? -1 : 0;
 }
