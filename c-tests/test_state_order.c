@@ -115,12 +115,41 @@ static int xdg_run_dir(void)
     return 0;
 }
 
+/* The shared directories a default run dir lives in (BASE, BASE/test_state_order,
+ * .../autostart): which existed before the test, so that it removes only the ones it
+ * created, with rmdir (only when empty: a concurrent user's files stay). */
+struct run_dirs {
+    char path[3][256];
+    int existed[3];
+};
+
+static void run_dirs_note(struct run_dirs *d, const char *base)
+{
+    int i;
+    snprintf(d->path[0], sizeof(d->path[0]), "%s", base);
+    snprintf(d->path[1], sizeof(d->path[1]), "%s/test_state_order", base);
+    snprintf(d->path[2], sizeof(d->path[2]), "%s/test_state_order/autostart", base);
+    for (i = 0; i < 3; i++)
+        d->existed[i] = access(d->path[i], F_OK) == 0;
+}
+
+static void run_dirs_remove_new(const struct run_dirs *d)
+{
+    int i;
+    for (i = 2; i >= 0; i--)
+        if (!d->existed[i])
+            rmdir(d->path[i]);
+}
+
 /* Unprivileged, no root, no XDG_RUNTIME_DIR: /tmp/virtcore-EUID/PROGRAM (a unique driver name, its
- * marker removed afterwards). */
+ * marker and the directories the test created removed afterwards). */
 static int tmp_run_dir(void)
 {
     char name[64], path[256];
+    struct run_dirs dirs;
     CHECK(unsetenv("XDG_RUNTIME_DIR") == 0);
+    snprintf(path, sizeof(path), "/tmp/virtcore-%ld", (long)geteuid());
+    run_dirs_note(&dirs, path);
     snprintf(name, sizeof(name), "ordertest-%ld", (long)getpid());
     TD_REGISTER(0, name, 0, 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
@@ -130,13 +159,17 @@ static int tmp_run_dir(void)
     CHECK(strcmp(read_line(path), boot_id()) == 0);
     unlink(path);
     CHECK(virStateCleanup() == 0);
+    run_dirs_remove_new(&dirs);
     return 0;
 }
 
-/* Privileged, no root: /run/virtcore/PROGRAM (only checked when we may write there). */
+/* Privileged, no root: /run/virtcore/PROGRAM (only checked when we may write there; what
+ * the test created is removed afterwards). */
 static int privileged_run_dir(void)
 {
     char name[64], path[256];
+    struct run_dirs dirs;
+    run_dirs_note(&dirs, "/run/virtcore");
     snprintf(name, sizeof(name), "ordertest-%ld", (long)getpid());
     TD_REGISTER(0, name, 0, 0);
     CHECK(virStateInitialize(true, false, NULL, false, NULL, NULL) == 0);
@@ -147,6 +180,7 @@ static int privileged_run_dir(void)
         unlink(path);
     }
     CHECK(virStateCleanup() == 0);
+    run_dirs_remove_new(&dirs);
     return 0;
 }
 
