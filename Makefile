@@ -180,9 +180,11 @@ install-check: all
 
 # Debian packages (libvirtcore0, libvirtcore-dev, virtcore-lockspace) into build/deb, with
 # debhelper (debian/rules, as dpkg-buildpackage -b runs it, minus the clean and the
-# .changes; Rules-Requires-Root: no, so no fakeroot); cargo reuses target/.
-deb: check-rust
+# .changes; Rules-Requires-Root: no, so no fakeroot); cargo reuses target/. `make all`
+# first and a fresh debian/ state, so that the packages always hold the current build.
+deb: all
 	dpkg-checkbuilddeps
+	debian/rules clean
 	rm -rf build/deb && mkdir -p build/deb
 	debian/rules build
 	VIRTCORE_DEB_DIR=$(TOP)/build/deb debian/rules binary
@@ -210,3 +212,4 @@ clean:
 	rm -rf build
 	$(MAKE) -C c-tests clean
 	-$(MAKE) -C demo clean
+	if command -v dh >/dev/null; then debian/rules clean; fi
