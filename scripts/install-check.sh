@@ -9,7 +9,11 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d /tmp/virtcore-install-check.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+# The consumers load lockspace with its defaults, whose drvInit creates the default
+# lockspace directory: removed afterwards (rmdir, only when empty) unless it was there.
+vl=/var/lib/virtcore
+[ -e "$vl" ] && vl_existed=1 || vl_existed=
+trap 'rm -rf "$work"; [ -n "$vl_existed" ] || rmdir "$vl/lockspace" "$vl" 2>/dev/null' EXIT
 fail=0
 total=0
 check() {
