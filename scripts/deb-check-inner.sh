@@ -91,6 +91,25 @@ check "a C consumer builds through pkg-config (gcc \$(pkg-config --cflags --libs
    ! readelf -d '$R/tmp/consumer' | grep -qE 'RPATH|RUNPATH'"
 check "it runs and loads lockspace from the built-in directory (no variable, no rpath)" \
   "[ \"\$(in_root /tmp/consumer)\" = lockspace ]"
+# libvirtcore-dev's other ways in: the static library (C library still dynamic, so
+# plugins load) through pkg-config, and the CMake package, shared and static.
+cat > "$R/tmp/CMakeLists.txt" <<'K'
+cmake_minimum_required(VERSION 3.13)
+project(consumer C)
+find_package(virtcore 0.1 REQUIRED)
+add_executable(consumer-shared consumer.c)
+target_link_libraries(consumer-shared PRIVATE virtcore::virtcore)
+add_executable(consumer-static consumer.c)
+target_link_libraries(consumer-static PRIVATE virtcore::virtcore_static)
+K
+check "static libvirtcore through pkg-config --static, and CMake's find_package(virtcore): they run" \
+  "in_root sh -c 'cd /tmp && gcc -std=c99 \$(pkg-config --cflags virtcore) consumer.c -o consumer-a \
+     -Wl,-Bstatic -lvirtcore -Wl,-Bdynamic \$(pkg-config --static --libs-only-l virtcore | sed s/-lvirtcore//) &&
+     cmake -S /tmp -B /tmp/cmake >/dev/null && cmake --build /tmp/cmake >/dev/null' &&
+   ! readelf -d '$R/tmp/consumer-a' '$R/tmp/cmake/consumer-static' | grep -q libvirtcore &&
+   readelf -d '$R/tmp/cmake/consumer-shared' | grep -q 'NEEDED.*\\[libvirtcore.so.0\\]' &&
+   for p in consumer-a cmake/consumer-shared cmake/consumer-static; do
+     [ \"\$(in_root /tmp/\$p)\" = lockspace ] || { echo \"\$p failed\"; exit 1; }; done"
 check "virtcore-lock status reads the conffile and the lockspace the plugin created" \
   "in_root virtcore-lock status && [ -d '$R/var/lib/virtcore/lockspace' ]"
 
