@@ -48,3 +48,11 @@ $(BIN)/readme-lock-example: $(BIN)/readme-lock-example.c $(TOP)/include/virtcore
 
 EXTRA += $(BIN)/readme-lock-example
 EXTRA_RUN += $(CURDIR)/readme-lock-example.sh
+
+# test_lockspace_mailbox runs lockspace_squatter as another user (setpriv): it links
+# nothing of virtcore, so a copy runs wherever the checkout is.
+$(BIN)/lockspace_squatter: lockspace_squatter.c
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $< -o $@
+
+$(BIN)/test_lockspace_mailbox: $(BIN)/lockspace_squatter

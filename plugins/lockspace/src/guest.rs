@@ -2,18 +2,22 @@
 //!
 //! Locks must live exactly as long as the guest, so they are held by open files of the
 //! guest's process, whoever asks for them. When the guest registers (`REGISTER_ONLY`, or
-//! `RESTRICT`, in the forked child right before it execs QEMU) it keeps across exec its
-//! lease files and a "mailbox": a `SOCK_SEQPACKET` socket pair whose receiving end is
-//! bound to the abstract name [`tag`] (UUID and the guest's pid), never read. From the
-//! daemon, [`Guest::open`] takes `pidfd_open(pid)` and finds the mailbox among the
-//! guest's descriptors (`/proc/PID/fd`, each candidate duplicated with `pidfd_getfd` and
-//! checked by its bound name), which proves the process is the guest that registered.
-//! The daemon then locks through duplicates of the guest's lease files (the lock belongs
-//! to the guest's open file description), or, for a resource the guest never opened
-//! (hot-plug), opens the lease file itself, locks, and sends the descriptor into the
-//! mailbox with `SCM_RIGHTS`: a message in flight keeps its files open until it is read
-//! or the socket goes, i.e. until the guest exits. Release drains the mailbox through a
-//! duplicate of the receiving end and sends back what stays.
+//! `RESTRICT`, in the forked child right before it execs QEMU, still as the daemon's
+//! user) it keeps across exec its lease files and a nameless "mailbox" socket pair
+//! ([`crate::mailbox`]). From the daemon, [`Guest::open`] takes `pidfd_open(pid)`; every
+//! descriptor of the guest is then reached through that pidfd (`pidfd_getfd`), so a pid
+//! reused later is never mistaken for the guest.
+//!
+//! What proves that the process is the guest that registered: for a resource it
+//! registered, its own open lease file holding the slot of its record (a read-write
+//! open file of a root-only lease file, which no other user can open); for anything
+//! handed to it, the mailbox, which the kernel says that very process made as the
+//! daemon's user ([`crate::mailbox::open_door`]). The daemon locks through duplicates of
+//! the guest's lease files (the lock belongs to the guest's open file description), or,
+//! for a resource the guest never opened (hot-plug), opens the lease file itself, locks,
+//! and sends the descriptor into the proven mailbox with `SCM_RIGHTS`: a message in
+//! flight keeps its files open until it is read or the socket goes, i.e. until the
+//! guest exits. Release drains the mailbox's inbox and sends back what stays.
 
 use std::cell::OnceCell;
 use std::io;
@@ -22,108 +26,10 @@ use std::sync::Arc;
 
 use crate::abi::err::*;
 use crate::error::{Error, Result};
-use crate::lease;
 
 /// libvirt's virterror.h values (kept here: `abi.rs` lists only what the rest uses).
 const VIR_ERR_OPERATION_DENIED: i32 = 29;
 const VIR_ERR_OPERATION_UNSUPPORTED: i32 = 84;
-
-/// The abstract socket name marking the mailbox of guest `uuid` running as `pid`.
-pub fn tag(uuid: &[u8; 16], pid: u32) -> String {
-    format!("virtcore-lockspace:{}:{pid}", lease::format_uuid(uuid))
-}
-
-fn sockaddr(name: &str) -> (libc::sockaddr_un, libc::socklen_t) {
-    // SAFETY: sockaddr_un is plain data.
-    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    sa.sun_family = libc::AF_UNIX as libc::sa_family_t;
-    // Abstract: a NUL first, then the name (not NUL-terminated).
-    for (i, b) in name.bytes().take(sa.sun_path.len() - 1).enumerate() {
-        sa.sun_path[i + 1] = b as libc::c_char;
-    }
-    let len = std::mem::size_of::<libc::sa_family_t>() + 1 + name.len().min(106);
-    (sa, len as libc::socklen_t)
-}
-
-/// The abstract name a socket is bound to (`peer`: of the socket it is connected to).
-fn bound_name(fd: RawFd, peer: bool) -> Option<String> {
-    // SAFETY: sockaddr_un is plain data; the kernel fills at most `len` bytes.
-    let mut sa: libc::sockaddr_un = unsafe { std::mem::zeroed() };
-    let mut len = std::mem::size_of::<libc::sockaddr_un>() as libc::socklen_t;
-    let p = (&mut sa as *mut libc::sockaddr_un).cast();
-    let rc = unsafe {
-        if peer {
-            libc::getpeername(fd, p, &mut len)
-        } else {
-            libc::getsockname(fd, p, &mut len)
-        }
-    };
-    let n = (len as usize).checked_sub(std::mem::size_of::<libc::sa_family_t>())?;
-    if rc != 0 || sa.sun_family != libc::AF_UNIX as libc::sa_family_t || n < 2 {
-        return None;
-    }
-    if sa.sun_path[0] != 0 {
-        return None;
-    }
-    let bytes: Vec<u8> = sa.sun_path[1..n].iter().map(|&c| c as u8).collect();
-    String::from_utf8(bytes).ok()
-}
-
-/// Creates the mailbox of guest `uuid` in this process (the guest's): `(receiving end,
-/// sending end)`, close-on-exec until the guest restricts itself.
-pub fn create_mailbox(uuid: &[u8; 16], pid: u32, domain: &str) -> Result<(OwnedFd, OwnedFd)> {
-    let mut sv = [-1; 2];
-    // SAFETY: sv has room for two descriptors.
-    let rc = unsafe {
-        libc::socketpair(
-            libc::AF_UNIX,
-            libc::SOCK_SEQPACKET | libc::SOCK_CLOEXEC,
-            0,
-            sv.as_mut_ptr(),
-        )
-    };
-    if rc != 0 {
-        return Err(Error::last_os(format!(
-            "cannot create the lock mailbox of {domain}"
-        )));
-    }
-    // SAFETY: both were just returned by socketpair and are owned by nobody else.
-    let (rx, tx) = unsafe { (OwnedFd::from_raw_fd(sv[0]), OwnedFd::from_raw_fd(sv[1])) };
-    // Messages in flight are charged to the sending end: the default buffer holds about
-    // 270 of them (resources attached from the daemon); ask for more where allowed.
-    let big: libc::c_int = 4 << 20;
-    for opt in [libc::SO_SNDBUFFORCE, libc::SO_SNDBUF] {
-        // SAFETY: setting an int socket option on our socket.
-        let rc = unsafe {
-            libc::setsockopt(
-                tx.as_raw_fd(),
-                libc::SOL_SOCKET,
-                opt,
-                (&big as *const libc::c_int).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        if rc == 0 {
-            break;
-        }
-    }
-    let (sa, len) = sockaddr(&tag(uuid, pid));
-    // SAFETY: binding a valid abstract address to our socket.
-    if unsafe {
-        libc::bind(
-            rx.as_raw_fd(),
-            (&sa as *const libc::sockaddr_un).cast(),
-            len,
-        )
-    } != 0
-    {
-        return Err(Error::last_os(format!(
-            "cannot bind the lock mailbox of {domain} (abstract socket '@{}')",
-            tag(uuid, pid)
-        )));
-    }
-    Ok((rx, tx))
-}
 
 fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; a returned descriptor is ours.
@@ -165,11 +71,7 @@ pub struct Guest {
     mailbox: OnceCell<(OwnedFd, OwnedFd)>,
 }
 
-/// A message drained from a mailbox: what it names and the open files it carried.
-pub struct Parcel {
-    pub label: String,
-    pub fds: Vec<OwnedFd>,
-}
+pub use crate::mailbox::Parcel;
 
 impl Guest {
     /// Reaches process `pid` of guest `uuid`, through the pidfd an earlier call opened
@@ -266,40 +168,36 @@ impl Guest {
         self.fds().getfd(n)
     }
 
-    /// The guest's mailbox, found among its descriptors by its bound name: proof that
-    /// the process is the guest that registered (same UUID, same pid).
+    /// The guest's mailbox `(inbox, door)`, found among its descriptors as the one its
+    /// own process made for this guest's UUID while running as this process's user
+    /// ([`crate::mailbox::open_door`]): proof that the process is the guest that
+    /// registered. Nothing is ever sent to a process without it.
     fn mailbox(&self) -> Result<&(OwnedFd, OwnedFd)> {
         if let Some(m) = self.mailbox.get() {
             return Ok(m);
         }
-        let want = tag(&self.uuid, self.pid);
-        let (mut rx, mut tx) = (None, None);
         for (n, link) in self.listing()? {
             if !link.starts_with("socket:") {
                 continue;
             }
             let Some(fd) = self.getfd(*n)? else { continue };
-            if rx.is_none() && bound_name(fd.as_raw_fd(), false).as_deref() == Some(&want) {
-                rx = Some(fd);
-            } else if tx.is_none() && bound_name(fd.as_raw_fd(), true).as_deref() == Some(&want) {
-                tx = Some(fd);
+            let pidfd = self.pidfd.as_raw_fd();
+            if let Some(inbox) = crate::mailbox::open_door(&fd, self.pid, pidfd, &self.uuid) {
+                return Ok(self.mailbox.get_or_init(|| (inbox, fd)));
             }
         }
-        let (Some(rx), Some(tx)) = (rx, tx) else {
-            return Err(self.not_registered());
-        };
-        Ok(self.mailbox.get_or_init(|| (rx, tx)))
+        Err(self.not_registered())
     }
 
     /// The error for a process that is not the registered guest.
     pub fn not_registered(&self) -> Error {
+        // SAFETY: geteuid has no preconditions.
+        let uid = unsafe { libc::geteuid() };
         Error::new(
             VIR_ERR_OPERATION_INVALID,
             format!(
-                "process {} is not {} as registered with lockspace (no lock mailbox '@{}' in it: the guest did not acquire with REGISTER_ONLY or RESTRICT before exec, or the pid is another process's)",
-                self.pid,
-                self.domain,
-                tag(&self.uuid, self.pid)
+                "process {} is not {} as registered with lockspace (it has no lock mailbox made by itself, as user {uid}, for that domain: the guest did not acquire with REGISTER_ONLY or RESTRICT before exec, or the pid is another process's now); nothing was handed to it",
+                self.pid, self.domain,
             ),
         )
     }
@@ -342,7 +240,7 @@ impl Guest {
     /// them open until the guest exits (or a release drains them).
     pub fn hand_in(&self, label: &str, fds: &[RawFd]) -> Result<()> {
         let tx = self.mailbox()?.1.as_raw_fd();
-        send(tx, label, fds).map_err(|e| {
+        crate::mailbox::send(tx, label, fds).map_err(|e| {
             let what = format!(
                 "cannot hand the locks of {label} to process {} of {}",
                 self.pid, self.domain
@@ -363,7 +261,7 @@ impl Guest {
         let rx = self.mailbox()?.0.as_raw_fd();
         let mut out = Vec::new();
         loop {
-            match recv(rx) {
+            match crate::mailbox::recv(rx, 0) {
                 Ok(Some(p)) => out.push(p),
                 Ok(None) => return Ok(out),
                 Err(e) => {
@@ -455,93 +353,16 @@ impl GuestFds<'_> {
     }
 }
 
-/// Most descriptors one message carries (a lease and its record file).
-const MAX_FDS: usize = 4;
-const LABEL_MAX: usize = 8192;
-
-fn send(sock: RawFd, label: &str, fds: &[RawFd]) -> io::Result<()> {
-    if fds.is_empty() || fds.len() > MAX_FDS {
-        return Err(io::Error::from_raw_os_error(libc::EINVAL));
-    }
-    let space = unsafe { libc::CMSG_SPACE((fds.len() * 4) as u32) } as usize;
-    let mut cbuf = vec![0u64; space.div_ceil(8)];
-    let mut iov = libc::iovec {
-        iov_base: label.as_ptr() as *mut libc::c_void,
-        iov_len: label.len(),
-    };
-    // SAFETY: msghdr is plain data; every pointer in it stays valid for the call.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = space as _;
-        let c = libc::CMSG_FIRSTHDR(&msg);
-        (*c).cmsg_level = libc::SOL_SOCKET;
-        (*c).cmsg_type = libc::SCM_RIGHTS;
-        (*c).cmsg_len = libc::CMSG_LEN((fds.len() * 4) as u32) as _;
-        std::ptr::copy_nonoverlapping(fds.as_ptr(), libc::CMSG_DATA(c).cast(), fds.len());
-        if libc::sendmsg(sock, &msg, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) < 0 {
-            return Err(io::Error::last_os_error());
-        }
-    }
-    Ok(())
-}
-
-fn recv(sock: RawFd) -> io::Result<Option<Parcel>> {
-    let mut buf = vec![0u8; LABEL_MAX];
-    let space = unsafe { libc::CMSG_SPACE((MAX_FDS * 4) as u32) } as usize;
-    let mut cbuf = vec![0u64; space.div_ceil(8)];
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // SAFETY: as in `send`; received descriptors are taken into OwnedFd once each.
-    unsafe {
-        let mut msg: libc::msghdr = std::mem::zeroed();
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = cbuf.as_mut_ptr().cast();
-        msg.msg_controllen = space as _;
-        let n = libc::recvmsg(sock, &mut msg, libc::MSG_DONTWAIT | libc::MSG_CMSG_CLOEXEC);
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error() == Some(libc::EAGAIN) {
-                return Ok(None);
-            }
-            return Err(e);
-        }
-        let mut fds = Vec::new();
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == libc::SCM_RIGHTS {
-                let count = ((*c).cmsg_len as usize).saturating_sub(libc::CMSG_LEN(0) as usize) / 4;
-                let data: *const RawFd = libc::CMSG_DATA(c).cast();
-                for i in 0..count {
-                    fds.push(OwnedFd::from_raw_fd(std::ptr::read_unaligned(data.add(i))));
-                }
-            }
-            c = libc::CMSG_NXTHDR(&msg, c);
-        }
-        buf.truncate(n as usize);
-        Ok(Some(Parcel {
-            label: String::from_utf8_lossy(&buf).into_owned(),
-            fds,
-        }))
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn mailbox_found_by_name_and_carries_files() {
-        let uuid = [0x5a; 16];
+    fn mailbox_found_by_its_maker_and_carries_files() {
+        // Not the UUID of `mailbox.rs`'s test, which may run beside this one.
+        let uuid = [0x5b; 16];
         let me = std::process::id();
-        let (rx, tx) = create_mailbox(&uuid, me, "domain 't'").unwrap();
-        assert_eq!(bound_name(rx.as_raw_fd(), false), Some(tag(&uuid, me)));
-        assert_eq!(bound_name(tx.as_raw_fd(), true), Some(tag(&uuid, me)));
+        let (_door, _inbox) = crate::mailbox::create(&uuid).unwrap();
         let dir = tempfile::tempdir().unwrap();
         let f = std::fs::File::create(dir.path().join("x")).unwrap();
         // This process plays the guest (ptrace over oneself is always allowed). Its
@@ -551,7 +372,10 @@ mod tests {
         assert!(g.has_mailbox().unwrap());
         let other = Guest::open(me, &[1; 16], "domain 'u'").unwrap();
         assert!(!other.has_mailbox().unwrap());
-        assert!(other.not_registered().message.contains("is not domain 'u'"));
+        assert!(other
+            .not_registered()
+            .message
+            .contains(&format!("process {me} is not domain 'u' as registered")));
         let ids = fd_ids(f.as_raw_fd());
         g.hand_in("one", &[f.as_raw_fd()]).unwrap();
         g.hand_in("two", &[f.as_raw_fd(), f.as_raw_fd()]).unwrap();

@@ -16,6 +16,7 @@ pub mod guest;
 pub mod ids;
 pub mod input;
 pub mod lease;
+pub mod mailbox;
 pub mod manager;
 pub mod naming;
 pub mod record;

@@ -42,11 +42,12 @@ static HELD: Mutex<Vec<Held>> = Mutex::new(Vec::new());
 /// Mailboxes of the guests registered in this process (see [`crate::guest`]).
 static MAILBOXES: Mutex<Vec<Mailbox>> = Mutex::new(Vec::new());
 
+/// A mailbox's two ends (see [`crate::mailbox`]), kept open for the guest's life.
 struct Mailbox {
     pid: i32,
     uuid: [u8; 16],
-    rx: OwnedFd,
-    tx: OwnedFd,
+    door: OwnedFd,
+    inbox: OwnedFd,
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -611,7 +612,7 @@ impl Manager {
                 .iter()
                 .filter(|m| m.pid == me && m.uuid == self.owner.uuid)
             {
-                for fd in [&mb.rx, &mb.tx] {
+                for fd in [&mb.door, &mb.inbox] {
                     lease::set_cloexec(fd.as_raw_fd(), false).map_err(|e| {
                         Error::system(
                             e,

@@ -63,12 +63,17 @@ impl Manager {
         {
             return Ok(());
         }
-        let (rx, tx) = guest::create_mailbox(&self.owner.uuid, me as u32, &self.domain())?;
+        let (door, inbox) = crate::mailbox::create(&self.owner.uuid).map_err(|e| {
+            Error::system(
+                e,
+                format!("cannot create the lock mailbox of {}", self.domain()),
+            )
+        })?;
         boxes.push(Mailbox {
             pid: me,
             uuid: self.owner.uuid,
-            rx,
-            tx,
+            door,
+            inbox,
         });
         Ok(())
     }
