@@ -16,3 +16,12 @@ state-demo:
 
 # test_state_register reads the header it was compiled against.
 $(BIN)/test_state_register: CFLAGS += -DVIRTCORE_HEADER='"$(TOP)/include/virtcore.h"'
+
+# test_state_conformance.c built a second time against Debian's libvirt.so.0 (not
+# virtcore): the same scenarios, so each behaviour is checked on both libraries.
+$(BIN)/state_conformance_libvirt: test_state_conformance.c
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) $(LV_CFLAGS) -DAGAINST_LIBVIRT $< -o $@ $(LV_LIBS)
+
+EXTRA     += $(BIN)/state_conformance_libvirt
+EXTRA_RUN += $(CURDIR)/$(BIN)/state_conformance_libvirt

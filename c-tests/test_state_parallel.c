@@ -14,7 +14,7 @@ static void setup(void)
     for (int i = 0; i < N; i++) {
         char name[8];
         snprintf(name, sizeof(name), "d%02d", i);
-        CHECK(virRegisterStateDriver(td_make(i, name, i % 3)) == i);
+        CHECK(virtcoreRegisterStateDriverExt(td_make(i, name, i % 3), &tds[i].ext) == i);
         tds[i].init_sleep_ms = 1 + (i * 7) % 4;
     }
     CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
