@@ -22,6 +22,15 @@
 //! refuse with an error instead of waiting while it is set — as libvirt's daemon ignores a
 //! reload before its drivers are initialized. Readers take the lock with `read_recursive`,
 //! so a helper of a reload hook is never queued behind a waiting writer either.
+//!
+//! The shutdown steps (prepare, wait, cleanup) asked for during initialize are neither
+//! refused nor waited for: they set a bit in `SHUTDOWN_PENDING` and return. Initialize
+//! then starts no further driver and, when its hooks are done, runs the shutdown itself
+//! (Launchpad bug 2059272: SIGTERM during the QEMU driver's reconnect).
+//!
+//! Drivers registered the libvirt 9.0 way declare no tier: [`InitOptions::tier_of`] gives
+//! them the daemon's choice (`virtcoreStateDriverSetTier`) or [`default_tier`]; their
+//! names may repeat, as in libvirt.
 
 mod init;
 mod marker;
