@@ -25,3 +25,19 @@ $(BIN)/state_conformance_libvirt: test_state_conformance.c
 
 EXTRA     += $(BIN)/state_conformance_libvirt
 EXTRA_RUN += $(CURDIR)/$(BIN)/state_conformance_libvirt
+
+# Debian's libvirtd on virtcore's state core (tests/libvirtd/state): the interposer is a
+# test tool, built here and LD_PRELOADed by tests/libvirtd/state/run.sh, never installed.
+STATE_SUITE := $(TOP)/tests/libvirtd/state
+$(BIN)/state-interposer.so: $(STATE_SUITE)/interposer.c $(STATE_SUITE)/interposer.map
+	@mkdir -p $(BIN)
+	$(CC) $(WARN) $(CFLAGS) -fPIC -shared -fvisibility=hidden \
+	  -DVIRTCORE_SO='"$(TOP)/build/lib/libvirtcore.so.0"' \
+	  -Wl,--version-script=$(STATE_SUITE)/interposer.map $< -o $@ -ldl $(LV_LIBS)
+
+.PHONY: libvirtd-state-suite
+libvirtd-state-suite: $(BIN)/state-interposer.so
+	@bash $(STATE_SUITE)/run.sh $(BIN)/state-interposer.so $(TOP)/build/lock-driver/lockspace.so; \
+	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
+
+check: libvirtd-state-suite

@@ -513,12 +513,15 @@ pub fn each_initialized(func: &str, hook: Hook) -> Result<(), StateError> {
             .map(|&i| reg.drivers[i].clone())
             .collect()
     };
+    log_info!("{func}: {} initialized state driver(s)", drivers.len());
     call_each(drivers.iter().map(|d| d.as_ref()), hook)
 }
 
 /// Rolls back: cleans up the drivers of `order` backwards (failures are logged only; the
 /// error that caused the rollback is the one that counts).
 pub(crate) fn roll_back(drivers: &[Arc<dyn StateDriver>], order: &[usize]) {
+    let names: Vec<&str> = order.iter().rev().map(|&i| drivers[i].name()).collect();
+    log_info!("rolling back: cleanup of {}", names.join(", "));
     let _ = call_each(
         order.iter().rev().map(|&i| drivers[i].as_ref()),
         Hook::Cleanup,
