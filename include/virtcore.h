@@ -1799,11 +1799,29 @@ typedef struct virStateDriver {
    * Maintained by the library: true while the driver is initialized.
    */
   bool initialized;
+  /**
+   * Starts the driver (`virStateInitialize`); NULL: the driver is never initialized.
+   */
   virDrvStateInitialize stateInitialize;
+  /**
+   * Stops it (`virStateCleanup`, rollback); < 0 is a failure. May be NULL.
+   */
   virDrvStateCleanup stateCleanup;
+  /**
+   * Rereads its configuration (`virStateReload`); < 0 is a failure. May be NULL.
+   */
   virDrvStateReload stateReload;
+  /**
+   * Host suspend or shutdown (`virStateStop`); < 0 is a failure. May be NULL.
+   */
   virDrvStateStop stateStop;
+  /**
+   * Daemon shutdown, first step (`virStateShutdownPrepare`). May be NULL.
+   */
   virDrvStateShutdownPrepare stateShutdownPrepare;
+  /**
+   * Daemon shutdown, waits for the driver's work (`virStateShutdownWait`). May be NULL.
+   */
   virDrvStateShutdownWait stateShutdownWait;
 } virStateDriver;
 

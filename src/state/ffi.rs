@@ -67,11 +67,17 @@ pub struct virStateDriver {
     pub name: *const c_char,
     /// Maintained by the library: true while the driver is initialized.
     pub initialized: bool,
+    /// Starts the driver (`virStateInitialize`); NULL: the driver is never initialized.
     pub stateInitialize: virDrvStateInitialize,
+    /// Stops it (`virStateCleanup`, rollback); < 0 is a failure. May be NULL.
     pub stateCleanup: virDrvStateCleanup,
+    /// Rereads its configuration (`virStateReload`); < 0 is a failure. May be NULL.
     pub stateReload: virDrvStateReload,
+    /// Host suspend or shutdown (`virStateStop`); < 0 is a failure. May be NULL.
     pub stateStop: virDrvStateStop,
+    /// Daemon shutdown, first step (`virStateShutdownPrepare`). May be NULL.
     pub stateShutdownPrepare: virDrvStateShutdownPrepare,
+    /// Daemon shutdown, waits for the driver's work (`virStateShutdownWait`). May be NULL.
     pub stateShutdownWait: virDrvStateShutdownWait,
 }
 
