@@ -1867,6 +1867,12 @@ typedef struct virtcoreStateDriverExt {
 } virtcoreStateDriverExt;
 
 /**
+ * Called on each worker thread of a parallel tier before it runs any driver's
+ * `stateInitialize`, with the `opaque` given to `virtcoreStateSetThreadHook`.
+ */
+typedef void (*virtcoreStateThreadHook)(void *opaque);
+
+/**
  * Failed; the driver should have reported an error.
  */
 #define VIR_DRV_STATE_INIT_ERROR -1
@@ -2625,6 +2631,18 @@ int virStateShutdownWait(void);
  * safe to run concurrently with the other drivers' of the same tier. Returns 0 or -1.
  */
 int virtcoreStateSetParallel(unsigned int nthreads);
+
+/**
+ * Sets the daemon's per-thread set-up for parallel start-up (no libvirt counterpart): with
+ * `virtcoreStateSetParallel(N)`, every worker thread virtcore starts for a tier first calls
+ * `hook(opaque)`, so that drivers find there what the daemon set up on the thread calling
+ * `virStateInitialize` (libvirtd: its identity). That calling thread initializes drivers
+ * too and gets no call. The hook runs with virtcore's re-entry guard (calling `virState*`
+ * from it is refused). `opaque` is passed through unread and must stay valid while it can
+ * be called. NULL removes the hook. Applies from the next `virStateInitialize`. Returns 0,
+ * or -1 with `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
+ */
+int virtcoreStateSetThreadHook(virtcoreStateThreadHook hook, void *opaque);
 
 /**
  * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)

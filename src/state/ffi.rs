@@ -493,6 +493,38 @@ pub extern "C" fn virtcoreStateSetParallel(nthreads: c_uint) -> c_int {
     })
 }
 
+/// Called on each worker thread of a parallel tier before it runs any driver's
+/// `stateInitialize`, with the `opaque` given to `virtcoreStateSetThreadHook`.
+pub type virtcoreStateThreadHook = Option<unsafe extern "C" fn(opaque: *mut c_void)>;
+
+/// Sets the daemon's per-thread set-up for parallel start-up (no libvirt counterpart): with
+/// `virtcoreStateSetParallel(N)`, every worker thread virtcore starts for a tier first calls
+/// `hook(opaque)`, so that drivers find there what the daemon set up on the thread calling
+/// `virStateInitialize` (libvirtd: its identity). That calling thread initializes drivers
+/// too and gets no call. The hook runs with virtcore's re-entry guard (calling `virState*`
+/// from it is refused). `opaque` is passed through unread and must stay valid while it can
+/// be called. NULL removes the hook. Applies from the next `virStateInitialize`. Returns 0,
+/// or -1 with `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
+#[no_mangle]
+pub unsafe extern "C" fn virtcoreStateSetThreadHook(
+    hook: virtcoreStateThreadHook,
+    opaque: *mut c_void,
+) -> c_int {
+    call(STATE, "virtcoreStateSetThreadHook", |_| {
+        log_debug!(
+            "virtcoreStateSetThreadHook(hook={}, opaque={opaque:p})",
+            hook.is_some()
+        );
+        let opaque = opaque as usize;
+        let hook = hook.map(|f| {
+            // SAFETY: the caller keeps `opaque` valid while the hook can run (documented).
+            super::init::ThreadHook(Arc::new(move || unsafe { f(opaque as *mut c_void) }))
+        });
+        super::set_options(|o| o.thread_hook = hook)?;
+        Ok(0)
+    })
+}
+
 /// Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)
 /// used by the next `virStateInitialize`; it is this daemon's own (not shared with other
 /// programs). NULL restores the default: `ROOT/run/virtcore` with a root, else

@@ -22,6 +22,19 @@ pub struct InitOptions {
     /// Tiers the daemon assigned by driver name (`virtcoreStateDriverSetTier`); the last
     /// entry for a name counts. They override what a driver declared.
     pub tiers: Vec<(String, i32)>,
+    /// Run on each worker thread of a parallel tier before it initializes any driver: the
+    /// daemon's per-thread set-up (libvirtd sets an identity on its start-up thread).
+    pub thread_hook: Option<ThreadHook>,
+}
+
+/// The daemon's per-worker set-up (see [`InitOptions::thread_hook`]).
+#[derive(Clone)]
+pub struct ThreadHook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadHook")
+    }
 }
 
 impl InitOptions {
@@ -29,6 +42,7 @@ impl InitOptions {
         parallel: 0,
         run_dir: None,
         tiers: Vec::new(),
+        thread_hook: None,
     };
 
     /// The tier `d` runs in: the daemon's choice, else the driver's, else the default.
@@ -83,7 +97,7 @@ pub(super) fn run(
                 .join(", ")
         );
         let outcomes = if options.parallel > 1 && tier.len() > 1 {
-            init_parallel(drivers, tier_no, &tier, args, options.parallel)
+            init_parallel(drivers, tier_no, &tier, args, options)
         } else {
             init_sequential(drivers, tier_no, &tier, args, mandatory)
         };
@@ -225,8 +239,9 @@ fn init_parallel(
     tier_no: i32,
     tier: &[usize],
     args: &InitArgs,
-    threads: usize,
+    options: &InitOptions,
 ) -> Vec<Outcome> {
+    let threads = options.parallel;
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Outcome>>> = tier.iter().map(|_| Mutex::new(None)).collect();
     let stack = worker_stack_size();
@@ -242,7 +257,15 @@ fn init_parallel(
             let worker = std::thread::Builder::new()
                 .name("virtcore-state-init".into())
                 .stack_size(stack);
-            if let Err(e) = worker.spawn_scoped(s, work) {
+            let hook = options.thread_hook.clone();
+            let work = &work;
+            let run = move || {
+                if let Some(ThreadHook(h)) = hook {
+                    in_hook(|| h());
+                }
+                work()
+            };
+            if let Err(e) = worker.spawn_scoped(s, run) {
                 log_warn!("cannot start a state-driver initialization thread: {e}");
             }
         }
