@@ -53,3 +53,11 @@ libvirtd-state-suite: $(BIN)/state-interposer.so
 	  rc=$$?; [ $$rc -eq 0 ] || [ $$rc -eq 77 ]
 
 check: libvirtd-state-suite
+
+# `make bench`: libvirtd's start-up with 20 autostarted pools and networks on libvirt's
+# state core, virtcore's, and virtcore's with parallel tiers (tests/libvirtd/state/bench.sh).
+.PHONY: bench-libvirtd-state
+bench-libvirtd-state: $(BIN)/state-interposer.so
+	@bash $(STATE_SUITE)/bench.sh $(CURDIR)/$(BIN)/state-interposer.so $(TOP)/build/lock-driver/lockspace.so 5
+
+bench: bench-libvirtd-state

@@ -22,6 +22,10 @@
  *   (appended) if set, else is left to virtcore (stderr).
  * - LD_PRELOAD is removed from the environment at load time, so the processes libvirtd
  *   starts (QEMU, dnsmasq, helpers) do not load this file.
+ * - VIRTCORE_STATE_PARALLEL=N (off by default): the drivers of a tier start on N threads;
+ *   each worker first takes the identity of libvirtd's start-up thread
+ *   (virIdentityGetCurrent there, virIdentitySetCurrent on the worker, through
+ *   virtcoreStateSetThreadHook). Only for drivers that may start side by side.
  * - The autostart markers go to /run/libvirt/virtcore (9.0 drivers autostart inside their
  *   own stateInitialize, as in libvirt, so none is written in practice). */
 #define _GNU_SOURCE
@@ -74,6 +78,8 @@ typedef struct {
 extern void virReportErrorHelper(int domcode, int errcode, const char *filename,
                                  const char *funcname, size_t linenr, const char *fmt, ...);
 extern lv_error_head *virGetLastError(void);
+extern void *virIdentityGetCurrent(void);
+extern int virIdentitySetCurrent(void *ident);
 /* Raises an error with exactly this message (virReportErrorHelper would prefix it again). */
 extern void virRaiseErrorFull(const char *filename, const char *funcname, size_t linenr,
                               int domain, int code, int level, const char *str1,
@@ -89,6 +95,8 @@ static struct {
     int (*set_run_dir)(const char *);
     void (*set_log)(void (*)(int, const char *, const char *, void *), void *);
     int (*set_log_level)(int);
+    int (*set_parallel)(unsigned);
+    int (*set_thread_hook)(void (*)(void *), void *);
     lv_error_head *(*last_error)(void);
     void (*report)(int, int, const char *, const char *, size_t, const char *, ...);
 } vc;
@@ -109,6 +117,7 @@ static void lookup(void *handle, void *slot, size_t size, const char *name)
 #define LOOKUP(h, field, name) lookup((h), &vc.field, sizeof(vc.field), (name))
 
 static int log_fd = -1;
+static bool parallel;
 
 static void log_to_file(int priority, const char *source, const char *message, void *opaque)
 {
@@ -119,9 +128,10 @@ static void log_to_file(int priority, const char *source, const char *message, v
     (void)opaque;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
+    /* Like libvirt's log lines, with the thread id (libvirt's "PID:" field is one too). */
     int n = snprintf(line, sizeof(line), "%04d-%02d-%02d %02d:%02d:%02d.%03ld: %d: %s : %s: %s\n",
                      tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min,
-                     tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(),
+                     tm.tm_sec, ts.tv_nsec / 1000000, (int)gettid(),
                      names[priority >= 1 && priority <= 4 ? priority : 0], source, message);
     if (n > 0 && write(log_fd, line, (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1) < 0) {
         /* nothing to do: logging must never fail the daemon */
@@ -165,6 +175,8 @@ __attribute__((constructor)) static void interposer_load(void)
     LOOKUP(h, set_log, "virtcoreLogSetCallback");
     LOOKUP(h, set_log_level, "virtcoreLogSetLevel");
     LOOKUP(h, last_error, "virGetLastError");
+    LOOKUP(h, set_parallel, "virtcoreStateSetParallel");
+    LOOKUP(h, set_thread_hook, "virtcoreStateSetThreadHook");
     LOOKUP(h, report, "virReportErrorHelper");
     if ((v = getenv("VIRTCORE_STATE_LOG")) && *v) {
         log_fd = open(v, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
@@ -176,6 +188,11 @@ __attribute__((constructor)) static void interposer_load(void)
     }
     if ((v = getenv("VIRTCORE_STATE_TIERS")) && *v)
         apply_tiers(v);
+    if ((v = getenv("VIRTCORE_STATE_PARALLEL")) && *v && atoi(v) > 1) {
+        if (vc.set_parallel((unsigned)atoi(v)) < 0)
+            die("VIRTCORE_STATE_PARALLEL refused by virtcoreStateSetParallel");
+        parallel = true;
+    }
     if (vc.set_run_dir("/run/libvirt/virtcore") < 0)
         die("virtcoreStateSetRunDir refused /run/libvirt/virtcore");
 }
@@ -295,12 +312,28 @@ EXPORT int virRegisterStateDriver(state_driver *driver)
     return rc;
 }
 
+/* A parallel worker's set-up: the identity libvirtd gave its start-up thread. */
+static void adopt_identity(void *ident)
+{
+    if (virIdentitySetCurrent(ident) < 0)
+        fprintf(stderr, "virtcore state interposer: cannot set the identity of a worker\n");
+}
+
 EXPORT int virStateInitialize(bool privileged, bool mandatory, const char *root,
                               bool monolithic, inhibit_cb callback, void *opaque)
 {
+    void *ident = parallel ? virIdentityGetCurrent() : NULL; /* a new reference */
+    if (ident)
+        vc.set_thread_hook(adopt_identity, ident);
     int rc = vc.init(privileged, mandatory, root, monolithic, callback, opaque);
     if (rc < 0)
         to_libvirt(__func__);
+    if (ident) {
+        void (*unref)(void *) = (void (*)(void *))dlsym(RTLD_DEFAULT, "g_object_unref");
+        vc.set_thread_hook(NULL, NULL);
+        if (unref)
+            unref(ident);
+    }
     return rc;
 }
 

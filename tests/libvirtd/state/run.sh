@@ -15,7 +15,8 @@ TOP=$(cd "$SUITE/../.." && pwd)
 INTERPOSER=$(realpath "${1:-$TOP/c-tests/bin/state-interposer.so}" 2>/dev/null || echo "${1:-}")
 LOCKSPACE_SO=$(realpath "${2:-$TOP/build/lock-driver/lockspace.so}" 2>/dev/null || echo "${2:-}")
 
-SCENARIOS=(lists objects reload restart-keeps-guest tiers-logged driver-fails-rolls-back)
+SCENARIOS=(lists objects reload restart-keeps-guest tiers-logged parallel-restart
+           driver-fails-rolls-back)
 
 if [ -n "${VIRTCORE_STATE_INNER:-}" ]; then
   DRIVER=lockspace

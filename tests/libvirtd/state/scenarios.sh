@@ -102,6 +102,31 @@ st_tiers-logged() {
     fail "not both 'udev' drivers (interface, nodedev) started"
 }
 
+# Opt-in parallel start (VIRTCORE_STATE_PARALLEL=4: tier 0's seven drivers on four
+# threads, each worker given libvirtd's start-up identity): a restart keeps the guest and
+# every object, and the drivers really ran on virtcore's workers.
+st_parallel-restart() {
+  local pid rc=0 starts tids
+  pid=$(guest_pid vcguest)
+  starts=$(grep -c 'starting tier 0' "$VCLOG")
+  stop_libvirtd TERM
+  VIRTCORE_STATE_PARALLEL=4 start_libvirtd || fail "libvirtd did not start in parallel mode" || rc=1
+  # Tier 0's drivers initialized on more than one thread (the log's third field).
+  tids=$(awk -v n="$starts" '/starting tier 0/ {k++} k == n + 1 && /tier 0\): initialize/ {print $3}' "$VCLOG" | sort -u | grep -c .)
+  [ "$tids" -gt 1 ] || fail "tier 0 ran on $tids thread(s) in parallel mode" || rc=1
+  if [ $rc -eq 0 ]; then
+    [ "$(guest_pid vcguest)" = "$pid" ] && [ "$(guest_state vcguest)" = running ] ||
+      fail "vcguest not kept (pid $pid, now '$(guest_pid vcguest)')" || rc=1
+  fi
+  [ $rc -eq 0 ] && { vsh pool-info vcpool | grep -q 'State:.*running' || fail "vcpool not active" || rc=1; }
+  [ $rc -eq 0 ] && { vsh secret-list | grep -q "$SECRET_UUID" || fail "secret gone" || rc=1; }
+  [ $rc -eq 0 ] && { vsh net-list --all | grep -q vcnet || fail "network gone" || rc=1; }
+  # Back to the default (sequential) daemon for what follows.
+  stop_libvirtd TERM
+  start_libvirtd || { fail "libvirtd did not come back"; return 1; }
+  return $rc
+}
+
 # qemu.conf names a user that does not exist: the QEMU driver fails, what started is
 # rolled back in reverse order, libvirtd exits with libvirt's message.
 st_driver-fails-rolls-back() {
