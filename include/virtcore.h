@@ -1784,7 +1784,7 @@ typedef int (*virDrvStateShutdownWait)(void);
  * `virRegisterStateDriver`, `virtcoreRegisterStateDriverExt`, `virStateInitialize`,
  * `virStateCleanup`, `virStateReload`, `virStateStop`, `virStateShutdownPrepare`,
  * `virStateShutdownWait`, `virtcoreStateDriverSetTier`, `virtcoreStateSetParallel`,
- * `virtcoreStateSetRunDir`.
+ * `virtcoreStateSetThreadHook`, `virtcoreStateSetRunDir`.
  *
  * Hooks run on the thread calling `virState*` (or, for `stateInitialize` in parallel mode,
  * on a worker thread) and must not call `virState*` functions themselves (refused).

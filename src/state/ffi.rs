@@ -56,7 +56,7 @@ pub type virDrvStateAutoStart = Option<unsafe extern "C" fn()>;
 /// `virRegisterStateDriver`, `virtcoreRegisterStateDriverExt`, `virStateInitialize`,
 /// `virStateCleanup`, `virStateReload`, `virStateStop`, `virStateShutdownPrepare`,
 /// `virStateShutdownWait`, `virtcoreStateDriverSetTier`, `virtcoreStateSetParallel`,
-/// `virtcoreStateSetRunDir`.
+/// `virtcoreStateSetThreadHook`, `virtcoreStateSetRunDir`.
 ///
 /// Hooks run on the thread calling `virState*` (or, for `stateInitialize` in parallel mode,
 /// on a worker thread) and must not call `virState*` functions themselves (refused).

@@ -320,12 +320,13 @@ pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
     let (drivers, todo, options, _busy) = {
         let mut reg = REGISTRY.lock();
         let busy = enter_busy(&mut reg, "virStateInitialize", "initialized")?;
+        // Cleared under the lock that `busy` was set under: a request can only come after.
+        SHUTDOWN_PENDING.store(0, Ordering::SeqCst);
         let todo: Vec<usize> = (0..reg.drivers.len())
             .filter(|&i| !reg.started[i])
             .collect();
         (reg.drivers.clone(), todo, reg.options.clone(), busy)
     };
-    SHUTDOWN_PENDING.store(0, Ordering::SeqCst);
     // Waits for running hooks; new ones see `busy` and refuse instead of queueing.
     let _life = LIFECYCLE.write();
     // A panicking driver hook must not leave the registry marked busy forever.
