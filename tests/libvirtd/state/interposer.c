@@ -282,8 +282,11 @@ static int slot_index(int k) { return k / 8 * 10 + k % 8; }
 EXPORT int virRegisterStateDriver(state_driver *driver)
 {
     int rc;
-    if (!driver || !driver->name)
-        return vc.reg(driver); /* virtcore reports the bad argument */
+    if (!driver || !driver->name) {
+        rc = vc.reg(driver); /* virtcore refuses the bad argument, naming it */
+        to_libvirt(__func__);
+        return rc;
+    }
     pthread_mutex_lock(&slots_lock);
     if (nslots == SLOTS) {
         pthread_mutex_unlock(&slots_lock);
