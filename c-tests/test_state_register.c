@@ -5,6 +5,7 @@
  * virtcoreStateSet* options, bad driver definitions (negative tier, bogus init result) in
  * fresh processes, and the header's type names (all vir/VIR-prefixed). */
 #include <ctype.h>
+#include <sys/mman.h>
 #include "test_state_util.h"
 
 static char rundir[64];
@@ -145,6 +146,32 @@ static int set_tier(void)
     return 0;
 }
 
+/* A libvirt 9.0 driver's struct is 64 bytes and nothing after it may be read: placed at
+ * the very end of a page followed by an inaccessible one, every call works (a read past
+ * it would crash: 0.1.0 read 24 bytes more). */
+static int nothing_read_past_64_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    CHECK(mprotect(map + page, page, PROT_NONE) == 0);
+    CHECK(sizeof(virStateDriver) == 64);
+    virStateDriver *edge = (virStateDriver *)(map + page - sizeof(virStateDriver));
+    virStateDriver *model = td_make(0, "edge", 0);
+    memcpy(edge, model, sizeof(*edge));
+    CHECK(virRegisterStateDriver(edge) == 0);
+    CHECK(virtcoreStateSetRunDir(rundir) == 0);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK(edge->initialized);
+    CHECK(virStateReload() == 0 && virStateStop() == 0);
+    CHECK(virStateShutdownPrepare() == 0 && virStateShutdownWait() == 0);
+    CHECK(virStateCleanup() == 0);
+    CHECK(!edge->initialized);
+    /* No autostart: a 9.0 driver has none (the extension's stays unread). */
+    CHECK_TRACE("init:edge reload:edge stop:edge prepare:edge wait:edge cleanup:edge");
+    return 0;
+}
+
 /* Several threads register at once: every index is handed out exactly once. */
 #define REG_THREADS 8
 #define REG_EACH 50
@@ -235,6 +262,7 @@ int main(void)
     CHECK_FORKED(no_hooks);
     CHECK_FORKED(concurrent_registration);
     CHECK_FORKED(ext_sizes);
+    CHECK_FORKED(nothing_read_past_64_bytes);
     CHECK_FORKED(set_tier);
 
 
