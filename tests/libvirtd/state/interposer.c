@@ -318,8 +318,11 @@ EXPORT int virRegisterStateDriver(state_driver *driver)
 /* A parallel worker's set-up: the identity libvirtd gave its start-up thread. */
 static void adopt_identity(void *ident)
 {
-    if (virIdentitySetCurrent(ident) < 0)
-        fprintf(stderr, "virtcore state interposer: cannot set the identity of a worker\n");
+    int rc = virIdentitySetCurrent(ident);
+    if (log_fd >= 0)
+        log_to_file(rc < 0 ? 4 : 2, "interposer", rc < 0 ? "worker: cannot set libvirtd's identity"
+                                                         : "worker: took libvirtd's identity",
+                    NULL);
 }
 
 EXPORT int virStateInitialize(bool privileged, bool mandatory, const char *root,
