@@ -6,11 +6,12 @@
 
 int main(void)
 {
-    virStateDriver drv = {0};
+    virtcoreStateDriverExt ext = {0};
     CHECK(sizeof(virError) == 80);
     CHECK(offsetof(virStateDriver, stateShutdownWait) == 56);
-    CHECK(offsetof(virStateDriver, stateAutoStart) == 64);
-    CHECK(sizeof(drv.stateType) == sizeof(int));
+    CHECK(sizeof(virStateDriver) == 64); /* libvirt 9.0's, byte for byte */
+    CHECK(offsetof(virtcoreStateDriverExt, size) == 0);
+    CHECK(sizeof(ext.tier) == sizeof(int));
     CHECK(VIR_DRV_STATE_INIT_ERROR == -1 && VIR_DRV_STATE_INIT_SKIPPED == 0 &&
           VIR_DRV_STATE_INIT_COMPLETE == 1);
     CHECK(VIR_DRV_STATE_DRV_LIBVIRT == 0 && VIR_DRV_STATE_DRV_HYPERVISOR == 1);

@@ -65,7 +65,7 @@ static int scenario(void)
     TD_REGISTER(0, "storage", 0, 0);
     TD_REGISTER(1, "qemu", 1, 1);
     td_init_extra = init_extra;
-    tds[1].drv.stateAutoStart = auto_hook;
+    tds[1].ext.stateAutoStart = auto_hook;
     tds[1].drv.stateCleanup = cleanup_hook;
     tds[0].drv.stateReload = reload_hook;
     CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);

@@ -13,7 +13,7 @@ static void setup(void)
     TD_REGISTER(1, "network", 0, 1);
     TD_REGISTER(2, "plain", 0, 2);
     TD_REGISTER(3, "qemu", 1, 3);
-    tds[2].drv.stateAutoStart = NULL;
+    tds[2].ext.stateAutoStart = NULL;
     CHECK(virtcoreStateSetRunDir(rundir) == 0);
 }
 

@@ -25,7 +25,7 @@ static int missing(void)
 {
     TD_REGISTER(0, "qemu", 1, 0);
     TD_REGISTER(1, "secret", 0, 1);
-    tds[0].drv.stateNeeds = need_storage_secret;
+    tds[0].ext.needs = need_storage_secret;
     expect_refused("'qemu'", "'storage'");
     CHECK_MSG("not registered");
     return 0;
@@ -36,8 +36,8 @@ static int same_tier(void)
     TD_REGISTER(0, "storage", 0, 0);
     TD_REGISTER(1, "secret", 0, 1);
     TD_REGISTER(2, "qemu", 1, 2);
-    tds[0].drv.stateNeeds = need_secret; /* the storage -> secret link of the proposal */
-    tds[2].drv.stateNeeds = need_storage;
+    tds[0].ext.needs = need_secret; /* the storage -> secret link of the proposal */
+    tds[2].ext.needs = need_storage;
     expect_refused("'storage'", "'secret'");
     return 0;
 }
@@ -46,8 +46,8 @@ static int higher_tier(void)
 {
     TD_REGISTER(0, "qemu", 1, 0);
     TD_REGISTER(1, "storage", 0, 1);
-    tds[1].drv.stateNeeds = need_qemu; /* storage -> qemu: the cycle back */
-    tds[0].drv.stateNeeds = need_storage;
+    tds[1].ext.needs = need_qemu; /* storage -> qemu: the cycle back */
+    tds[0].ext.needs = need_storage;
     expect_refused("'storage'", "'qemu'");
     return 0;
 }
@@ -56,7 +56,7 @@ static int self(void)
 {
     TD_REGISTER(0, "storage", 0, 0);
     TD_REGISTER(1, "qemu", 1, 1);
-    tds[1].drv.stateNeeds = need_self;
+    tds[1].ext.needs = need_self;
     expect_refused("'qemu'", "'qemu'");
     return 0;
 }
@@ -67,9 +67,9 @@ static int satisfied(void)
     TD_REGISTER(1, "storage", 0, 1);
     TD_REGISTER(2, "secret", 0, 2);
     TD_REGISTER(3, "mgmt", 5, 3);
-    tds[0].drv.stateNeeds = need_storage_secret;
-    tds[1].drv.stateNeeds = need_nothing;
-    tds[3].drv.stateNeeds = need_qemu;
+    tds[0].ext.needs = need_storage_secret;
+    tds[1].ext.needs = need_nothing;
+    tds[3].ext.needs = need_qemu;
     CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
     CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
     CHECK_TRACE("init:storage init:secret auto:storage auto:secret init:qemu auto:qemu "

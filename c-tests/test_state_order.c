@@ -32,7 +32,7 @@ static int tiers_and_args(void)
     TD_REGISTER(4, "s2", VIR_DRV_STATE_DRV_LIBVIRT, 4);
     TD_REGISTER(5, "g", VIR_DRV_STATE_DRV_LIBVIRT, 5);
     TD_REGISTER(6, "x0", 7, 6);
-    tds[5].drv.stateAutoStart = NULL;
+    tds[5].ext.stateAutoStart = NULL;
     tds[3].call_inhibit = true;
 
     snprintf(root, sizeof(root), "%s/root", tmp);

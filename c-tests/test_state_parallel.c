@@ -3,7 +3,9 @@
  * before its autostarts and before the next tier, the same error (the first failing
  * driver in registration order, even when a later one fails first in time), and a failing
  * driver in a parallel tier rolls back every driver that completed. An init hook on a
- * worker thread calling back into virState* is refused rather than deadlocking. */
+ * worker thread calling back into virState* is refused rather than deadlocking. The
+ * daemon's per-thread hook (virtcoreStateSetThreadHook) runs on every worker before it
+ * initializes a driver, never on the calling thread, and cannot call virState*. */
 #include "test_state_util.h"
 
 #define N 15
@@ -14,7 +16,7 @@ static void setup(void)
     for (int i = 0; i < N; i++) {
         char name[8];
         snprintf(name, sizeof(name), "d%02d", i);
-        CHECK(virRegisterStateDriver(td_make(i, name, i % 3)) == i);
+        CHECK(virtcoreRegisterStateDriverExt(td_make(i, name, i % 3), &tds[i].ext) == i);
         tds[i].init_sleep_ms = 1 + (i * 7) % 4;
     }
     CHECK(virtcoreStateSetRunDir(fresh_dir()) == 0);
@@ -201,6 +203,53 @@ static int reentry_from_worker(void)
     return 0;
 }
 
+/* The per-thread hook: a worker is "set up" (as libvirtd's identity) before any driver's
+ * stateInitialize runs on it; the caller's thread was set up by the daemon itself. */
+static __thread bool thread_set_up;
+static int hook_calls, hook_opaque_ok, hook_reentry_rc = 99, inits_not_set_up;
+static pthread_t main_thread;
+static int marker;
+
+static void thread_hook(void *opaque)
+{
+    __atomic_add_fetch(&hook_calls, 1, __ATOMIC_SEQ_CST);
+    if (opaque == &marker)
+        __atomic_add_fetch(&hook_opaque_ok, 1, __ATOMIC_SEQ_CST);
+    CHECK(!pthread_equal(pthread_self(), main_thread));
+    hook_reentry_rc = virStateReload();
+    thread_set_up = true;
+}
+
+static void needs_set_up(int i)
+{
+    (void)i;
+    if (!thread_set_up)
+        __atomic_add_fetch(&inits_not_set_up, 1, __ATOMIC_SEQ_CST);
+}
+
+static int per_thread_hook(void)
+{
+    setup();
+    main_thread = pthread_self();
+    thread_set_up = true; /* what the daemon did on its own thread */
+    td_init_extra = needs_set_up;
+    CHECK(virtcoreStateSetThreadHook(thread_hook, &marker) == 0);
+    CHECK(virtcoreStateSetParallel(3) == 0);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK(inits_not_set_up == 0);
+    /* Up to two workers per tier (the caller is the third), three tiers. */
+    CHECK(hook_calls >= 1 && hook_calls <= 6 && hook_opaque_ok == hook_calls);
+    CHECK(hook_reentry_rc == -1);
+    CHECK(virStateCleanup() == 0);
+    /* Removed: no further calls. */
+    CHECK(virtcoreStateSetThreadHook(NULL, NULL) == 0);
+    int before = hook_calls;
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK(hook_calls == before);
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
 int main(void)
 {
     CHECK(make_tmpdir(td_base, sizeof(td_base)));
@@ -210,6 +259,7 @@ int main(void)
     CHECK_FORKED(failing_sequential);
     CHECK_FORKED(failing_parallel);
     CHECK_FORKED(reentry_from_worker);
+    CHECK_FORKED(per_thread_hook);
     rm_tree(td_base);
     TEST_DONE();
 }

@@ -1,8 +1,11 @@
-/* test_state_register.c: virRegisterStateDriver (index, NULL, bad names, duplicates, many
- * drivers, late registration), the argument checks of virStateInitialize and of the
+/* test_state_register.c: virRegisterStateDriver and virtcoreRegisterStateDriverExt (index,
+ * NULL, bad names, duplicates: accepted the 9.0 way, refused with the extension; the
+ * extension's size; many drivers; late registration and a second virStateInitialize),
+ * virtcoreStateDriverSetTier, the argument checks of virStateInitialize and of the
  * virtcoreStateSet* options, bad driver definitions (negative tier, bogus init result) in
  * fresh processes, and the header's type names (all vir/VIR-prefixed). */
 #include <ctype.h>
+#include <sys/mman.h>
 #include "test_state_util.h"
 
 static char rundir[64];
@@ -31,7 +34,7 @@ static int negative_tier(void)
     CHECK_ERROR(VIR_ERR_INVALID_ARG, "state driver 'below-zero' has invalid tier -1");
     /* ...and a tier the caller makes negative afterwards is still caught before start-up. */
     TD_REGISTER(1, "below-zero", 0, 1);
-    tds[1].drv.stateType = -1;
+    tds[1].ext.tier = -1;
     CHECK(virtcoreStateSetRunDir(rundir) == 0);
     CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == -1);
     CHECK_ERROR(VIR_ERR_INVALID_ARG, "below-zero");
@@ -67,6 +70,105 @@ static int no_hooks(void)
     CHECK(virStateShutdownWait() == 0);
     CHECK(virStateCleanup() == 0);
     CHECK(!bare.initialized);
+    return 0;
+}
+
+/* The extension's size: too small for `tier`, or larger with bytes this library does not
+ * know set, is refused; an older (shorter) extension has no needs and no autostart; a
+ * newer one whose unknown bytes are zero is accepted. */
+static int ext_sizes(void)
+{
+    static struct {
+        virtcoreStateDriverExt ext;
+        char newer[16];
+    } big;
+    virStateDriver *d = td_make(0, "sized", 0);
+    tds[0].ext.size = 0;
+    CHECK(virtcoreRegisterStateDriverExt(d, &tds[0].ext) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "extension of state driver 'sized' has size 0");
+    tds[0].ext.size = offsetof(virtcoreStateDriverExt, tier) + 2;
+    CHECK(virtcoreRegisterStateDriverExt(d, &tds[0].ext) == -1);
+    tds[0].ext.size = 5000;
+    CHECK(virtcoreRegisterStateDriverExt(d, &tds[0].ext) == -1);
+    CHECK(virtcoreRegisterStateDriverExt(d, NULL) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "ext");
+    CHECK(virtcoreRegisterStateDriverExt(NULL, &tds[0].ext) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "driver");
+    big.ext = tds[0].ext;
+    big.ext.size = sizeof(big);
+    big.newer[3] = 1;
+    CHECK(virtcoreRegisterStateDriverExt(d, &big.ext) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "does not know");
+    big.newer[3] = 0;
+    big.ext.tier = 1;
+    CHECK(virtcoreRegisterStateDriverExt(d, &big.ext) == 0);
+    /* An older caller's extension: only `size` and `tier`; its autostart is not read. */
+    virStateDriver *old = td_make(1, "older", 0);
+    tds[1].ext.size = offsetof(virtcoreStateDriverExt, needs);
+    static const char *const bogus[] = {"missing", NULL};
+    tds[1].ext.needs = bogus; /* past its size: never read */
+    CHECK(virtcoreRegisterStateDriverExt(old, &tds[1].ext) == 1);
+    CHECK(virtcoreStateSetRunDir(rundir) == 0);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK_TRACE("init:older init:sized auto:sized");
+    CHECK(virStateCleanup() == 0);
+    return 0;
+}
+
+/* virtcoreStateDriverSetTier: by name, before or after registration, overriding the
+ * extension's tier and the default; every driver of a repeated name moves. */
+static int set_tier(void)
+{
+    static virStateDriver udev1 = {.name = "udev"}, udev2 = {.name = "udev"};
+    CHECK(virtcoreStateDriverSetTier(NULL, 1) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "name");
+    CHECK(virtcoreStateDriverSetTier("a/b", 1) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "a/b");
+    CHECK(virtcoreStateDriverSetTier("x", -2) == -1);
+    CHECK_ERROR(VIR_ERR_INVALID_ARG, "tier -2 for state driver 'x'");
+    CHECK(virtcoreStateDriverSetTier("storage", 2) == 0); /* before it registers */
+    TD_REGISTER(0, "storage", 0, 0);
+    td_make(1, "QEMU", 0); /* the 9.0 way: default tier 1 */
+    CHECK(virRegisterStateDriver(&tds[1].drv) == 1);
+    td_make(2, "net", 0);
+    CHECK(virRegisterStateDriver(&tds[2].drv) == 2); /* default tier 0 */
+    CHECK(virRegisterStateDriver(&udev1) == 3);
+    CHECK(virRegisterStateDriver(&udev2) == 4); /* names repeat, as in libvirt */
+    CHECK(virtcoreStateDriverSetTier("net", 5) == 0);
+    CHECK(virtcoreStateDriverSetTier("net", 1) == 0); /* the last call counts */
+    CHECK(virtcoreStateSetRunDir(rundir) == 0);
+    CHECK(virStateInitialize(false, false, NULL, false, NULL, NULL) == 0);
+    /* 9.0-registered drivers have no autostart hook. */
+    CHECK_TRACE("init:QEMU init:net init:storage auto:storage");
+    CHECK(virStateCleanup() == 0);
+    CHECK_TRACE("init:QEMU init:net init:storage auto:storage cleanup:storage cleanup:net "
+                "cleanup:QEMU");
+    return 0;
+}
+
+/* A libvirt 9.0 driver's struct is 64 bytes and nothing after it may be read: placed at
+ * the very end of a page followed by an inaccessible one, every call works (a read past
+ * it would crash: 0.1.0 read 24 bytes more). */
+static int nothing_read_past_64_bytes(void)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    CHECK(map != MAP_FAILED);
+    CHECK(mprotect(map + page, page, PROT_NONE) == 0);
+    CHECK(sizeof(virStateDriver) == 64);
+    virStateDriver *edge = (virStateDriver *)(map + page - sizeof(virStateDriver));
+    virStateDriver *model = td_make(0, "edge", 0);
+    memcpy(edge, model, sizeof(*edge));
+    CHECK(virRegisterStateDriver(edge) == 0);
+    CHECK(virtcoreStateSetRunDir(rundir) == 0);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK(edge->initialized);
+    CHECK(virStateReload() == 0 && virStateStop() == 0);
+    CHECK(virStateShutdownPrepare() == 0 && virStateShutdownWait() == 0);
+    CHECK(virStateCleanup() == 0);
+    CHECK(!edge->initialized);
+    /* No autostart: a 9.0 driver has none (the extension's stays unread). */
+    CHECK_TRACE("init:edge reload:edge stop:edge prepare:edge wait:edge cleanup:edge");
     return 0;
 }
 
@@ -159,6 +261,9 @@ int main(void)
     CHECK_FORKED(bogus_result);
     CHECK_FORKED(no_hooks);
     CHECK_FORKED(concurrent_registration);
+    CHECK_FORKED(ext_sizes);
+    CHECK_FORKED(nothing_read_past_64_bytes);
+    CHECK_FORKED(set_tier);
 
 
     /* Bad drivers are refused with VIR_ERR_INVALID_ARG, naming the problem. */
@@ -180,13 +285,14 @@ int main(void)
     CHECK_MSG("'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…'");
     CHECK(strlen(virGetLastError()->message) < 200);
 
-    /* Indices in registration order; duplicates refused by name. */
+    /* Indices in registration order; with the extension, names are unique... */
     TD_REGISTER(0, "alpha", 0, 0);
     TD_REGISTER(1, "beta", 1, 1);
-    CHECK(virRegisterStateDriver(&dup) == -1);
+    static virtcoreStateDriverExt dup_ext = {.size = sizeof(dup_ext)};
+    CHECK(virtcoreRegisterStateDriverExt(&dup, &dup_ext) == -1);
     CHECK_ERROR(VIR_ERR_INVALID_ARG, "'alpha' is already registered");
-    CHECK(virRegisterStateDriver(&tds[0].drv) == -1); /* the same struct again */
-    CHECK_ERROR(VIR_ERR_INVALID_ARG, "alpha");
+    /* ...registered the 9.0 way they may repeat, as in libvirt 9.0. */
+    CHECK(virRegisterStateDriver(&dup) == 2);
 
     /* No fixed table size. */
     for (int i = 0; i < NMANY; i++) {
@@ -194,8 +300,8 @@ int main(void)
         many[i].name = many_names[i];
         many[i].stateInitialize = many_init;
         many[i].stateCleanup = many_cleanup;
-        many[i].stateType = i % 5;
-        CHECK(virRegisterStateDriver(&many[i]) == 2 + i);
+        CHECK(virtcoreStateDriverSetTier(many_names[i], i % 5) == 0);
+        CHECK(virRegisterStateDriver(&many[i]) == 3 + i);
     }
 
     /* Option checks. */
@@ -226,22 +332,25 @@ int main(void)
     for (int i = 0; i < NMANY; i++)
         CHECK(many[i].initialized);
 
-    /* Late registration and a second initialize are refused while initialized. */
-    virStateDriver late = {.name = "late"};
-    CHECK(virRegisterStateDriver(&late) == -1);
-    CHECK_ERROR(VIR_ERR_OPERATION_INVALID, "late");
-    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == -1);
-    CHECK(virGetLastErrorCode() == VIR_ERR_OPERATION_INVALID);
-    CHECK(tds[0].n_init == 1 && many_inits == NMANY);
+    /* Late registration is accepted; a second initialize starts only the new driver (as
+     * libvirt 9.0 does). */
+    trace_reset();
+    TD_REGISTER(2, "late", 0, NMANY + 3);
+    CHECK(!tds[2].drv.initialized);
+    CHECK(virStateInitialize(false, true, NULL, false, NULL, NULL) == 0);
+    CHECK_TRACE("init:late auto:late");
+    CHECK(tds[0].n_init == 1 && many_inits == NMANY && tds[2].drv.initialized);
     CHECK(virtcoreStateSetParallel(2) == 0); /* options may change: they apply next time */
     CHECK(virtcoreStateSetParallel(0) == 0);
 
     CHECK(virStateCleanup() == 0);
     CHECK(many_cleanups == NMANY);
     CHECK(!tds[0].drv.initialized && !tds[1].drv.initialized && !many[0].initialized);
+    CHECK(!tds[2].drv.initialized && tds[2].n_hook[H_CLEANUP] == 1);
 
-    /* After cleanup, registration is open again. */
-    CHECK(virRegisterStateDriver(&late) == NMANY + 2);
+    /* After cleanup, registration goes on. */
+    virStateDriver later = {.name = "later"};
+    CHECK(virRegisterStateDriver(&later) == NMANY + 4);
 
     header_names();
 

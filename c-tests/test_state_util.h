@@ -113,6 +113,7 @@ static const char *const td_hook_names[H_COUNT] = {"cleanup", "reload", "stop", 
 
 struct td {
     virStateDriver drv;
+    virtcoreStateDriverExt ext; /* tier, needs, autostart: registered with the driver */
     char name[32];
     /* behaviour */
     int init_result;       /* returned by stateInitialize */
@@ -229,20 +230,24 @@ static TU virStateDriver *td_make(int i, const char *name, int tier)
     snprintf(t->name, sizeof(t->name), "%s", name);
     t->drv.name = t->name;
     t->drv.stateInitialize = td_fns[i].init;
-    t->drv.stateAutoStart = td_fns[i].autostart;
+    t->ext.size = sizeof(t->ext);
+    t->ext.stateAutoStart = td_fns[i].autostart;
     t->drv.stateCleanup = td_fns[i].cleanup;
     t->drv.stateReload = td_fns[i].reload;
     t->drv.stateStop = td_fns[i].stop;
     t->drv.stateShutdownPrepare = td_fns[i].prepare;
     t->drv.stateShutdownWait = td_fns[i].wait;
-    t->drv.stateType = tier;
+    t->ext.tier = tier;
     t->init_result = VIR_DRV_STATE_INIT_COMPLETE;
     return &t->drv;
 }
 
-/* td_make + virRegisterStateDriver, checking the returned index. */
+/* td_make + virtcoreRegisterStateDriverExt (the driver with its extension), checking the
+ * returned index. The extension is read while registered: tests may change it until
+ * virStateInitialize. */
 #define TD_REGISTER(i, name, tier, expect_index)                                       \
-    CHECK(virRegisterStateDriver(td_make((i), (name), (tier))) == (expect_index))
+    CHECK(virtcoreRegisterStateDriverExt(td_make((i), (name), (tier)), &tds[(i)].ext) ==  \
+          (expect_index))
 
 /* ---- processes and directories ----------------------------------------------------- */
 

@@ -52,6 +52,7 @@ struct bench_result {
 static void child(const char *rundir, unsigned int parallel, int fd)
 {
     static virStateDriver drv[NDRV];
+    static virtcoreStateDriverExt ext[NDRV];
     static char names[NDRV][16];
     struct bench_result r;
     struct timespec t0, t1;
@@ -62,9 +63,10 @@ static void child(const char *rundir, unsigned int parallel, int fd)
         snprintf(names[i], sizeof(names[i]), "drv%02d", i);
         drv[i].name = names[i];
         drv[i].stateInitialize = bench_init;
-        drv[i].stateAutoStart = autos[i];
-        drv[i].stateType = i % 3;
-        if (virRegisterStateDriver(&drv[i]) < 0)
+        ext[i].size = sizeof(ext[i]);
+        ext[i].stateAutoStart = autos[i];
+        ext[i].tier = i % 3;
+        if (virtcoreRegisterStateDriverExt(&drv[i], &ext[i]) < 0)
             r.rc = -1;
     }
     if (virtcoreStateSetRunDir(rundir) < 0 || virtcoreStateSetParallel(parallel) < 0)

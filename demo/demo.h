@@ -44,6 +44,9 @@ extern struct demo_stats demo_stats;
 /* Configures the four drivers for `style` and returns them (secret, storage, network,
  * qemu) in `out`. */
 void demo_drivers_setup(enum demo_style style, virStateDriver *out[DEMO_NDRIVERS]);
+/* Registers one of those drivers with virtcore, with its extension (tier, needs,
+ * autostart) as demo_drivers_setup set it: virtcoreRegisterStateDriverExt. */
+int demo_register_driver(virStateDriver *drv);
 
 /* ---- the hypervisor driver's guests and their disk locks (qemu.c) ------------------ */
 

@@ -323,21 +323,38 @@ static virStateDriver qemuDriver = {
     .name = "qemu", .stateInitialize = qemuInit, .stateCleanup = qemuCleanup,
 };
 
+/* virtcore's extension of each driver (tier, needs, autostart hook), registered with it
+ * by demo_register_driver; libvirt 9.0's struct above stays as libvirt has it. */
+static virtcoreStateDriverExt secretExt = {.size = sizeof(virtcoreStateDriverExt)};
+static virtcoreStateDriverExt storageExt = {.size = sizeof(virtcoreStateDriverExt)};
+static virtcoreStateDriverExt networkExt = {.size = sizeof(virtcoreStateDriverExt)};
+static virtcoreStateDriverExt qemuExt = {.size = sizeof(virtcoreStateDriverExt)};
+
 void demo_drivers_setup(enum demo_style s, virStateDriver *out[DEMO_NDRIVERS])
 {
     int hooks = s != STYLE_LIBVIRT9;
     style = s;
     memset(&demo_stats, 0, sizeof(demo_stats));
-    storageDriver.stateAutoStart = hooks ? storageAutoStart : NULL;
-    networkDriver.stateAutoStart = hooks ? networkAutoStart : NULL;
-    secretDriver.stateType = VIR_DRV_STATE_DRV_LIBVIRT;
-    storageDriver.stateType = VIR_DRV_STATE_DRV_LIBVIRT;
-    networkDriver.stateType = VIR_DRV_STATE_DRV_LIBVIRT;
-    qemuDriver.stateType = s == STYLE_TIERED ? VIR_DRV_STATE_DRV_HYPERVISOR
-                                             : VIR_DRV_STATE_DRV_LIBVIRT;
-    qemuDriver.stateNeeds = s == STYLE_TIERED ? qemu_needs : NULL;
+    storageExt.stateAutoStart = hooks ? storageAutoStart : NULL;
+    networkExt.stateAutoStart = hooks ? networkAutoStart : NULL;
+    secretExt.tier = VIR_DRV_STATE_DRV_LIBVIRT;
+    storageExt.tier = VIR_DRV_STATE_DRV_LIBVIRT;
+    networkExt.tier = VIR_DRV_STATE_DRV_LIBVIRT;
+    qemuExt.tier = s == STYLE_TIERED ? VIR_DRV_STATE_DRV_HYPERVISOR : VIR_DRV_STATE_DRV_LIBVIRT;
+    qemuExt.needs = s == STYLE_TIERED ? qemu_needs : NULL;
     out[0] = &secretDriver;
     out[1] = &storageDriver;
     out[2] = &networkDriver;
     out[3] = &qemuDriver;
+}
+
+int demo_register_driver(virStateDriver *drv)
+{
+    virStateDriver *const drivers[] = {&secretDriver, &storageDriver, &networkDriver,
+                                       &qemuDriver};
+    virtcoreStateDriverExt *const exts[] = {&secretExt, &storageExt, &networkExt, &qemuExt};
+    for (size_t i = 0; i < sizeof(drivers) / sizeof(drivers[0]); i++)
+        if (drivers[i] == drv)
+            return virtcoreRegisterStateDriverExt(drv, exts[i]);
+    return virRegisterStateDriver(drv);
 }

@@ -1,7 +1,7 @@
 /* libvirt9.c: runs the demo's drivers on Debian's real libvirt 9.0 (libvirt.so.0), which
- * exports its state-driver functions under LIBVIRT_PRIVATE_9.0.0. libvirt's
- * virStateDriver is the prefix of virtcore's (name ... stateShutdownWait), so the same
- * struct works; libvirt ignores stateAutoStart/stateType/stateNeeds. The library is
+ * exports its state-driver functions under LIBVIRT_PRIVATE_9.0.0. virtcore's
+ * virStateDriver is libvirt 9.0's (64 bytes), so the same struct works; virtcore's
+ * extension (tier, needs, autostart) is simply not given to libvirt. The library is
  * dlopen'ed in the daemon process only, and the functions are looked up by version, so
  * they do not clash with virtcore's functions of the same names. */
 #define _GNU_SOURCE

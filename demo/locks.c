@@ -123,7 +123,7 @@ static int daemon_up(const char *root)
     demo_drivers_setup(STYLE_TIERED, drv);
     demo_qemu_guests_enable(1);
     for (i = 0; i < DEMO_NDRIVERS; i++)
-        if (virRegisterStateDriver(drv[i]) < 0)
+        if (demo_register_driver(drv[i]) < 0)
             goto fail;
     if (virStateInitialize(false, true, root, true, NULL, NULL) < 0)
         goto fail;

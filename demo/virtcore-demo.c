@@ -182,7 +182,7 @@ static void daemon_child(enum demo_style style, enum engine engine, unsigned int
         }
     } else {
         for (i = 0; i < DEMO_NDRIVERS && r.rc == 0; i++)
-            if (virRegisterStateDriver(drv[i]) < 0)
+            if (demo_register_driver(drv[i]) < 0)
                 r.rc = -1;
         if (r.rc == 0 && virtcoreStateSetParallel(parallel) < 0)
             r.rc = -1;
@@ -406,7 +406,7 @@ int main(int argc, char **argv)
            "  its autostarts, so with a single tier qemu reconnects before any pool is\n"
            "  started: every restart kills every guest. Hooks alone are not enough.\n"
            "- tiered: secret, storage, network in tier 0 (VIR_DRV_STATE_DRV_LIBVIRT), qemu in\n"
-           "  tier 1 (VIR_DRV_STATE_DRV_HYPERVISOR) with stateNeeds = secret, storage,\n"
+           "  tier 1 (VIR_DRV_STATE_DRV_HYPERVISOR) with needs = secret, storage,\n"
            "  network: tier 0 is initialized and autostarted before qemu starts, whatever\n"
            "  the load order. No guest is killed.\n");
 

@@ -1774,58 +1774,103 @@ typedef int (*virDrvStateShutdownPrepare)(void);
 typedef int (*virDrvStateShutdownWait)(void);
 
 /**
- * Starts what the driver's configuration marks for autostart. Runs once per boot.
- */
-typedef void (*virDrvStateAutoStart)(void);
-
-/**
- * A driver's tier (`stateType`): lower tiers are initialized and autostarted first.
- */
-typedef int virDrvStateType;
-
-/**
- * A state driver: libvirt 9's fields in libvirt's order, then the tiered additions.
+ * A state driver: libvirt 9.0's `struct _virStateDriver` (driver-state.h), byte for byte
+ * (64 bytes on x86-64), so driver modules built against libvirt 9.0 register unchanged.
  *
  * The struct is owned by the caller (usually `static`) and must stay valid while
- * registered; the library writes only `initialized`. Functions: `virRegisterStateDriver`,
- * `virStateInitialize`, `virStateCleanup`, `virStateReload`, `virStateStop`,
- * `virStateShutdownPrepare`, `virStateShutdownWait`, `virtcoreStateSetParallel`,
- * `virtcoreStateSetRunDir`.
+ * registered; the library reads nothing past its 64 bytes and writes only `initialized`.
+ * What virtcore adds (tier, needs, an autostart hook) travels in a
+ * `virtcoreStateDriverExt` given to `virtcoreRegisterStateDriverExt`. Functions:
+ * `virRegisterStateDriver`, `virtcoreRegisterStateDriverExt`, `virStateInitialize`,
+ * `virStateCleanup`, `virStateReload`, `virStateStop`, `virStateShutdownPrepare`,
+ * `virStateShutdownWait`, `virtcoreStateDriverSetTier`, `virtcoreStateSetParallel`,
+ * `virtcoreStateSetThreadHook`, `virtcoreStateSetRunDir`.
  *
  * Hooks run on the thread calling `virState*` (or, for `stateInitialize` in parallel mode,
  * on a worker thread) and must not call `virState*` functions themselves (refused).
  */
 typedef struct virStateDriver {
   /**
-   * Unique name ([^/], at most 128 bytes); names the autostart marker.
+   * The driver's name ([^/], at most 128 bytes). libvirt 9.0 lets names repeat (Debian
+   * registers two "udev" drivers); so does `virRegisterStateDriver`.
    */
   const char *name;
   /**
    * Maintained by the library: true while the driver is initialized.
    */
   bool initialized;
+  /**
+   * Starts the driver (`virStateInitialize`); NULL: the driver is never initialized.
+   */
   virDrvStateInitialize stateInitialize;
+  /**
+   * Stops it (`virStateCleanup`, rollback); < 0 is a failure. May be NULL.
+   */
   virDrvStateCleanup stateCleanup;
+  /**
+   * Rereads its configuration (`virStateReload`); < 0 is a failure. May be NULL.
+   */
   virDrvStateReload stateReload;
+  /**
+   * Host suspend or shutdown (`virStateStop`); < 0 is a failure. May be NULL.
+   */
   virDrvStateStop stateStop;
+  /**
+   * Daemon shutdown, first step (`virStateShutdownPrepare`). May be NULL.
+   */
   virDrvStateShutdownPrepare stateShutdownPrepare;
+  /**
+   * Daemon shutdown, waits for the driver's work (`virStateShutdownWait`). May be NULL.
+   */
   virDrvStateShutdownWait stateShutdownWait;
-  /**
-   * Tiered addition: run after every driver of the tier initialized, once per boot.
-   */
-  virDrvStateAutoStart stateAutoStart;
-  /**
-   * Tiered addition: the tier (`VIR_DRV_STATE_DRV_LIBVIRT`, `_HYPERVISOR`, 2, …).
-   */
-  virDrvStateType stateType;
-  /**
-   * Tiered addition: NULL-terminated names of drivers this one needs (each must be in a
-   * lower tier), or NULL.
-   */
-  const char *const *stateNeeds;
 } virStateDriver;
 
+/**
+ * A driver's tier (`virtcoreStateDriverExt.tier`): lower tiers are initialized and
+ * autostarted first.
+ */
+typedef int virDrvStateType;
 
+/**
+ * Starts what the driver's configuration marks for autostart. Runs once per boot.
+ */
+typedef void (*virDrvStateAutoStart)(void);
+
+/**
+ * virtcore's extension of a `virStateDriver`: what the tiered start-up adds to libvirt
+ * 9.0's struct. Given to `virtcoreRegisterStateDriverExt` with the driver; owned by the
+ * caller and, like the driver, read while registered (keep it valid and `static`).
+ *
+ * `size` comes first so the struct can grow: set it to `sizeof(virtcoreStateDriverExt)`.
+ * A smaller size (an older caller) means the missing fields are absent (NULL); a larger
+ * one (a newer caller) is accepted only if the bytes this library does not know are zero.
+ */
+typedef struct virtcoreStateDriverExt {
+  /**
+   * `sizeof(virtcoreStateDriverExt)` as the caller was compiled; at least up to `tier`.
+   */
+  size_t size;
+  /**
+   * The tier (`VIR_DRV_STATE_DRV_LIBVIRT` 0, `VIR_DRV_STATE_DRV_HYPERVISOR` 1, 2, …).
+   * `virtcoreStateDriverSetTier` can still override it by name.
+   */
+  virDrvStateType tier;
+  /**
+   * NULL-terminated names of drivers this one needs (each must be in a lower tier), or
+   * NULL.
+   */
+  const char *const *needs;
+  /**
+   * Run after every driver of the tier initialized, once per boot; or NULL.
+   */
+  virDrvStateAutoStart stateAutoStart;
+} virtcoreStateDriverExt;
+
+/**
+ * Called on each worker thread of a parallel tier before it runs any driver's
+ * `stateInitialize`, with the `opaque` given to `virtcoreStateSetThreadHook`.
+ */
+typedef void (*virtcoreStateThreadHook)(void *opaque);
 
 /**
  * Failed; the driver should have reported an error.
@@ -2470,20 +2515,62 @@ void virObjectLock(void *obj);
 void virObjectUnlock(void *obj);
 
 /**
- * Registers a state driver. Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for
- * NULL, a missing/invalid name (the message shows at most its first 64 bytes), a negative
- * `stateType` or a duplicate name, `VIR_ERR_OPERATION_INVALID` while drivers are
- * initialized. There is no fixed limit on the number of drivers.
+ * Registers a state driver built against libvirt 9.0 (mirrors libvirt's
+ * `virRegisterStateDriver`). `driver` is borrowed for as long as it stays registered
+ * (there is no unregister: normally a `static`); only its 64 bytes are read. Its tier is
+ * the one given by `virtcoreStateDriverSetTier` for its name, else tier 1 for libvirt's
+ * hypervisor drivers ("QEMU", "LXC", "LIBXL", "bhyve", "vz") and tier 0 for every other
+ * name; it has no autostart hook and no declared needs. Names may repeat, as in libvirt.
+ * Drivers registered after `virStateInitialize` start at the next `virStateInitialize`.
+ * Returns its index (0, 1, …) or -1: `VIR_ERR_INVALID_ARG` for NULL or a missing/invalid
+ * name (the message shows at most its first 64 bytes), `VIR_ERR_OPERATION_INVALID` while
+ * `virStateInitialize` or `virStateCleanup` runs. No fixed limit on the number of drivers.
  */
 int virRegisterStateDriver(struct virStateDriver *driver);
 
 /**
- * Initializes all registered drivers, tier by tier (libvirt 9's signature). Per tier:
- * `stateInitialize` of each driver in registration order, then `stateAutoStart` of each
- * that completed (once per boot), then the next tier. With `mandatory`, a skipped driver
- * is an error. On failure the drivers already initialized are cleaned up in reverse order
- * and the error is `Initialization of NAME state driver failed: MESSAGE`. Declared needs
- * are checked before anything runs. Returns 0 or -1.
+ * Registers a state driver with virtcore's extension (no libvirt counterpart; the tiered
+ * form of `virRegisterStateDriver`). `driver` and `ext` are borrowed for as long as the
+ * driver stays registered (normally both `static`); `ext->size` must be
+ * `sizeof(virtcoreStateDriverExt)`. The name must be unique among registered drivers
+ * (it names the autostart marker and is what `needs` refer to). Returns the driver's index
+ * or -1: `VIR_ERR_INVALID_ARG` for NULL, a missing/invalid/duplicate name, a negative
+ * tier, a `size` too small for `tier` or larger than 4096, or non-zero bytes past the
+ * fields this library knows; `VIR_ERR_OPERATION_INVALID` while `virStateInitialize` or
+ * `virStateCleanup` runs.
+ */
+int virtcoreRegisterStateDriverExt(struct virStateDriver *driver,
+                                   const struct virtcoreStateDriverExt *ext);
+
+/**
+ * Assigns `tier` to every state driver named `name`, registered or yet to come, for the
+ * next `virStateInitialize` (no libvirt counterpart): how a daemon places the drivers it
+ * loads but did not compile (libvirt 9.0 modules registered with
+ * `virRegisterStateDriver`). It overrides the tier a driver declared in its extension and
+ * the default; the last call for a name counts. `name` is copied. Returns 0, or -1 with
+ * `VIR_ERR_INVALID_ARG` for a NULL or invalid name or a negative tier,
+ * `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
+ */
+int virtcoreStateDriverSetTier(const char *name, int tier);
+
+/**
+ * Initializes the registered drivers not yet started, tier by tier (mirrors libvirt 9.0's
+ * `virStateInitialize`, same signature). Per tier: `stateInitialize` of each driver in
+ * registration order, then the extension's `stateAutoStart` of each that completed (once
+ * per boot), then the next tier. `root` (absolute, or NULL) is borrowed for the call and
+ * passed with `privileged`, `monolithic`, `callback` and `opaque` to every
+ * `stateInitialize` unchanged. With `mandatory`, a skipped driver is an error. Declared
+ * needs are checked before anything runs. A second call starts only the drivers registered
+ * since (libvirt 9.0 does the same) and returns 0 when there are none.
+ *
+ * Returns 0 or -1. Unlike libvirt, a failure rolls back what this call initialized
+ * (`stateCleanup` in reverse order; libvirt leaves them, and the failed driver, marked
+ * initialized) and the error is `Initialization of NAME state driver failed: MESSAGE` with
+ * the driver's own code. A `virStateShutdownPrepare`, `virStateShutdownWait` or
+ * `virStateCleanup` from another thread while this runs is honoured when the running
+ * driver hook returns: no further driver starts or autostarts, every initialized driver
+ * gets `stateShutdownPrepare`, `stateShutdownWait`, then `stateCleanup` in reverse order,
+ * and this returns -1 with `VIR_ERR_OPERATION_ABORTED`.
  */
 int virStateInitialize(bool privileged,
                        bool mandatory,
@@ -2493,37 +2580,47 @@ int virStateInitialize(bool privileged,
                        void *opaque);
 
 /**
- * Cleans up every initialized driver in reverse order of initialization; afterwards
- * drivers may be registered and initialized again. Returns -1 if any cleanup failed, with
- * the first failing driver's error ("Cleanup of NAME state driver failed: MESSAGE").
+ * Cleans up every initialized driver in reverse order of initialization (mirrors libvirt
+ * 9.0's `virStateCleanup`); afterwards drivers may be registered and initialized again.
+ * Unlike libvirt, drivers that were never initialized (skipped, failed, never started)
+ * get no `stateCleanup`. Every driver is cleaned up even if one fails (as in libvirt).
+ * Returns -1 if any cleanup failed, with the first failing driver's error ("Cleanup of
+ * NAME state driver failed: MESSAGE"). Called while `virStateInitialize` runs, it returns
+ * 0 at once and the start-up ends with the cleanup (see `virStateInitialize`).
  */
 int virStateCleanup(void);
 
 /**
- * Calls `stateReload` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error, or while the drivers are being
+ * Calls `stateReload` of every initialized driver (mirrors libvirt 9.0's
+ * `virStateReload`; libvirt also calls drivers never initialized). All run; returns -1 if
+ * any failed, with the first failing driver's error, or while the drivers are being
  * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
  */
 int virStateReload(void);
 
 /**
- * Calls `stateStop` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error, or while the drivers are being
- * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
+ * Calls `stateStop` of every initialized driver (mirrors libvirt 9.0's `virStateStop`,
+ * whose return value it keeps): 0 when every hook returned 0 or more, 1 when any returned
+ * less (all run; the first failing driver's error is set), -1 only when refused (while
+ * the drivers are being initialized or cleaned up, `VIR_ERR_OPERATION_INVALID`).
  */
 int virStateStop(void);
 
 /**
- * Calls `stateShutdownPrepare` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error, or while the drivers are being
- * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
+ * Calls `stateShutdownPrepare` of every initialized driver (mirrors libvirt 9.0's
+ * `virStateShutdownPrepare`). Unlike libvirt, which stops at the first failure, every
+ * driver is called (each gets the chance to prepare); returns -1 if any failed, with the
+ * first failing driver's error. While `virStateInitialize` runs: 0 at once, and the
+ * start-up ends with the shutdown (see there); while `virStateCleanup` runs: refused.
  */
 int virStateShutdownPrepare(void);
 
 /**
- * Calls `stateShutdownWait` of every initialized driver. Returns -1 if any
- * failed, with the first failing driver's error, or while the drivers are being
- * initialized or cleaned up (`VIR_ERR_OPERATION_INVALID`, without calling any hook).
+ * Calls `stateShutdownWait` of every initialized driver (mirrors libvirt 9.0's
+ * `virStateShutdownWait`). Unlike libvirt, which stops at the first failure, every
+ * driver is called (each waits for its own work); returns -1 if any failed, with the
+ * first failing driver's error. While `virStateInitialize` runs: 0 at once, and the
+ * start-up ends with the shutdown (see there); while `virStateCleanup` runs: refused.
  */
 int virStateShutdownWait(void);
 
@@ -2534,6 +2631,18 @@ int virStateShutdownWait(void);
  * safe to run concurrently with the other drivers' of the same tier. Returns 0 or -1.
  */
 int virtcoreStateSetParallel(unsigned int nthreads);
+
+/**
+ * Sets the daemon's per-thread set-up for parallel start-up (no libvirt counterpart): with
+ * `virtcoreStateSetParallel(N)`, every worker thread virtcore starts for a tier first calls
+ * `hook(opaque)`, so that drivers find there what the daemon set up on the thread calling
+ * `virStateInitialize` (libvirtd: its identity). That calling thread initializes drivers
+ * too and gets no call. The hook runs with virtcore's re-entry guard (calling `virState*`
+ * from it is refused). `opaque` is passed through unread and must stay valid while it can
+ * be called. NULL removes the hook. Applies from the next `virStateInitialize`. Returns 0,
+ * or -1 with `VIR_ERR_OPERATION_INVALID` from inside a state driver hook.
+ */
+int virtcoreStateSetThreadHook(virtcoreStateThreadHook hook, void *opaque);
 
 /**
  * Sets the run directory of the once-per-boot autostart markers (`DIR/autostart/NAME`)

@@ -19,13 +19,42 @@ pub struct InitOptions {
     /// Directory of the once-per-boot autostart markers; `None` = derived from the
     /// arguments (see `marker.rs`).
     pub run_dir: Option<PathBuf>,
+    /// Tiers the daemon assigned by driver name (`virtcoreStateDriverSetTier`); the last
+    /// entry for a name counts. They override what a driver declared.
+    pub tiers: Vec<(String, i32)>,
+    /// Run on each worker thread of a parallel tier before it initializes any driver: the
+    /// daemon's per-thread set-up (libvirtd sets an identity on its start-up thread).
+    pub thread_hook: Option<ThreadHook>,
+}
+
+/// The daemon's per-worker set-up (see [`InitOptions::thread_hook`]).
+#[derive(Clone)]
+pub struct ThreadHook(pub Arc<dyn Fn() + Send + Sync>);
+
+impl std::fmt::Debug for ThreadHook {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ThreadHook")
+    }
 }
 
 impl InitOptions {
     pub const DEFAULT: InitOptions = InitOptions {
         parallel: 0,
         run_dir: None,
+        tiers: Vec::new(),
+        thread_hook: None,
     };
+
+    /// The tier `d` runs in: the daemon's choice, else the driver's, else the default.
+    pub fn tier_of(&self, d: &dyn StateDriver) -> i32 {
+        self.tiers
+            .iter()
+            .rev()
+            .find(|(n, _)| n == d.name())
+            .map(|(_, t)| *t)
+            .or(d.tier())
+            .unwrap_or_else(|| super::default_tier(d.name()))
+    }
 }
 
 impl Default for InitOptions {
@@ -42,23 +71,35 @@ struct Outcome {
     error: Option<(i32, i32, String)>,
 }
 
-/// Runs the whole start-up. On success returns the indices of the initialized drivers in
-/// initialization order; on failure everything initialized has been cleaned up again.
+/// Runs the start-up of the drivers `todo` (indices into `drivers`). On success returns the
+/// indices of the initialized drivers in initialization order; on failure everything this
+/// call initialized has been cleaned up again. Once a shutdown is requested
+/// ([`super::shutdown_requested`]) no further driver is initialized or autostarted.
 pub(super) fn run(
     drivers: &Drivers,
+    todo: &[usize],
     args: &InitArgs,
     mandatory: bool,
     options: &InitOptions,
 ) -> Result<Vec<usize>, StateError> {
-    let tiers = plan(drivers)?;
+    let tiers = plan(drivers, todo, options)?;
     let markers = Markers::resolve(options.run_dir.as_deref(), args);
     let mut order = Vec::new();
-    for tier in tiers {
-        log_debug!("initializing tier of {} driver(s)", tier.len());
+    for (tier_no, tier) in tiers {
+        if super::shutdown_requested() {
+            break;
+        }
+        log_info!(
+            "starting tier {tier_no}: {}",
+            tier.iter()
+                .map(|&i| drivers[i].name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         let outcomes = if options.parallel > 1 && tier.len() > 1 {
-            init_parallel(drivers, &tier, args, options.parallel)
+            init_parallel(drivers, tier_no, &tier, args, options)
         } else {
-            init_sequential(drivers, &tier, args, mandatory)
+            init_sequential(drivers, tier_no, &tier, args, mandatory)
         };
         // Record every completed driver first, so a failure rolls all of them back.
         for (&i, o) in tier.iter().zip(&outcomes) {
@@ -73,7 +114,7 @@ pub(super) fn run(
             return Err(err);
         }
         for (&i, o) in tier.iter().zip(&outcomes) {
-            if o.outcome == InitOutcome::Complete {
+            if o.outcome == InitOutcome::Complete && !super::shutdown_requested() {
                 autostart(drivers[i].as_ref(), &markers);
             }
         }
@@ -81,50 +122,60 @@ pub(super) fn run(
     Ok(order)
 }
 
-/// Checks tiers and declared needs before anything runs; returns the tiers in ascending
-/// order, each with its drivers in registration order.
-fn plan(drivers: &Drivers) -> Result<Vec<Vec<usize>>, StateError> {
-    for d in drivers {
-        if d.tier() < 0 {
+/// Checks tiers and declared needs before anything runs; returns the tiers of `todo` in
+/// ascending order, each with its number and its drivers in registration order. A need is
+/// met by every registered driver of that name (names may repeat) being in a lower tier.
+fn plan(
+    drivers: &Drivers,
+    todo: &[usize],
+    options: &InitOptions,
+) -> Result<Vec<(i32, Vec<usize>)>, StateError> {
+    let tier = |d: &dyn StateDriver| options.tier_of(d);
+    for &i in todo {
+        let d = drivers[i].as_ref();
+        if tier(d) < 0 {
             return Err(StateError::InvalidArg(format!(
                 "state driver '{}' has invalid tier {}",
                 d.name(),
-                d.tier()
+                tier(d)
             )));
         }
     }
-    for d in drivers {
+    for &i in todo {
+        let d = drivers[i].as_ref();
         for need in d.needs() {
-            let Some(dep) = drivers.iter().find(|x| x.name() == need) else {
+            let mut deps = drivers.iter().filter(|x| x.name() == need).peekable();
+            if deps.peek().is_none() {
                 return Err(StateError::Config(format!(
                     "state driver '{}' needs state driver '{need}', which is not registered",
                     d.name()
                 )));
-            };
-            if dep.tier() >= d.tier() {
+            }
+            if let Some(dep) = deps.find(|dep| tier(dep.as_ref()) >= tier(d)) {
                 return Err(StateError::Config(format!(
                     "state driver '{}' (tier {}) needs state driver '{}' (tier {}), which must be in a lower tier",
                     d.name(),
-                    d.tier(),
+                    tier(d),
                     dep.name(),
-                    dep.tier()
+                    tier(dep.as_ref())
                 )));
             }
         }
     }
-    let mut idx: Vec<usize> = (0..drivers.len()).collect();
-    idx.sort_by_key(|&i| drivers[i].tier()); // stable: registration order inside a tier
-    let mut tiers: Vec<Vec<usize>> = Vec::new();
+    let mut idx: Vec<usize> = todo.to_vec();
+    idx.sort_by_key(|&i| tier(drivers[i].as_ref())); // stable: registration order inside a tier
+    let mut tiers: Vec<(i32, Vec<usize>)> = Vec::new();
     for i in idx {
+        let t = tier(drivers[i].as_ref());
         match tiers.last_mut() {
-            Some(t) if drivers[t[0]].tier() == drivers[i].tier() => t.push(i),
-            _ => tiers.push(vec![i]),
+            Some((n, v)) if *n == t => v.push(i),
+            _ => tiers.push((t, vec![i])),
         }
     }
     Ok(tiers)
 }
 
-fn init_one(d: &dyn StateDriver, args: &InitArgs) -> Outcome {
+fn init_one(d: &dyn StateDriver, tier: i32, args: &InitArgs) -> Outcome {
     if !d.has_initialize() {
         // libvirt: a driver without the hook is never initialized, autostarted or cleaned up,
         // and does not count against `mandatory`.
@@ -137,28 +188,38 @@ fn init_one(d: &dyn StateDriver, args: &InitArgs) -> Outcome {
             error: None,
         };
     }
-    log_debug!(
-        "initializing state driver '{}' (tier {})",
-        d.name(),
-        d.tier()
-    );
+    if super::shutdown_requested() {
+        // Not started: the shutdown asked for during start-up is honoured instead.
+        return Outcome {
+            outcome: InitOutcome::NoHook,
+            error: None,
+        };
+    }
+    log_debug!("initializing state driver '{}' (tier {tier})", d.name());
     reset_last_error();
+    let started = std::time::Instant::now();
     let outcome = in_hook(|| d.initialize(args));
     let error = (outcome == InitOutcome::Error).then(last_error).flatten();
-    log_debug!("state driver '{}' initialize: {outcome:?}", d.name());
+    // Info level: the log of a daemon's start-up shows each driver's tier and time.
+    log_info!(
+        "state driver '{}' (tier {tier}): initialize {outcome:?} in {:.3} s",
+        d.name(),
+        started.elapsed().as_secs_f64()
+    );
     Outcome { outcome, error }
 }
 
 /// Sequential: stops at the first failure, like libvirt; later drivers are not run.
 fn init_sequential(
     drivers: &Drivers,
+    tier_no: i32,
     tier: &[usize],
     args: &InitArgs,
     mandatory: bool,
 ) -> Vec<Outcome> {
     let mut out = Vec::with_capacity(tier.len());
     for &i in tier {
-        let o = init_one(drivers[i].as_ref(), args);
+        let o = init_one(drivers[i].as_ref(), tier_no, args);
         let stop =
             o.outcome == InitOutcome::Error || (mandatory && o.outcome == InitOutcome::Skipped);
         out.push(o);
@@ -175,17 +236,19 @@ fn init_sequential(
 /// rolled back with the rest).
 fn init_parallel(
     drivers: &Drivers,
+    tier_no: i32,
     tier: &[usize],
     args: &InitArgs,
-    threads: usize,
+    options: &InitOptions,
 ) -> Vec<Outcome> {
+    let threads = options.parallel;
     let next = AtomicUsize::new(0);
     let slots: Vec<Mutex<Option<Outcome>>> = tier.iter().map(|_| Mutex::new(None)).collect();
     let stack = worker_stack_size();
     let work = || loop {
         let k = next.fetch_add(1, Ordering::Relaxed);
         let Some(&i) = tier.get(k) else { break };
-        *slots[k].lock() = Some(init_one(drivers[i].as_ref(), args));
+        *slots[k].lock() = Some(init_one(drivers[i].as_ref(), tier_no, args));
     };
     std::thread::scope(|s| {
         // threads - 1 workers: the calling thread is the last one, so the tier completes
@@ -194,7 +257,15 @@ fn init_parallel(
             let worker = std::thread::Builder::new()
                 .name("virtcore-state-init".into())
                 .stack_size(stack);
-            if let Err(e) = worker.spawn_scoped(s, work) {
+            let hook = options.thread_hook.clone();
+            let work = &work;
+            let run = move || {
+                if let Some(ThreadHook(h)) = hook {
+                    in_hook(|| h());
+                }
+                work()
+            };
+            if let Err(e) = worker.spawn_scoped(s, run) {
                 log_warn!("cannot start a state-driver initialization thread: {e}");
             }
         }

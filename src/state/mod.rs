@@ -22,6 +22,15 @@
 //! refuse with an error instead of waiting while it is set — as libvirt's daemon ignores a
 //! reload before its drivers are initialized. Readers take the lock with `read_recursive`,
 //! so a helper of a reload hook is never queued behind a waiting writer either.
+//!
+//! The shutdown steps (prepare, wait, cleanup) asked for during initialize are neither
+//! refused nor waited for: they set a bit in `SHUTDOWN_PENDING` and return. Initialize
+//! then starts no further driver and, when its hooks are done, runs the shutdown itself
+//! (Launchpad bug 2059272: SIGTERM during the QEMU driver's reconnect).
+//!
+//! Drivers registered the libvirt 9.0 way declare no tier: [`InitOptions::tier_of`] gives
+//! them the daemon's choice (`virtcoreStateDriverSetTier`) or [`default_tier`]; their
+//! names may repeat, as in libvirt.
 
 mod init;
 mod marker;
@@ -29,6 +38,7 @@ mod marker;
 pub mod ffi;
 
 use std::cell::Cell;
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
@@ -62,8 +72,10 @@ pub struct InitArgs {
 /// One registered driver.
 pub trait StateDriver: Send + Sync {
     fn name(&self) -> &str;
-    /// The tier (0 = libvirt services, 1 = hypervisors, higher = further tiers).
-    fn tier(&self) -> i32;
+    /// The tier the driver declared (0 = libvirt services, 1 = hypervisors, higher =
+    /// further tiers), or `None` for a driver registered the libvirt 9.0 way: it then gets
+    /// the daemon's override or [`default_tier`].
+    fn tier(&self) -> Option<i32>;
     /// Names of drivers this one needs; they must be registered in a lower tier.
     fn needs(&self) -> Vec<String>;
     fn has_initialize(&self) -> bool;
@@ -91,6 +103,9 @@ pub enum StateError {
     Config(String),
     #[error("{0}")]
     Internal(String),
+    /// Start-up stopped by a shutdown request (`VIR_ERR_OPERATION_ABORTED`).
+    #[error("{0}")]
+    Aborted(String),
     /// A driver failed; the message is complete (it embeds the driver's own error).
     #[error("{message}")]
     DriverFailed {
@@ -109,6 +124,7 @@ impl From<StateError> for Error {
             StateError::Invalid(m) => Error::new(d, VIR_ERR_OPERATION_INVALID, m),
             StateError::Config(m) => Error::new(d, VIR_ERR_CONFIG_UNSUPPORTED, m),
             StateError::Internal(m) => Error::new(d, VIR_ERR_INTERNAL_ERROR, m),
+            StateError::Aborted(m) => Error::new(d, VIR_ERR_OPERATION_ABORTED, m),
             StateError::DriverFailed {
                 code,
                 domain,
@@ -124,10 +140,12 @@ const MAX_NAME: usize = 128;
 #[derive(Default)]
 struct Registry {
     drivers: Vec<Arc<dyn StateDriver>>,
+    /// Per driver: visited by a `virStateInitialize` that succeeded (initialized, skipped
+    /// or without hook), so a second `virStateInitialize` starts only newer drivers, as
+    /// libvirt's does. Cleared by `cleanup`.
+    started: Vec<bool>,
     /// Indices into `drivers`, in the order they were initialized (cleanup runs backwards).
     initialized: Vec<usize>,
-    /// True from the start of `initialize` until `cleanup` (or a failed initialize).
-    active: bool,
     /// What initialize/cleanup is doing right now ("initialized", "cleaned up"), set before
     /// it takes `LIFECYCLE`: hooks refuse instead of waiting (see the module docs).
     busy: Option<&'static str>,
@@ -136,8 +154,8 @@ struct Registry {
 
 static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
     drivers: Vec::new(),
+    started: Vec::new(),
     initialized: Vec::new(),
-    active: false,
     busy: None,
     options: InitOptions::DEFAULT,
 });
@@ -227,27 +245,39 @@ fn shown_name(name: &str) -> String {
     }
 }
 
-/// Adds a driver; returns its index. Refused while drivers are initialized.
-pub fn register(driver: Arc<dyn StateDriver>) -> Result<usize, StateError> {
+/// The tier of a driver that declared none (registered the libvirt 9.0 way) and that the
+/// daemon gave no tier with `virtcoreStateDriverSetTier`: libvirt 9.0's hypervisor drivers
+/// (by the names they register: QEMU, LXC, LIBXL, bhyve, vz) go to tier 1, every other
+/// driver to tier 0, in registration order, as libvirt runs them.
+pub fn default_tier(name: &str) -> i32 {
+    match name {
+        "QEMU" | "LXC" | "LIBXL" | "bhyve" | "vz" => 1,
+        _ => 0,
+    }
+}
+
+/// Adds a driver; returns its index. `unique`: refuse a name already registered (drivers
+/// registered with virtcore's extension); libvirt 9.0's `virRegisterStateDriver` accepts
+/// duplicates (Debian registers two drivers named "udev"). Drivers registered while others
+/// are initialized wait for the next `initialize`, as in libvirt; refused only while an
+/// initialize or cleanup runs.
+pub fn register(driver: Arc<dyn StateDriver>, unique: bool) -> Result<usize, StateError> {
     refuse_reentry("virRegisterStateDriver")?;
     validate_name(driver.name())?;
-    // Checked again by `initialize` (C may change the field), but refused here first so
-    // the mistake is reported where it was made.
-    if driver.tier() < 0 {
+    if let Some(t) = driver.tier().filter(|t| *t < 0) {
         return Err(StateError::InvalidArg(format!(
-            "state driver '{}' has invalid tier {} (stateType must be 0 or more)",
-            driver.name(),
-            driver.tier()
-        )));
-    }
-    let mut reg = REGISTRY.lock();
-    if reg.active {
-        return Err(StateError::Invalid(format!(
-            "cannot register state driver '{}' while state drivers are initialized",
+            "state driver '{}' has invalid tier {t} (a tier is 0 or more)",
             driver.name()
         )));
     }
-    if reg.drivers.iter().any(|d| d.name() == driver.name()) {
+    let mut reg = REGISTRY.lock();
+    if let Some(what) = reg.busy {
+        return Err(StateError::Invalid(format!(
+            "cannot register state driver '{}' while state drivers are being {what}",
+            driver.name()
+        )));
+    }
+    if unique && reg.drivers.iter().any(|d| d.name() == driver.name()) {
         return Err(StateError::InvalidArg(format!(
             "state driver '{}' is already registered",
             driver.name()
@@ -259,35 +289,49 @@ pub fn register(driver: Arc<dyn StateDriver>) -> Result<usize, StateError> {
         reg.drivers.len()
     );
     reg.drivers.push(driver);
+    reg.started.push(false);
     Ok(reg.drivers.len() - 1)
 }
 
-/// Sets options for the next `initialize` (parallelism, marker directory).
+/// Sets options for the next `initialize` (parallelism, marker directory, tiers).
 pub fn set_options(update: impl FnOnce(&mut InitOptions)) -> Result<(), StateError> {
     refuse_reentry("virtcoreStateSet*")?;
     update(&mut REGISTRY.lock().options);
     Ok(())
 }
 
-/// Initializes every registered driver, tier by tier; see the module docs and `init.rs`.
+/// Shutdown steps asked for while `initialize` runs (bits of `SHUTDOWN_*`); see
+/// [`request_shutdown`].
+static SHUTDOWN_PENDING: AtomicU8 = AtomicU8::new(0);
+const SHUTDOWN_PREPARE: u8 = 1;
+const SHUTDOWN_WAIT: u8 = 2;
+const SHUTDOWN_CLEANUP: u8 = 4;
+
+/// True once a shutdown step was asked for during the running `initialize`: no further
+/// driver is initialized or autostarted.
+pub(crate) fn shutdown_requested() -> bool {
+    SHUTDOWN_PENDING.load(Ordering::SeqCst) != 0
+}
+
+/// Initializes every registered driver not yet started, tier by tier; see the module docs
+/// and `init.rs`. A second call starts only the drivers registered since (libvirt 9.0).
 pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
     refuse_reentry("virStateInitialize")?;
-    let (drivers, options, _busy) = {
+    let (drivers, todo, options, _busy) = {
         let mut reg = REGISTRY.lock();
-        if reg.active {
-            return Err(StateError::Invalid(
-                "state drivers are already initialized".into(),
-            ));
-        }
         let busy = enter_busy(&mut reg, "virStateInitialize", "initialized")?;
-        reg.active = true;
-        (reg.drivers.clone(), reg.options.clone(), busy)
+        // Cleared under the lock that `busy` was set under: a request can only come after.
+        SHUTDOWN_PENDING.store(0, Ordering::SeqCst);
+        let todo: Vec<usize> = (0..reg.drivers.len())
+            .filter(|&i| !reg.started[i])
+            .collect();
+        (reg.drivers.clone(), todo, reg.options.clone(), busy)
     };
     // Waits for running hooks; new ones see `busy` and refuse instead of queueing.
     let _life = LIFECYCLE.write();
-    // A panicking driver hook must not leave the registry marked active forever.
+    // A panicking driver hook must not leave the registry marked busy forever.
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        init::run(&drivers, args, mandatory, &options)
+        init::run(&drivers, &todo, args, mandatory, &options)
     }))
     .unwrap_or_else(|_| {
         Err(StateError::Internal(
@@ -295,24 +339,61 @@ pub fn initialize(args: &InitArgs, mandatory: bool) -> Result<(), StateError> {
         ))
     });
     let mut reg = REGISTRY.lock();
-    match result {
-        Ok(order) => {
-            reg.initialized = order;
-            Ok(())
-        }
-        Err(e) => {
-            reg.active = false;
-            reg.initialized.clear();
-            Err(e)
-        }
+    let order = result?;
+    for &i in &todo {
+        reg.started[i] = true;
     }
+    reg.initialized.extend(order);
+    let pending = SHUTDOWN_PENDING.swap(0, Ordering::SeqCst);
+    if pending == 0 {
+        return Ok(());
+    }
+    // A shutdown was asked for while drivers started: honour it now that no hook runs.
+    let order = std::mem::take(&mut reg.initialized);
+    reg.started.iter_mut().for_each(|s| *s = false);
+    drop(reg);
+    shut_down(&drivers, &order, pending);
+    Err(StateError::Aborted(format!(
+        "state driver start-up was interrupted by a shutdown request; the {} driver(s) initialized were shut down and cleaned up",
+        order.len()
+    )))
+}
+
+/// The deferred shutdown of `initialize`: prepare and wait (in initialization order), then
+/// cleanup (reverse), as a daemon would have done had its request come after start-up.
+fn shut_down(drivers: &[Arc<dyn StateDriver>], order: &[usize], pending: u8) {
+    log_info!("running the shutdown requested during start-up (steps {pending:#x})");
+    let each = || order.iter().map(|&i| drivers[i].as_ref());
+    let _ = call_each(each(), Hook::ShutdownPrepare);
+    let _ = call_each(each(), Hook::ShutdownWait);
+    roll_back(drivers, order);
+}
+
+/// Records a shutdown step asked for while `initialize` runs, instead of refusing it or
+/// waiting for start-up (a hook's helper thread may be the caller: waiting could deadlock).
+/// `initialize` stops starting drivers and performs the shutdown before it returns.
+/// Returns false when no initialize runs (the caller then does the step itself).
+fn request_shutdown(reg: &Registry, step: u8) -> bool {
+    if reg.busy != Some("initialized") {
+        return false;
+    }
+    log_info!("shutdown step {step:#x} requested while state drivers start; deferred");
+    SHUTDOWN_PENDING.fetch_or(step, Ordering::SeqCst);
+    true
 }
 
 /// Cleans up initialized drivers in reverse order of initialization. Every driver is
-/// cleaned up even if one fails; the first failure is returned.
+/// cleaned up even if one fails; the first failure is returned. During `initialize`, the
+/// cleanup is deferred to its end (see [`request_shutdown`]).
 pub fn cleanup() -> Result<(), StateError> {
     refuse_reentry("virStateCleanup")?;
-    let _busy = enter_busy(&mut REGISTRY.lock(), "virStateCleanup", "cleaned up")?;
+    let _busy = {
+        let mut reg = REGISTRY.lock();
+        if request_shutdown(&reg, SHUTDOWN_CLEANUP) {
+            return Ok(());
+        }
+        enter_busy(&mut reg, "virStateCleanup", "cleaned up")?
+    };
     let _life = LIFECYCLE.write();
     let (drivers, order) = {
         let reg = REGISTRY.lock();
@@ -324,10 +405,9 @@ pub fn cleanup() -> Result<(), StateError> {
     );
     let mut reg = REGISTRY.lock();
     reg.initialized.clear();
-    reg.active = false;
+    reg.started.iter_mut().for_each(|s| *s = false);
     result
 }
-
 /// A per-driver lifecycle hook.
 #[derive(Clone, Copy, Debug)]
 pub enum Hook {
@@ -405,13 +485,25 @@ fn call_each<'a>(
 
 /// Calls `hook` on every initialized driver, in initialization order; see [`call_each`].
 /// Several threads may do this at once.
-/// Refused (not waited for) while initialize or cleanup runs; see the module docs.
+/// Refused (not waited for) while initialize or cleanup runs, except the shutdown steps
+/// during initialize, which are deferred to its end; see the module docs.
 pub fn each_initialized(func: &str, hook: Hook) -> Result<(), StateError> {
     refuse_reentry(func)?;
-    if let Some(what) = REGISTRY.lock().busy {
-        return Err(StateError::Invalid(format!(
-            "{func} refused: state drivers are being {what}"
-        )));
+    {
+        let reg = REGISTRY.lock();
+        let step = match hook {
+            Hook::ShutdownPrepare => SHUTDOWN_PREPARE,
+            Hook::ShutdownWait => SHUTDOWN_WAIT,
+            _ => 0,
+        };
+        if step != 0 && request_shutdown(&reg, step) {
+            return Ok(());
+        }
+        if let Some(what) = reg.busy {
+            return Err(StateError::Invalid(format!(
+                "{func} refused: state drivers are being {what}"
+            )));
+        }
     }
     // `busy` was clear, so no writer can be waiting for a hook of ours that waits for us.
     let _life = LIFECYCLE.read_recursive();
@@ -422,12 +514,15 @@ pub fn each_initialized(func: &str, hook: Hook) -> Result<(), StateError> {
             .map(|&i| reg.drivers[i].clone())
             .collect()
     };
+    log_info!("{func}: {} initialized state driver(s)", drivers.len());
     call_each(drivers.iter().map(|d| d.as_ref()), hook)
 }
 
 /// Rolls back: cleans up the drivers of `order` backwards (failures are logged only; the
 /// error that caused the rollback is the one that counts).
 pub(crate) fn roll_back(drivers: &[Arc<dyn StateDriver>], order: &[usize]) {
+    let names: Vec<&str> = order.iter().rev().map(|&i| drivers[i].name()).collect();
+    log_info!("rolling back: cleanup of {}", names.join(", "));
     let _ = call_each(
         order.iter().rev().map(|&i| drivers[i].as_ref()),
         Hook::Cleanup,

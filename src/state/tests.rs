@@ -23,8 +23,8 @@ impl StateDriver for TestDriver {
     fn name(&self) -> &str {
         &self.name
     }
-    fn tier(&self) -> i32 {
-        self.tier
+    fn tier(&self) -> Option<i32> {
+        Some(self.tier)
     }
     fn needs(&self) -> Vec<String> {
         self.needs.clone()
@@ -71,6 +71,17 @@ impl StateDriver for TestDriver {
     fn set_initialized(&self, _: bool) {}
 }
 
+/// `run` over every driver of `d`.
+fn run_all(
+    d: &[Arc<dyn StateDriver>],
+    args: &InitArgs,
+    mandatory: bool,
+    o: &InitOptions,
+) -> Result<Vec<usize>, StateError> {
+    let all: Vec<usize> = (0..d.len()).collect();
+    run(d, &all, args, mandatory, o)
+}
+
 fn drivers(trace: &Trace, spec: &[(&str, i32, InitOutcome, &[&str])]) -> Vec<Arc<dyn StateDriver>> {
     spec.iter()
         .map(|(n, t, o, needs)| {
@@ -90,6 +101,7 @@ fn options(parallel: usize) -> (tempfile::TempDir, InitOptions) {
     let o = InitOptions {
         parallel,
         run_dir: Some(dir.path().to_path_buf()),
+        ..InitOptions::DEFAULT
     };
     (dir, o)
 }
@@ -109,7 +121,7 @@ fn tiers_initialize_all_then_autostart_all() {
         ],
     );
     let (_dir, o) = options(0);
-    let order = run(&d, &InitArgs::default(), false, &o).unwrap();
+    let order = run_all(&d, &InitArgs::default(), false, &o).unwrap();
     assert_eq!(order, vec![1, 2, 0]);
     assert_eq!(
         *trace.lock(),
@@ -145,7 +157,7 @@ fn failure_rolls_back_in_reverse_and_names_the_driver() {
             ],
         );
         let (_dir, o) = options(parallel);
-        let err = run(&d, &InitArgs::default(), false, &o).unwrap_err();
+        let err = run_all(&d, &InitArgs::default(), false, &o).unwrap_err();
         let e: Error = err.into();
         assert_eq!(
             e.full_message(),
@@ -180,7 +192,7 @@ fn parallel_keeps_the_autostart_order() {
     let autos = |parallel| {
         let trace = Trace::default();
         let (_dir, o) = options(parallel);
-        run(&drivers(&trace, &spec), &InitArgs::default(), false, &o).unwrap();
+        run_all(&drivers(&trace, &spec), &InitArgs::default(), false, &o).unwrap();
         let t = trace.lock().clone();
         t.into_iter()
             .filter(|s| s.starts_with("auto"))
@@ -201,7 +213,9 @@ fn needs_are_checked_before_anything_runs() {
             ("qemu", 1, Complete, &["network"]),
         ],
     );
-    let e: Error = run(&d, &InitArgs::default(), false, &o).unwrap_err().into();
+    let e: Error = run_all(&d, &InitArgs::default(), false, &o)
+        .unwrap_err()
+        .into();
     assert!(
         e.message.contains("'qemu'")
             && e.message.contains("'network'")
@@ -215,7 +229,9 @@ fn needs_are_checked_before_anything_runs() {
             ("qemu", 1, Complete, &["storage"]),
         ],
     );
-    let e: Error = run(&d, &InitArgs::default(), false, &o).unwrap_err().into();
+    let e: Error = run_all(&d, &InitArgs::default(), false, &o)
+        .unwrap_err()
+        .into();
     assert!(
         e.message.contains("'qemu' (tier 1)") && e.message.contains("'storage' (tier 1)"),
         "{e}"
@@ -229,7 +245,9 @@ fn mandatory_refuses_a_skipped_driver() {
     let trace = Trace::default();
     let (_dir, o) = options(0);
     let d = drivers(&trace, &[("a", 0, Complete, &[]), ("net", 0, Skipped, &[])]);
-    let e: Error = run(&d, &InitArgs::default(), true, &o).unwrap_err().into();
+    let e: Error = run_all(&d, &InitArgs::default(), true, &o)
+        .unwrap_err()
+        .into();
     assert_eq!(
         e.full_message(),
         "Initialization of mandatory net state driver skipped"
@@ -242,8 +260,8 @@ fn autostart_runs_once_per_boot() {
     let trace = Trace::default();
     let (_dir, o) = options(0);
     let d = drivers(&trace, &[("storage", 0, Complete, &[])]);
-    run(&d, &InitArgs::default(), false, &o).unwrap();
-    run(&d, &InitArgs::default(), false, &o).unwrap();
+    run_all(&d, &InitArgs::default(), false, &o).unwrap();
+    run_all(&d, &InitArgs::default(), false, &o).unwrap();
     assert_eq!(
         *trace.lock(),
         ["init storage", "auto storage", "init storage"]
@@ -254,7 +272,7 @@ fn autostart_runs_once_per_boot() {
         "another-boot\n",
     )
     .unwrap();
-    run(&d, &InitArgs::default(), false, &o).unwrap();
+    run_all(&d, &InitArgs::default(), false, &o).unwrap();
     assert_eq!(trace.lock().last().unwrap(), "auto storage");
 }
 
@@ -266,7 +284,7 @@ fn a_driver_without_initialize_is_ignored_even_when_mandatory() {
         &trace,
         &[("hookless", 0, NoHook, &[]), ("a", 0, Complete, &[])],
     );
-    let order = run(&d, &InitArgs::default(), true, &o).unwrap();
+    let order = run_all(&d, &InitArgs::default(), true, &o).unwrap();
     assert_eq!(order, vec![1]);
     assert_eq!(*trace.lock(), ["init a", "auto a"]);
     drop(dir);
@@ -279,8 +297,9 @@ fn markers_need_no_directory_until_an_autostart_ran() {
     let o = InitOptions {
         parallel: 0,
         run_dir: Some(dir.path().join("run")),
+        ..InitOptions::DEFAULT
     };
-    run(
+    run_all(
         &drivers(&trace, &[("a", 0, Skipped, &[])]),
         &InitArgs::default(),
         false,
@@ -288,7 +307,7 @@ fn markers_need_no_directory_until_an_autostart_ran() {
     )
     .unwrap();
     assert!(!dir.path().join("run").exists());
-    run(
+    run_all(
         &drivers(&trace, &[("a", 0, Complete, &[])]),
         &InitArgs::default(),
         false,
@@ -305,4 +324,57 @@ fn names_are_validated() {
     }
     assert!(validate_name(&"n".repeat(MAX_NAME + 1)).is_err());
     assert!(validate_name("QEMU").is_ok());
+}
+
+#[test]
+fn tiers_come_from_the_daemon_then_the_driver_then_the_default() {
+    struct Plain(&'static str);
+    impl StateDriver for Plain {
+        fn name(&self) -> &str {
+            self.0
+        }
+        fn tier(&self) -> Option<i32> {
+            None
+        }
+        fn needs(&self) -> Vec<String> {
+            Vec::new()
+        }
+        fn has_initialize(&self) -> bool {
+            false
+        }
+        fn initialize(&self, _: &InitArgs) -> InitOutcome {
+            InitOutcome::NoHook
+        }
+        fn has_autostart(&self) -> bool {
+            false
+        }
+        fn autostart(&self) {}
+        fn cleanup(&self) -> Option<bool> {
+            None
+        }
+        fn reload(&self) -> Option<bool> {
+            None
+        }
+        fn stop(&self) -> Option<bool> {
+            None
+        }
+        fn shutdown_prepare(&self) -> Option<bool> {
+            None
+        }
+        fn shutdown_wait(&self) -> Option<bool> {
+            None
+        }
+        fn set_initialized(&self, _: bool) {}
+    }
+    let mut o = InitOptions::DEFAULT;
+    assert_eq!(o.tier_of(&Plain("QEMU")), 1);
+    assert_eq!(o.tier_of(&Plain("udev")), 0);
+    o.tiers.push(("udev".into(), 3));
+    o.tiers.push(("udev".into(), 2));
+    assert_eq!(o.tier_of(&Plain("udev")), 2);
+    let trace = Trace::default();
+    let declared = drivers(&trace, &[("udev", 5, Complete, &[])]);
+    assert_eq!(o.tier_of(declared[0].as_ref()), 2);
+    let declared = drivers(&trace, &[("net", 5, Complete, &[])]);
+    assert_eq!(o.tier_of(declared[0].as_ref()), 5);
 }

@@ -69,9 +69,10 @@ start_virtlockd() {
   VIRTLOCKD_PID=$(cat /run/libvirt/virtlockd.pid)
 }
 
+# LIBVIRTD_PRELOAD (tests/libvirtd/state): a library LD_PRELOADed into libvirtd alone.
 start_libvirtd() {
   rm -f /run/libvirt/libvirtd.pid
-  libvirtd -d -p /run/libvirt/libvirtd.pid || return 1
+  ${LIBVIRTD_PRELOAD:+env LD_PRELOAD=$LIBVIRTD_PRELOAD} libvirtd -d -p /run/libvirt/libvirtd.pid || return 1
   wait_for 600 test -s /run/libvirt/libvirtd.pid || return 1
   LIBVIRTD_PID=$(cat /run/libvirt/libvirtd.pid)
   # Ready once a client gets an answer (the first start probes QEMU's capabilities).
