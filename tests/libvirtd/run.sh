@@ -70,7 +70,16 @@ for d in $drivers; do
     bash "$0" "$LOCKSPACE_SO" > "${TMP[$d]}/out" 2>&1 &
   pids+=($!)
 done
+# The two-host suite (twohost.sh) runs beside them, unless only single-host scenarios
+# were asked for (VIRTCORE_SUITE_ONLY without VIRTCORE_TWOHOST_ONLY).
+TWO=
+if [ -z "${VIRTCORE_SUITE_ONLY:-}" ] || [ -n "${VIRTCORE_TWOHOST_ONLY:-}" ]; then
+  TWO=$(mktemp /tmp/virtcore-twohost-out.XXXXXX) || exit 1
+  bash "$HERE/twohost.sh" "$LOCKSPACE_SO" > "$TWO" 2>&1 &
+  TWO_PID=$!
+fi
 wait "${pids[@]}"
+[ -z "$TWO" ] || { wait "$TWO_PID"; TWO_RC=$?; }
 
 declare -A RESULT
 pass=0; failn=0
@@ -93,6 +102,10 @@ for sc in ${VIRTCORE_SUITE_ONLY:-${SCENARIOS[*]}}; do
   done
 done
 [ ${#mismatch[@]} -gt 0 ] && echo "lockspace differs from lockd on: ${mismatch[*]}"
+if [ -n "$TWO" ]; then
+  cat "$TWO"; rm -f "$TWO"
+  case $TWO_RC in 0|77) ;; *) failn=$((failn + 1)) ;; esac
+fi
 echo "libvirtd-suite: $pass passed, $failn failed"
 for d in $drivers; do
   if [ $failn -ne 0 ] && [ -n "${VIRTCORE_SUITE_KEEP:-}" ]; then echo "kept: ${TMP[$d]}"; else rm -rf "${TMP[$d]}"; fi

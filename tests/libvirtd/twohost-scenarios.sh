@@ -1,0 +1,102 @@
+# Scenarios of the two-host suite, one function each (sc_NAME), run once per driver by
+# twohost.sh on fresh disks in the shared directory. Hosts A and B (twohost-lib.sh).
+
+TWOHOST_SCENARIOS=(migrate-live migrate-aborted migrate-dest-killed host-a-dies)
+QEMU_USER=libvirt-qemu
+# Scenarios in which lockd (libvirt's own driver) is wrong, and why.
+declare -A LOCKD_WRONG=()
+
+# poll_third G DISK OUT: until OUT/stop exists, starts guest G (DISK) on B then A, over and
+# over; when a start succeeds, notes whether guest a ran anywhere beside it ("two
+# writers") in OUT/log, and stops G again.
+poll_third() {
+  local g=$1 out=$3 h sa sb
+  while [ ! -e "$out/stop" ]; do
+    for h in B A; do
+      if vsh_on "$h" start "$g" >/dev/null; then
+        sa=$(state_on A a); sb=$(state_on B a)
+        echo "started on $h; a on A: '$sa', on B: '$sb'" >> "$out/log"
+        [ "$sa" = running ] || [ "$sb" = running ] && echo "TWO WRITERS" >> "$out/log"
+        vsh_on "$h" destroy "$g" >/dev/null
+      fi
+    done
+  done
+}
+
+# Live migration A -> B while a third guest c (same disk, defined on both hosts) tries to
+# start throughout: it never runs beside a. Afterwards B's QEMU holds the disk: refused on
+# both hosts naming a on B, and `virtcore-lock status` on both hosts names a, B's QEMU pid
+# and host B.
+sc_migrate-live() {
+  local d out poll pb st h; d=$(new_disk d1)
+  define_slow_on A a "$d" && define_on A c "$d" && define_on B c "$d" || return 1
+  use_host A; start_ok a || return 1
+  mkdir -p "$W/poll" && rm -f "$W/poll/"*
+  poll_third c "$d" "$W/poll" & poll=$!
+  out=$(migrate A B a --bandwidth 4); st=$?
+  touch "$W/poll/stop"; wait "$poll"
+  [ $st -eq 0 ] || { fail "migration failed: $out"; return 1; }
+  ! grep -q "TWO WRITERS" "$W/poll/log" 2>/dev/null || { fail "two writers: $(cat "$W/poll/log")"; return 1; }
+  [ "$(state_on B a)" = running ] || { fail "a is '$(state_on B a)' on B after the migration"; return 1; }
+  [ -z "$(state_on A a)" ] || [ "$(state_on A a)" = "shut off" ] || { fail "a is '$(state_on A a)' on A"; return 1; }
+  use_host A; start_refused c a@B || return 1
+  holds_on B "$d" a@B && holds_on A "$d" a@B || return 1
+  [ "$DRIVER" = lockspace ] || return 0
+  pb=$(pid_on B a)
+  for h in A B; do
+    out=$(on "$h" "$TOP/target/release/virtcore-lock" status 2>&1)
+    printf '%s\n' "$out" | grep -q "disk:$d .*exclusive .*a (uuid .*, pid $pb, host vc-host-B)" ||
+      { fail "virtcore-lock status on $h does not name a on B (pid $pb): $out"; return 1; }
+  done
+}
+
+# A migration aborted (domjobabort) mid-way: a keeps running on A holding its disk; B
+# holds nothing and has no a.
+sc_migrate-aborted() {
+  local d out mig; d=$(new_disk d1)
+  define_slow_on A a "$d" && define_on B c "$d" || return 1
+  use_host A; start_ok a || return 1
+  migrate A B a --bandwidth 1 > "$W/mig.out" & mig=$!
+  wait_for 300 eval '[ -n "$(pid_on B a)" ]' || { fail "no destination QEMU on B"; wait $mig; return 1; }
+  sleep 1
+  out=$(vsh_on A domjobabort a) || { fail "domjobabort: $out"; wait $mig; return 1; }
+  wait $mig && { fail "migration succeeded after domjobabort"; return 1; }
+  still_on_a "$d"
+}
+
+# The destination QEMU killed mid-way: the same.
+sc_migrate-dest-killed() {
+  local d p mig; d=$(new_disk d1)
+  define_slow_on A a "$d" && define_on B c "$d" || return 1
+  use_host A; start_ok a || return 1
+  migrate A B a --bandwidth 1 > "$W/mig.out" & mig=$!
+  wait_for 300 eval '[ -n "$(pid_on B a)" ]' || { fail "no destination QEMU on B"; wait $mig; return 1; }
+  sleep 1
+  p=$(pid_on B a); kill -KILL "$p"
+  wait $mig && { fail "migration succeeded with its destination killed"; return 1; }
+  still_on_a "$d"
+}
+
+# still_on_a DISK: after a failed migration, a runs on A with its disk; B has no a, and
+# c cannot start on B.
+still_on_a() {
+  wait_for 300 eval '[ "$(state_on A a)" = running ]' || { fail "a is '$(state_on A a)' on A"; return 1; }
+  wait_for 300 eval '[ -z "$(pid_on B a)" ]' || { fail "a's QEMU is left on B"; return 1; }
+  case $(state_on B a) in ""|"shut off") ;; *) fail "a is '$(state_on B a)' on B"; return 1 ;; esac
+  use_host B; start_refused c a@A && holds_on A "$1" a@A
+}
+
+# Host A dies: its libvirtd killed first; while A's QEMU still runs, B's start of a is
+# refused naming A's guest and host; then A's QEMU (and virtlockd) killed: a starts on B.
+sc_host-a-dies() {
+  local d p; d=$(new_disk d1)
+  define_on A a "$d" && define_on B a "$d" || return 1
+  use_host A; start_ok a || return 1
+  p=$(pid_on A a)
+  kill -KILL "$(daemon_pid_on A libvirtd)"
+  use_host B; start_refused a a@A || { REASON="A's libvirtd killed: $REASON"; return 1; }
+  kill -KILL "$p"
+  [ "$DRIVER" = lockd ] && kill -KILL "$(daemon_pid_on A virtlockd)"
+  wait_for 100 eval '! kill -0 '"$p"' 2>/dev/null'
+  use_host B; start_ok a && holds_on B "$d" a@B
+}
