@@ -1,7 +1,7 @@
 # Scenarios of the two-host suite, one function each (sc_NAME), run once per driver by
 # twohost.sh on fresh disks in the shared directory. Hosts A and B (twohost-lib.sh).
 
-TWOHOST_SCENARIOS=(migrate-live migrate-aborted migrate-dest-killed host-a-dies)
+TWOHOST_SCENARIOS=(migrate-live migrate-aborted migrate-dest-killed host-a-dies stale-state-start)
 QEMU_USER=libvirt-qemu
 # Scenarios in which lockd (libvirt's own driver) is wrong, and why.
 declare -A LOCKD_WRONG=()
@@ -99,4 +99,20 @@ sc_host-a-dies() {
   [ "$DRIVER" = lockd ] && kill -KILL "$(daemon_pid_on A virtlockd)"
   wait_for 100 eval '! kill -0 '"$p"' 2>/dev/null'
   use_host B; start_ok a && holds_on B "$d" a@B
+}
+
+# A guest migrated away keeps, in its definition on the source host, the lock state
+# libvirt 9.0 saved when it paused for the migration (priv->lockState); the next ordinary
+# start there passes it to drvAcquire. It must start (twice: a failed resume keeps the
+# state), and its disk is then held.
+sc_stale-state-start() {
+  local d; d=$(new_disk d1)
+  define_on A a "$d" || return 1
+  use_host A; start_ok a || return 1
+  out=$(migrate A B a) || { fail "migration failed: $out"; return 1; }
+  vsh_on B destroy a >/dev/null
+  use_host A; start_ok a || { REASON="after a migration away: $REASON"; return 1; }
+  holds_on B "$d" a@A || return 1
+  vsh_on A destroy a >/dev/null
+  use_host A; start_ok a && holds_on B "$d" a@A
 }
