@@ -10,6 +10,9 @@ S=$W/shared
 T=$S
 mkdir -p "$S/disks" "$S/xml" "$S/lockspace" "$S/lockd" && chmod 0755 "$W" "$S" "$S/disks"
 declare -A HP HT
+# Disks belong to QEMU's user (see twohost.sh: no dynamic ownership between hosts).
+eval "guests_new_disk() $(declare -f new_disk | tail -n +2)"
+new_disk() { local p; p=$(guests_new_disk "$@") && chown libvirt-qemu:libvirt-qemu "$p" && echo "$p"; }
 NHOST=0
 # A fixed port per driver run would collide with another suite's: pick one in a range.
 MIG_PORT=$((49200 + RANDOM % 700))
@@ -85,6 +88,7 @@ cleanup_hosts() {
       stop_host "$h"; start_host "$h" || return 1
     fi
   done
+  return 0
 }
 
 # holds_on H DISK HOLDER: on host H a probe guest cannot take DISK (lock manager's refusal).

@@ -1,7 +1,9 @@
 # Scenarios of the two-host suite, one function each (sc_NAME), run once per driver by
 # twohost.sh on fresh disks in the shared directory. Hosts A and B (twohost-lib.sh).
 
-TWOHOST_SCENARIOS=(migrate-live migrate-aborted migrate-dest-killed host-a-dies stale-state-start)
+TWOHOST_SCENARIOS=(migrate-live migrate-aborted migrate-dest-killed host-a-dies stale-state-start
+                   migrate-suspend migrate-paused migrate-undefinesource migrate-source-restart
+                   shareable-readonly migrate-hotplugged)
 QEMU_USER=libvirt-qemu
 # Scenarios in which lockd (libvirt's own driver) is wrong, and why.
 declare -A LOCKD_WRONG=()
@@ -115,4 +117,73 @@ sc_stale-state-start() {
   holds_on B "$d" a@A || return 1
   vsh_on A destroy a >/dev/null
   use_host A; start_ok a && holds_on B "$d" a@A
+}
+
+# --suspend: a arrives paused on B (libvirt registers it only: the disk is free); once
+# resumed there, B's QEMU holds it.
+sc_migrate-suspend() {
+  local d out; d=$(new_disk d1)
+  define_on A a "$d" || return 1
+  use_host A; start_ok a || return 1
+  out=$(migrate A B a --suspend) || { fail "migration failed: $out"; return 1; }
+  [ "$(state_on B a)" = paused ] || { fail "a is '$(state_on B a)' on B, expected paused"; return 1; }
+  use_host B; resume_ok a && holds_on A "$d" a@B
+}
+
+# A paused guest migrated: it stays paused on B, and resumes there holding its disk.
+sc_migrate-paused() {
+  local d out; d=$(new_disk d1)
+  define_on A a "$d" || return 1
+  use_host A; start_ok a && vsh suspend a >/dev/null || return 1
+  out=$(migrate A B a) || { fail "migration failed: $out"; return 1; }
+  [ "$(state_on B a)" = paused ] || { fail "a is '$(state_on B a)' on B, expected paused"; return 1; }
+  use_host B; resume_ok a && holds_on A "$d" a@B
+}
+
+# --persistent --undefinesource: a is defined on B only afterwards; B holds the disk, and
+# a defined again on A cannot start there.
+sc_migrate-undefinesource() {
+  local d out; d=$(new_disk d1)
+  define_on A a "$d" || return 1
+  use_host A; start_ok a || return 1
+  out=$(migrate A B a --persistent --undefinesource) || { fail "migration failed: $out"; return 1; }
+  [ -z "$(state_on A a)" ] || { fail "a is still defined on A: '$(state_on A a)'"; return 1; }
+  vsh_on B dominfo a | grep -q "^Persistent: *yes" || { fail "a is not persistent on B"; return 1; }
+  define_on A a "$d" && use_host A && start_refused a a@B
+}
+
+# A's libvirtd restarted (SIGTERM, then SIGKILL) right after the migration: nothing
+# changes, B keeps the disk.
+sc_migrate-source-restart() {
+  local d out sig; d=$(new_disk d1)
+  define_on A a "$d" && define_on A c "$d" || return 1
+  use_host A; start_ok a || return 1
+  out=$(migrate A B a) || { fail "migration failed: $out"; return 1; }
+  for sig in TERM KILL; do
+    on A kill -s "$sig" "$(daemon_pid_on A libvirtd)"
+    wait_for 300 eval '! on A test -e /proc/'"$(daemon_pid_on A libvirtd)"'/comm' >/dev/null
+    on A bash -c '. "$0"; start_libvirtd' "$HERE/env.sh" || { fail "A's libvirtd did not come back after SIG$sig"; return 1; }
+    use_host A; start_refused c a@B || { REASON="after SIG$sig: $REASON"; return 1; }
+  done
+  holds_on B "$d" a@B
+}
+
+# A <shareable/> disk used by guests on both hosts, a <readonly/> one beside a writer on
+# the other host; an exclusive user is refused on either host naming both sharers.
+sc_shareable-readonly() {
+  local d r; d=$(new_disk d1); r=$(new_disk r1)
+  define_on A a "$d:shareable" "$r:readonly" && define_on B b "$d:shareable" "$r:readonly" &&
+    define_on B c "$d" && define_on A w "$r" || return 1
+  use_host A; start_ok a || return 1
+  use_host B; start_ok b && start_refused c a@A b@B || return 1
+  use_host A; start_ok w && holds_on B "$r" w@A
+}
+
+# A disk hot-plugged into a on A moves with it to B: held by a on B afterwards.
+sc_migrate-hotplugged() {
+  local d h out; d=$(new_disk d1); h=$(new_disk h1)
+  define_on A a "$d" || return 1
+  use_host A; start_ok a && attach a "$h" sdb || return 1
+  out=$(migrate A B a) || { fail "migration failed: $out"; return 1; }
+  holds_on A "$h" a@B && holds_on B "$h" a@B
 }

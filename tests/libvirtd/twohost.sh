@@ -25,6 +25,10 @@ if [ -n "${VIRTCORE_TWOHOST_HOST:-}" ]; then
   hostname "vc-host-$H" || exit 1
   setup_namespace || exit 1
   write_qemu_conf "$DRIVER" "$QEMU_USER"
+  # The images are libvirt-qemu's already (twohost-lib.sh's new_disk), as on an NFS
+  # export: libvirt 9.0 takes a local directory for unshared, and a source host that
+  # gives an image back to root after a migration would lock the destination out of it.
+  sed -i -e 's/^dynamic_ownership = 1/dynamic_ownership = 0/' -e 's/^remember_owner = 1/remember_owner = 0/' /etc/libvirt/qemu.conf
   # Each host: its own machine-id (lockspace's image identities) and host_uuid (libvirt
   # refuses a migration to the host it runs on).
   printf '%032x\n' "$(( 0x$H ))" > "$T/machine-id" && mount --bind "$T/machine-id" /etc/machine-id || exit 1
