@@ -15,7 +15,9 @@ poll_third() {
   local g=$1 out=$3 h sa sb
   while [ ! -e "$out/stop" ]; do
     for h in B A; do
-      if vsh_on "$h" start "$g" >/dev/null; then
+      if ! vsh_on "$h" start "$g" >/dev/null; then
+        echo "refused on $h" >> "$out/log"
+      else
         sa=$(state_on A a); sb=$(state_on B a)
         echo "started on $h; a on A: '$sa', on B: '$sb'" >> "$out/log"
         [ "$sa" = running ] || [ "$sb" = running ] && echo "TWO WRITERS" >> "$out/log"
@@ -43,6 +45,7 @@ sc_migrate-live() {
   [ -z "$(state_on A a)" ] || [ "$(state_on A a)" = "shut off" ] || { fail "a is '$(state_on A a)' on A"; return 1; }
   use_host A; start_refused c a@B || return 1
   holds_on B "$d" a@B && holds_on A "$d" a@B || return 1
+  REASON="c refused $(grep -c '^refused' "$W/poll/log") times, started $(grep -c '^started' "$W/poll/log") times during the migration"
   [ "$DRIVER" = lockspace ] || return 0
   pb=$(pid_on B a)
   for h in A B; do
