@@ -66,10 +66,14 @@ CONF
 # it), as Debian's udev rule and group kvm allow libvirt-qemu. Without it libvirt 9.0
 # finds its cached QEMU capabilities stale at every domain lookup (KVM not usable by
 # QEMU's user) and probes QEMU again: ~40 s per `virsh define` here. Guests stay TCG.
+# The node lives on a tmpfs of the namespace's own (T's file system may be mounted nodev).
 kvm_for() {
   [ -c /dev/kvm ] || return 0
-  mknod -m 0660 "$T/kvm" c 10 232 2>/dev/null && chgrp "$1" "$T/kvm" &&
-    mount --bind "$T/kvm" /dev/kvm || echo "note: /dev/kvm not made usable by $1 (slow QEMU probes)" >&2
+  local maj min
+  maj=$((0x$(stat -c %t /dev/kvm))) min=$((0x$(stat -c %T /dev/kvm)))
+  mkdir -p "$T/dev" && mount -t tmpfs -o mode=0755 vcdev "$T/dev" &&
+    mknod -m 0660 "$T/dev/kvm" c "$maj" "$min" && chgrp "$1" "$T/dev/kvm" &&
+    mount --bind "$T/dev/kvm" /dev/kvm || echo "note: /dev/kvm not made usable by $1 (slow QEMU probes)" >&2
 }
 
 LIBVIRTD_PID=
