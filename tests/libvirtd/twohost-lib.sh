@@ -6,7 +6,7 @@
 . "$HERE/env.sh"   # wait_for
 . "$HERE/guests.sh"
 . "$HERE/checks.sh"
-S=$W/shared
+S=${TWOHOST_S:-$W/shared}
 T=$S
 mkdir -p "$S/disks" "$S/xml" "$S/lockspace" "$S/lockd" && chmod 0755 "$W" "$S" "$S/disks"
 declare -A HP HT
@@ -22,7 +22,7 @@ start_host() { # start_host A|B
   NHOST=$((NHOST + 1)); t=$W/$h.$NHOST
   mkdir -p "$t" || return 1
   HT[$h]=$t
-  VIRTCORE_TWOHOST_HOST=$h VIRTCORE_TWOHOST_DRIVER=$DRIVER T=$t S=$S \
+  VIRTCORE_TWOHOST_HOST=$h VIRTCORE_TWOHOST_DRIVER=$DRIVER T=$t S=$S MNT=${MNT:-} \
     unshare -m -u --propagation private bash "$HERE/twohost.sh" "$LOCKSPACE_SO" > "$t/host.log" 2>&1 &
   HP[$h]=$!
   wait_for 1200 test -e "$t/ready" || { cat "$t/host.log"; return 1; }

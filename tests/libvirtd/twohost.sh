@@ -21,8 +21,12 @@ if [ -n "${VIRTCORE_TWOHOST_HOST:-}" ]; then
   DRIVER=$VIRTCORE_TWOHOST_DRIVER H=$VIRTCORE_TWOHOST_HOST QEMU_USER=libvirt-qemu
   . "$HERE/env.sh"
   trap 'stop_daemons; exit 0' TERM
-  trap 'stop_daemons' EXIT
+  trap 'stop_daemons; [ -z "${GLUSTER_SRC:-}" ] || umount "$MNT" || umount -l "$MNT"' EXIT
   hostname "vc-host-$H" || exit 1
+  if [ -n "${GLUSTER_SRC:-}" ]; then
+    # This host's own FUSE client of the volume, in place of the one it inherited.
+    umount -l "$MNT" && mount -t glusterfs "$GLUSTER_SRC" "$MNT" || exit 1
+  fi
   setup_namespace || exit 1
   write_qemu_conf "$DRIVER" "$QEMU_USER"
   # The images are libvirt-qemu's already (twohost-lib.sh's new_disk), as on an NFS
@@ -44,9 +48,15 @@ fi
 if [ -n "${VIRTCORE_TWOHOST_DRIVER:-}" ]; then
   # One driver: both hosts, then every scenario.
   DRIVER=$VIRTCORE_TWOHOST_DRIVER
+  if [ -n "${GLUSTER_SRC:-}" ]; then
+    # The shared directory is the driver's directory on the volume (MNT in every host).
+    MNT=$W/mnt TWOHOST_S=$W/mnt/$DRIVER
+    mkdir -p "$MNT" && mount -t glusterfs "$GLUSTER_SRC" "$MNT" || { echo "FAIL $DRIVER setup: cannot mount $GLUSTER_SRC"; exit 1; }
+    trap 'umount -l "$MNT"' EXIT
+  fi
   . "$HERE/twohost-lib.sh"
   . "$HERE/twohost-scenarios.sh"
-  trap 'stop_hosts' EXIT
+  trap 'stop_hosts; [ -z "${GLUSTER_SRC:-}" ] || umount "$MNT" || umount -l "$MNT"' EXIT
   start_hosts || { echo "FAIL $DRIVER setup: the hosts did not start"; exit 1; }
   for sc in ${VIRTCORE_TWOHOST_ONLY:-${TWOHOST_SCENARIOS[*]}}; do
     REASON=; t0=$SECONDS; DISK_TAG=$sc
@@ -70,16 +80,37 @@ unshare -m -u --propagation private true 2>/dev/null || skip "no private mount/U
 [ -f "$LOCKSPACE_SO" ] || skip "no $LOCKSPACE_SO (run make first)"
 getent passwd libvirt-qemu >/dev/null || skip "no user libvirt-qemu (scripts/ensure-deps.sh creates it)"
 
+GLUSTER_SRC= GPID= GDIR=
+if [ "${VIRTCORE_TWOHOST_FS:-}" = gluster ]; then
+  # The shared directory on a GlusterFS volume (twohost-gluster.sh), mounted by each
+  # host and each driver's controller separately.
+  for p in glusterd gluster glusterfs; do
+    command -v "$p" >/dev/null || skip "$p not installed (apt-get install glusterfs-server glusterfs-client)"
+  done
+  GDIR=$(mktemp -d /tmp/virtcore-gluster.XXXXXX) || exit 1
+  unshare -m --propagation private bash "$HERE/twohost-gluster.sh" "$GDIR" > "$GDIR/out" 2>&1 &
+  GPID=$!
+  for i in $(seq 600); do [ -s "$GDIR/ready" ] && break; kill -0 "$GPID" 2>/dev/null || break; sleep 0.1; done
+  GLUSTER_SRC=$(cat "$GDIR/ready" 2>/dev/null)
+  [ -n "$GLUSTER_SRC" ] || { echo "FAIL twohost: GlusterFS did not start"; cat "$GDIR/out"; exit 1; }
+  echo "twohost: shared directory on GlusterFS $GLUSTER_SRC"
+fi
+export GLUSTER_SRC
+
 drivers=${VIRTCORE_SUITE_DRIVERS:-lockd lockspace}
 declare -A TMP
 pids=()
 for d in $drivers; do
   case $d in lockd|lockspace) ;; *) continue ;; esac
   TMP[$d]=$(mktemp -d /tmp/virtcore-twohost-$d.XXXXXX) || exit 1
-  VIRTCORE_TWOHOST_DRIVER=$d W=${TMP[$d]} bash "$0" "$LOCKSPACE_SO" > "${TMP[$d]}/out" 2>&1 &
+  VIRTCORE_TWOHOST_DRIVER=$d W=${TMP[$d]} unshare -m --propagation private \
+    bash "$0" "$LOCKSPACE_SO" > "${TMP[$d]}/out" 2>&1 &
   pids+=($!)
 done
 wait "${pids[@]}"
+if [ -n "$GPID" ]; then
+  kill -TERM "$GPID"; wait "$GPID"; rm -rf "$GDIR"
+fi
 
 declare -A RESULT
 pass=0; failn=0
