@@ -251,7 +251,8 @@ static inline const char *ls_uuid_text(unsigned char b)
  * Commands (one line each): "new NAME UUIDBYTE", "newpid NAME UUIDBYTE PID" (a manager
  * for a guest running as process PID), "disk PATH FLAGS",
  * "lease KEY LOCKSPACE|- PATH|- OFFSET FLAGS", "acquire FLAGS [STATE]", "release",
- * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "setuid UID" (drop
+ * "inquire", "free", "exec" (exec sleep, keeping what survives exec), "exec-incoming"
+ * (the same with "-incoming" in its command line), "setuid UID" (drop
  * root), "nopidfd" (pidfd_getfd fails with ENOSYS from now on, as on Linux < 5.6),
  * "kept" (replies "ok N": the agent's descriptors on the lockspace directory's files and
  * pidfds), "deinit" (drvDeinit), "quit".
@@ -381,6 +382,19 @@ static inline void ls_agent_main(int in, int out)
         } else if (strcmp(line, "exec") == 0) {
             ls_agent_result(out, 0, NULL);
             execl("/bin/sleep", "sleep", "300", (char *)NULL);
+            _exit(4);
+        } else if (strcmp(line, "exec-incoming") == 0) {
+            /* A guest that receives a migration: "-incoming" in its command line, as
+             * QEMU's. A shell named sleep (a symlink, so wait_exec sees it) that waits
+             * reading a FIFO it opened itself (no child process shares its locks). */
+            char link[PATH_MAX], fifo[PATH_MAX];
+            snprintf(link, sizeof(link), "%s/sleep", ls_root);
+            snprintf(fifo, sizeof(fifo), "%s/incoming.fifo", ls_root);
+            if ((symlink("/bin/sh", link) != 0 && errno != EEXIST) ||
+                (mkfifo(fifo, 0600) != 0 && errno != EEXIST))
+                _exit(4);
+            ls_agent_result(out, 0, NULL);
+            execl(link, "sleep", "-c", "read x <> \"$0\"", fifo, "-incoming", (char *)NULL);
             _exit(4);
         } else {
             ls_agent_reply(out, "err 0 unknown command '%s'", line);

@@ -30,9 +30,12 @@ check_holder() {
   return 0
 }
 
-start_ok() { # start_ok GUEST [virsh start options]
-  local out
-  out=$(vsh start "$@") || fail "start $1 refused: $out"
+# start_ok GUEST [virsh start options]: started, and its QEMU runs as QEMU_USER.
+start_ok() {
+  local out u
+  out=$(vsh start "$@") || { fail "start $1 refused: $out"; return 1; }
+  u=$(stat -c %U "/proc/$(guest_pid "$1")" 2>/dev/null)
+  [ "$u" = "${QEMU_USER:-root}" ] || fail "QEMU of $1 runs as '$u', expected ${QEMU_USER:-root}"
 }
 
 # start_refused GUEST HOLDER...: the lock manager refuses the start; the guest is left

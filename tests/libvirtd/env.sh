@@ -19,6 +19,9 @@ setup_namespace() {
   mount -t tmpfs -o mode=0755 vcsuite /run/libvirt || return 1
   mkdir -p "$T/etc" "$T/lib" "$T/log" "$T/cache" "$T/lock-driver" "$T/lockspace" \
            "$T/disks" "$T/xml" "$T/save" || return 1
+  # A QEMU that is not root must reach its images under T (mktemp made it 0700); the
+  # lockspace directory stays root's (the guest's lease files are opened for it).
+  chmod 0755 "$T" "$T/disks" "$T/save" || return 1
   mount --bind "$T/etc" /etc/libvirt || return 1
   mount --bind "$T/lib" /var/lib/libvirt || return 1
   mount --bind "$T/log" /var/log/libvirt || return 1
@@ -39,18 +42,38 @@ CONF
 }
 
 # qemu.conf for one lock driver (facts measured on this machine: no systemd, no cgroups).
+# write_qemu_conf DRIVER [QEMU_USER]: QEMU runs as root, or as QEMU_USER (Debian's default
+# libvirt-qemu): then libvirt's DAC driver (stacked even with security_driver "none")
+# chowns each image to that user while the guest runs (dynamic_ownership = 1) and
+# gives it back afterwards (remember_owner = 1).
 write_qemu_conf() {
+  local user=${2:-root} own=0
+  [ "$user" = root ] || { own=1; kvm_for "$user"; }
   cat > /etc/libvirt/qemu.conf <<CONF
-user = "root"
-group = "root"
-dynamic_ownership = 0
-remember_owner = 0
+user = "$user"
+group = "$user"
+dynamic_ownership = $own
+remember_owner = $own
 security_driver = "none"
 cgroup_controllers = [ ]
 namespaces = [ ]
 stdio_handler = "file"
 lock_manager = "$1"
 CONF
+}
+
+# kvm_for USER: USER may open /dev/kvm in this namespace (a node 0660 root:USER bound over
+# it), as Debian's udev rule and group kvm allow libvirt-qemu. Without it libvirt 9.0
+# finds its cached QEMU capabilities stale at every domain lookup (KVM not usable by
+# QEMU's user) and probes QEMU again: ~40 s per `virsh define` here. Guests stay TCG.
+# The node lives on a tmpfs of the namespace's own (T's file system may be mounted nodev).
+kvm_for() {
+  [ -c /dev/kvm ] || return 0
+  local maj min
+  maj=$((0x$(stat -c %t /dev/kvm))) min=$((0x$(stat -c %T /dev/kvm)))
+  mkdir -p "$T/dev" && mount -t tmpfs -o mode=0755 vcdev "$T/dev" &&
+    mknod -m 0660 "$T/dev/kvm" c "$maj" "$min" && chgrp "$1" "$T/dev/kvm" &&
+    mount --bind "$T/dev/kvm" /dev/kvm || echo "note: /dev/kvm not made usable by $1 (slow QEMU probes)" >&2
 }
 
 LIBVIRTD_PID=

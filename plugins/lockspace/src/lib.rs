@@ -13,6 +13,7 @@ pub mod cache;
 pub mod conf;
 pub mod error;
 pub mod guest;
+pub mod handover;
 pub mod ids;
 pub mod input;
 pub mod lease;

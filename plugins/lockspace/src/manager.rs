@@ -525,6 +525,10 @@ impl Manager {
             )?;
         }
         if !self.is_local() {
+            // A state left from an earlier run of the guest must not lock it out.
+            if !crate::handover::state_applies(&self.owner.uuid, self.guest_pid()) {
+                wanted.iter_mut().for_each(|w| w.1 = None);
+            }
             return self.acquire_remote(&wanted, flags);
         }
         let register_only = flags & VIR_LOCK_MANAGER_ACQUIRE_REGISTER_ONLY != 0;
@@ -658,7 +662,11 @@ impl Manager {
         }
         check_restrict(&format!("releasing locks of {}", self.domain()))?;
         if !self.is_local() {
-            return self.release_remote();
+            let state = self.release_remote()?;
+            if state.is_some() {
+                crate::handover::remember_pause(&self.owner.uuid, self.guest_pid());
+            }
+            return Ok(state);
         }
         let mut table = lock(&HELD);
         let mine = self.mine(&table);
