@@ -17,16 +17,18 @@
 //! the record of slot 0 are adjacent, so an exclusive holder in slot 0 writes its new
 //! generation and its record with one `pwrite`.
 
-use std::ffi::CString;
+use std::ffi::{CStr, CString};
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::abi::err::*;
 use crate::error::{Error, Result};
 use crate::ids::{self, Status};
+use crate::trust::{self, Meta, TrustedDir};
 
 pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
@@ -81,46 +83,143 @@ fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
 
 const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
+/// The mode of every lease file in the lockspace directory.
+pub const LEASE_MODE: u32 = 0o600;
+
+/// A file in a checked lockspace directory: the directory (held open, verified again by
+/// [`trust::lookup`]) and the file's name in it. `None`: `path` is not in one (a user's
+/// own lease file).
+fn in_lockspace(path: &Path) -> Result<Option<(Arc<TrustedDir>, CString)>> {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(None);
+    };
+    let Some(td) = trust::lookup(dir)? else {
+        return Ok(None);
+    };
+    let name = CString::new(name.as_encoded_bytes())
+        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
+    Ok(Some((td, name)))
+}
+
+/// What a lease file of the lockspace directory must be: a regular file with one link,
+/// owned by a trusted user (`trust.rs`), mode [`LEASE_MODE`]. Anything else was planted
+/// (a hard link to another file, a FIFO, a file of another user) and is refused
+/// unopened, naming it; `virtcore-lock gc` says what to do with it.
+fn check_lease(m: &Meta, td: &TrustedDir, path: &Path) -> Result<()> {
+    let why = if m.kind != libc::S_IFREG {
+        return Err(not_regular(path));
+    } else if !td.owners.trusts(m.uid) {
+        format!(
+            "is owned by uid {}, not by root, this user or lockspace_owner",
+            m.uid
+        )
+    } else if m.nlink > 1 {
+        format!("has {} links (a lease file has exactly one)", m.nlink)
+    } else if m.mode != LEASE_MODE {
+        format!("has mode {:04o}, not {:04o}", m.mode, LEASE_MODE)
+    } else {
+        return Ok(());
+    };
+    Err(Error::new(
+        VIR_ERR_CONFIG_UNSUPPORTED,
+        format!(
+            "lease file '{}' {why}: refused (remove it if nothing uses the lockspace wrongly; see virtcore-lock gc)",
+            path.display()
+        ),
+    ))
+}
+
+fn status_of(m: &Meta) -> Status {
+    Status {
+        kind: m.kind,
+        ids: m.ids,
+    }
+}
+
+fn open_at(dirfd: RawFd, name: &CStr, flags: i32) -> Option<OwnedFd> {
+    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
+    let fd = unsafe { libc::openat(dirfd, name.as_ptr(), flags, LEASE_MODE as libc::c_uint) };
+    // SAFETY: fd was just returned by openat and is owned by nobody else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Opens lease file `name` of the checked directory `td` read-write (creating it when
+/// `create`): looked at first (`statx` without following), refused unless
+/// [`check_lease`] accepts it, then opened relative to the held directory without
+/// following symlinks and checked to be that inode.
+fn open_in(td: &TrustedDir, name: &CStr, create: bool, path: &Path) -> Result<OwnedFd> {
+    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
+    // Twice at most: a file created by someone else between the look and O_EXCL.
+    for _ in 0..2 {
+        match trust::meta_at(td.fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(m) => {
+                check_lease(&m, td, path)?;
+                let fd = open_at(td.fd(), name, RW).ok_or_else(cannot_open)?;
+                return same_inode(fd, &status_of(&m), path);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {}
+            Err(e) => {
+                return Err(Error::system(
+                    e,
+                    format!("cannot open lease file '{}'", path.display()),
+                ))
+            }
+        }
+        if let Some(fd) = open_at(td.fd(), name, RW | libc::O_CREAT | libc::O_EXCL) {
+            // Exactly the driver's mode, whatever the umask.
+            // SAFETY: a descriptor we own.
+            unsafe { libc::fchmod(fd.as_raw_fd(), LEASE_MODE as libc::mode_t) };
+            return Ok(fd);
+        }
+        if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
+            return Err(cannot_open());
+        }
+    }
+    Err(cannot_open())
+}
+
+/// Whether open lease file `fd` is still the file named `path` (in a checked lockspace
+/// directory): `virtcore-lock gc` unlinks a lease file only while holding every lock of
+/// it, so a holder that checks this after taking a lock knows that its file will stay
+/// the one every other process opens. Always true outside a lockspace directory.
+pub fn still_linked(fd: RawFd, path: &Path) -> Result<bool> {
+    let Some((td, name)) = in_lockspace(path)? else {
+        return Ok(true);
+    };
+    let mine = stat_fd(fd, path)?;
+    Ok(matches!(
+        trust::meta_at(td.fd(), &name, libc::AT_SYMLINK_NOFOLLOW),
+        Ok(m) if m.ids == mine.ids
+    ))
+}
+
 /// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
 /// device node, a FIFO or anything but a regular file is refused before it is opened
 /// read-write:
 ///
-/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
-///   without following symlinks and checked to be that same inode. Only the directory's
-///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
-///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
-///   more than a plain open, on the lock cycle's hot path.
+/// - files of the lockspace directory: through the checked directory's descriptor
+///   ([`open_in`]: owner, mode and links checked too). Creating one anywhere else is
+///   an error: only a checked directory may receive lease files.
 /// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
 ///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
 ///   only then that very inode is reopened read-write through `/proc/self/fd` (without
 ///   `/proc`: by name, checked to be the same inode).
 pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    if let Some((td, name)) = in_lockspace(path)? {
+        return open_in(&td, &name, create, path);
+    }
+    if create {
+        return Err(Error::new(
+            VIR_ERR_OPERATION_INVALID,
+            format!(
+                "lease file '{}' is not in a lockspace directory checked by this process",
+                path.display()
+            ),
+        ));
+    }
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
     let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
-    if create {
-        // Twice at most: a file created by someone else between lstat and O_EXCL.
-        for _ in 0..2 {
-            match ids::of_path(&c, false) {
-                Ok(st) => {
-                    if !st.is_regular() {
-                        return Err(not_regular(path));
-                    }
-                    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
-                    return same_inode(fd, &st, path);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-                Err(_) => return Err(cannot_open()),
-            }
-            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
-                return Ok(fd);
-            }
-            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-                return Err(cannot_open());
-            }
-        }
-        return Err(cannot_open());
-    }
     let probe =
         raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
     let st = stat_fd(probe.as_raw_fd(), path)?;
@@ -136,7 +235,7 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
 }
 
 /// Opens an existing lease file only to look at it (records, generation, slot probes)
-/// from another process than its holders': `lstat` first (a symlink, device node or
+/// from another process than its holders': looked at first (a symlink, device node or
 /// FIFO is refused without being opened, as in [`open`]), then opened read-only without
 /// following symlinks and checked to be that inode. `Ok(None)`: no such file. Returns
 /// the file and its (device, inode).
@@ -154,18 +253,26 @@ fn c_path(path: &Path) -> Result<CString> {
 
 /// The status of an existing lease file, which must be a regular file, not following a
 /// symlink (`Ok(None)`: no such file): the check before [`open_probe_at`] and before
-/// every reuse of a look.
+/// every reuse of a look. In the lockspace directory, through its checked descriptor and
+/// with the checks of [`open`].
 pub fn probe_lstat(path: &Path) -> Result<Option<Status>> {
+    let cannot =
+        |e: io::Error| Error::system(e, format!("cannot open lease file '{}'", path.display()));
+    if let Some((td, name)) = in_lockspace(path)? {
+        return match trust::meta_at(td.fd(), &name, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(m) => {
+                check_lease(&m, &td, path)?;
+                Ok(Some(status_of(&m)))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(cannot(e)),
+        };
+    }
     let c = c_path(path)?;
     let st = match ids::of_path(&c, false) {
         Ok(st) => st,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(e) => {
-            return Err(Error::system(
-                e,
-                format!("cannot open lease file '{}'", path.display()),
-            ))
-        }
+        Err(e) => return Err(cannot(e)),
     };
     if !st.is_regular() {
         return Err(not_regular(path));
@@ -174,12 +281,15 @@ pub fn probe_lstat(path: &Path) -> Result<Option<Status>> {
 }
 
 /// Opens lease file `path` read-only, as [`probe_lstat`] found it (`st`): without
-/// following symlinks, and checked to be that inode.
+/// following symlinks (relative to the checked lockspace directory when in one), and
+/// checked to be that inode.
 pub fn open_probe_at(path: &Path, st: &Status) -> Result<OwnedFd> {
-    let c = c_path(path)?;
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    let fd = raw_open(&c, flags)
-        .ok_or_else(|| Error::last_os(format!("cannot open lease file '{}'", path.display())))?;
+    let fd = match in_lockspace(path)? {
+        Some((td, name)) => open_at(td.fd(), &name, flags),
+        None => raw_open(&c_path(path)?, flags),
+    }
+    .ok_or_else(|| Error::last_os(format!("cannot open lease file '{}'", path.display())))?;
     same_inode(fd, st, path)
 }
 
@@ -475,6 +585,7 @@ mod tests {
     #[test]
     fn canonical_paths() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let real = dir.path().join("disk.img");
         std::fs::write(&real, b"").unwrap();
         let link = dir.path().join("link.img");
@@ -494,6 +605,7 @@ mod tests {
     #[test]
     fn every_live_holder_is_found() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let p = dir.path().join("lease");
         let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
         let record = |i: u32| Holder {
@@ -542,6 +654,7 @@ mod tests {
     #[test]
     fn locks_records_and_generation() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let p = dir.path().join("lease");
         let a = open(&p, true).unwrap();
         let b = open(&p, false).unwrap();
@@ -580,6 +693,7 @@ mod tests {
     #[test]
     fn special_files_are_refused_unopened() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let fifo = dir.path().join("fifo");
         let c = CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);

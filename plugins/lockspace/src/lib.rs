@@ -20,6 +20,7 @@ pub mod manager;
 pub mod naming;
 pub mod record;
 pub mod state;
+pub mod trust;
 
 use std::ffi::{c_char, c_int, c_uint, CStr};
 use std::panic::{catch_unwind, AssertUnwindSafe};

@@ -119,7 +119,12 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
         ));
     }
     let cfg = conf::load(config_file)?;
-    conf::check_lockspace_dir(&cfg.lockspace_dir)?;
+    if let Some(f) = config_file {
+        for w in cfg.warnings(&f.display().to_string()) {
+            crate::error::warn(&w);
+        }
+    }
+    conf::check_lockspace_dir(&cfg)?;
     let mut d = lock(&DRIVER);
     d.config = Some(Arc::new(cfg));
     d.inits += 1;
@@ -147,6 +152,7 @@ pub fn deinit() -> bool {
         *lock(&HELD) = Vec::new();
         *lock(&MAILBOXES) = Vec::new();
         crate::cache::clear();
+        crate::trust::clear();
     }
     true
 }
@@ -257,6 +263,29 @@ impl Held {
     }
 }
 
+/// `e` with the disk (or lease) it concerns in front: a lease file's name is a hash.
+fn for_target(e: Error, t: &Target) -> Error {
+    Error::new(e.code, format!("{}: {}", t.describe(), e.message))
+}
+
+/// After taking a lock of lease file `fd`: it must still be the file linked at `path`,
+/// or `virtcore-lock gc` removed it before we locked (`VIR_ERR_OPERATION_ABORTED`: the
+/// caller opens it again). gc unlinks only while holding every lock of a file, so once
+/// this holds, it keeps holding while we hold our lock.
+fn check_linked(fd: i32, path: &Path, t: &Target) -> Result<()> {
+    if lease::still_linked(fd, path).map_err(|e| for_target(e, t))? {
+        return Ok(());
+    }
+    Err(Error::new(
+        VIR_ERR_OPERATION_ABORTED,
+        format!(
+            "{}: lease file '{}' was removed while locking it",
+            t.describe(),
+            path.display()
+        ),
+    ))
+}
+
 /// What a holder record says it locked (see [`Holder::resource`]).
 fn resource_text(t: &Target) -> String {
     match t {
@@ -341,10 +370,23 @@ impl Manager {
     /// taken, so nobody is named as holder too early. An exclusive holder takes the
     /// exclusive slot once it has the lock (see [`Manager::lock_resource`]).
     fn open_resource(&self, res: &Resource, claim: bool) -> Result<Held> {
+        // A lease file removed by `virtcore-lock gc` between our open and our slot:
+        // opened again (gc removes only files nobody holds, so this ends).
+        for _ in 0..3 {
+            match self.open_resource_once(res, claim) {
+                Err(e) if e.code == VIR_ERR_OPERATION_ABORTED => continue,
+                other => return other,
+            }
+        }
+        self.open_resource_once(res, claim)
+    }
+
+    fn open_resource_once(&self, res: &Resource, claim: bool) -> Result<Held> {
         let user_file = res.record_path.is_some();
-        let lock_fd = lease::open(&res.lock_path, !user_file)?;
+        let lock_fd =
+            lease::open(&res.lock_path, !user_file).map_err(|e| for_target(e, &res.target))?;
         let record_fd = match &res.record_path {
-            Some(p) => Some(lease::open(p, true)?),
+            Some(p) => Some(lease::open(p, true).map_err(|e| for_target(e, &res.target))?),
             None => None,
         };
         let mut held = Held {
@@ -363,6 +405,7 @@ impl Manager {
         if claim {
             let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
             held.slot = Some(slot);
+            check_linked(held.record_fd(), held.record_path(), &res.target)?;
             lease::write_record(
                 held.record_fd(),
                 slot,
@@ -411,6 +454,11 @@ impl Manager {
             }
         }
         held.locked = true;
+        if let Err(e) = check_linked(fd, &held.res.lock_path, &held.res.target) {
+            let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
+            held.locked = false;
+            return Err(e);
+        }
         // An image identity lease is never in a lock state (`state.rs`): it has no
         // generation to read or move, only its holder record.
         let identity = matches!(held.res.target, Target::DiskIdentity { .. });
@@ -420,7 +468,25 @@ impl Manager {
             let gen = if identity {
                 0
             } else {
-                lease::read_generation(rec_fd, &path)?
+                match lease::read_generation(rec_fd, &path) {
+                    Ok(gen) => gen,
+                    // A damaged header (garbage written by a process that had the file
+                    // open): with the write lock nobody else holds the resource, so
+                    // the header is rewritten below from generation 0. A shared holder
+                    // cannot know that and says how to recover.
+                    Err(e) if !held.res.shared && expected.is_none() => {
+                        crate::error::warn(&format!(
+                            "{}: {}; rewritten (nobody held it)",
+                            held.res.target.describe(),
+                            e.message
+                        ));
+                        0
+                    }
+                    Err(e) => return Err(for_target(Error::new(e.code, format!(
+                        "{}: take it once exclusively (e.g. virtcore-lock run --disk DISK true) to rewrite the header",
+                        e.message
+                    )), &held.res.target)),
+                }
             };
             if let Some(want) = expected {
                 if want != gen {
@@ -548,15 +614,25 @@ impl Manager {
                     }
                     r
                 }
-                None => self
-                    .open_resource(res, register_only || res.shared)
-                    .and_then(|mut h| {
-                        if !register_only {
-                            self.lock_resource(&mut h, *expected)?;
+                None => {
+                    // Again when gc removed the file under us (see `check_linked`).
+                    let mut tries = 0;
+                    loop {
+                        let r = self
+                            .open_resource(res, register_only || res.shared)
+                            .and_then(|mut h| {
+                                if !register_only {
+                                    self.lock_resource(&mut h, *expected)?;
+                                }
+                                Ok(h)
+                            });
+                        tries += 1;
+                        match r {
+                            Err(e) if e.code == VIR_ERR_OPERATION_ABORTED && tries < 3 => {}
+                            r => break r.map(|h| fresh.push(h)),
                         }
-                        fresh.push(h);
-                        Ok(())
-                    }),
+                    }
+                }
             };
             if let Err(e) = step {
                 result = Err(e);

@@ -23,7 +23,8 @@ Exit status:
        files are 0600; fork failed)
   75   `run`: refused, a guest or tool holds a disk, or a paused guest uses it (the
        holders are named); with --wait, still held when the time ran out
-  78   configuration: the config file has errors, is not a regular file or is
+  78   configuration: the config file named by --config does not exist, has errors,
+       is not a regular file or is
        larger than 10 MiB; the lockspace directory is missing, not a directory,
        writable by other users, not readable (`status`, `who`) or not writable
        (`run`) by this user
@@ -47,9 +48,10 @@ runs on it.",
 )]
 pub struct Cli {
     /// The lockspace plugin's configuration file (libvirt conf syntax, `lockspace_dir =
-    /// "…"`); a missing file means the plugin's defaults
-    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// "…"`). Default /etc/libvirt/qemu-lockspace.conf, where a missing file means the
+    /// plugin's defaults; a file named here must exist (a typo is an error, exit 78)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,

@@ -61,10 +61,22 @@ impl Failure {
 /// use (`write`: this user may also create lease files in it): every error here is a
 /// configuration error.
 pub fn load_config(file: &Path, write: bool) -> Result<Config, Failure> {
-    let cfg = conf::load(Some(file)).map_err(|e| Failure::new(exit::CONFIG, e.message))?;
-    inspect::check_dir(&cfg.lockspace_dir, write)?;
+    let loaded = if CONFIG_NAMED.load(std::sync::atomic::Ordering::Relaxed) {
+        conf::load_named(file)
+    } else {
+        conf::load(Some(file))
+    };
+    let cfg = loaded.map_err(|e| Failure::new(exit::CONFIG, e.message))?;
+    for w in cfg.warnings(&file.display().to_string()) {
+        eprintln!("virtcore-lock: warning: {w}");
+    }
+    inspect::check_dir(&cfg, write)?;
     Ok(cfg)
 }
+
+/// Whether `--config` was given: then its file must exist (a typo must not silently
+/// give the defaults and a false "free").
+static CONFIG_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// Man pages for the program and each subcommand, from the clap definition, with the
 /// exit statuses as a section of their own.
@@ -122,10 +134,15 @@ fn main() {
             std::process::exit(code);
         }
     };
+    CONFIG_NAMED.store(cli.config.is_some(), std::sync::atomic::Ordering::Relaxed);
+    let config = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(cli::DEFAULT_CONFIG));
     let result = match &cli.command {
-        cli::Command::Status { json } => inspect::status(&cli.config, *json),
-        cli::Command::Who { json, paths } => inspect::who(&cli.config, paths, *json),
-        cli::Command::Run(args) => run::run(&cli.config, args),
+        cli::Command::Status { json } => inspect::status(&config, *json),
+        cli::Command::Who { json, paths } => inspect::who(&config, paths, *json),
+        cli::Command::Run(args) => run::run(&config, args),
         cli::Command::Man { dir } => write_man(dir).map(|_| 0),
     };
     let _ = std::io::stdout().flush();
