@@ -32,7 +32,7 @@ use crate::trust::{self, Meta, TrustedDir};
 
 pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
-const SLOT_LOCK_BASE: u64 = 1024;
+pub(crate) const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
@@ -81,7 +81,7 @@ fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+pub(crate) const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
 /// The mode of every lease file in the lockspace directory.
 pub const LEASE_MODE: u32 = 0o600;
@@ -89,7 +89,7 @@ pub const LEASE_MODE: u32 = 0o600;
 /// A file in a checked lockspace directory: the directory (held open, verified again by
 /// [`trust::lookup`]) and the file's name in it. `None`: `path` is not in one (a user's
 /// own lease file).
-fn in_lockspace(path: &Path) -> Result<Option<(Arc<TrustedDir>, CString)>> {
+pub(crate) fn in_lockspace(path: &Path) -> Result<Option<(Arc<TrustedDir>, CString)>> {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
         return Ok(None);
     };
@@ -105,7 +105,7 @@ fn in_lockspace(path: &Path) -> Result<Option<(Arc<TrustedDir>, CString)>> {
 /// owned by a trusted user (`trust.rs`), mode [`LEASE_MODE`]. Anything else was planted
 /// (a hard link to another file, a FIFO, a file of another user) and is refused
 /// unopened, naming it; `virtcore-lock gc` says what to do with it.
-fn check_lease(m: &Meta, td: &TrustedDir, path: &Path) -> Result<()> {
+pub(crate) fn check_lease(m: &Meta, td: &TrustedDir, path: &Path) -> Result<()> {
     let why = if m.kind != libc::S_IFREG {
         return Err(not_regular(path));
     } else if !td.owners.trusts(m.uid) {
@@ -136,7 +136,7 @@ fn status_of(m: &Meta) -> Status {
     }
 }
 
-fn open_at(dirfd: RawFd, name: &CStr, flags: i32) -> Option<OwnedFd> {
+pub(crate) fn open_at(dirfd: RawFd, name: &CStr, flags: i32) -> Option<OwnedFd> {
     // SAFETY: valid C string; the mode argument is read only with O_CREAT.
     let fd = unsafe { libc::openat(dirfd, name.as_ptr(), flags, LEASE_MODE as libc::c_uint) };
     // SAFETY: fd was just returned by openat and is owned by nobody else.

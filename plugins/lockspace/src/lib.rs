@@ -12,6 +12,7 @@ pub mod abi;
 pub mod cache;
 pub mod conf;
 pub mod error;
+pub mod gc;
 pub mod guest;
 pub mod ids;
 pub mod input;

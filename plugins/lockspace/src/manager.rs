@@ -483,7 +483,7 @@ impl Manager {
                         0
                     }
                     Err(e) => return Err(for_target(Error::new(e.code, format!(
-                        "{}: take it once exclusively (e.g. virtcore-lock run --disk DISK true) to rewrite the header",
+                        "{}: nothing else may hold it to recover: run virtcore-lock gc (removes it when unused), or take it once exclusively, which rewrites the header",
                         e.message
                     )), &held.res.target)),
                 }

@@ -119,6 +119,19 @@ the locks last until the last of them exits.",
         after_long_help = EXIT_STATUS
     )]
     Run(RunArgs),
+    /// Remove the lease files nothing holds (and entries that are no lease file)
+    #[command(
+        long_about = "Remove the lease files nothing holds, so that the lockspace does not \
+grow forever, and clear a damaged one (\"has no valid header\") or an entry that is no \
+lease file the plugin would open (a FIFO, symlink, hard link, another user's file, a \
+wrong mode: the plugin refuses those, naming them). Safe while guests start and stop: a \
+file is removed only while gc holds every lock byte of it, and a guest that opened it \
+just before opens the name again. A file in use (held, or registered by a paused guest) \
+is kept. Prints one line per removed entry and a summary. Needs write access to the \
+lockspace directory (root for libvirtd's).",
+        after_long_help = EXIT_STATUS
+    )]
+    Gc,
     /// Write the man pages into DIR (used by `make`)
     #[command(hide = true)]
     Man {

@@ -293,6 +293,8 @@ pub struct WhoOut {
     pub held: bool,
     pub mode: Option<&'static str>,
     pub holders: Vec<HolderOut>,
+    /// Whether the disk's path exists (a disk may be locked before it is created).
+    pub exists: bool,
 }
 
 /// The holders of one disk: every lease file the plugin locks for it.
@@ -308,6 +310,7 @@ pub fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Fail
         held: false,
         mode: None,
         holders: Vec::new(),
+        exists: std::fs::symlink_metadata(disk).is_ok(),
     };
     for f in files {
         let v = view(&f)
@@ -342,6 +345,12 @@ pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> 
     } else {
         for r in &results {
             let disk = escape(&r.disk);
+            // Never a bare "free" for a path that is not there: a typo must show.
+            let disk = if r.exists {
+                disk.to_string()
+            } else {
+                format!("{disk} (no such file)")
+            };
             if !r.held {
                 println!("{disk}: free");
             } else if r.holders.is_empty() {
@@ -364,4 +373,40 @@ pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> 
     } else {
         0
     })
+}
+
+/// `gc`: removes every lease file of the lockspace directory that nothing holds (see
+/// `lockspace::gc`); entries not named like lease files are not the plugin's and stay.
+pub fn gc(config: &Path) -> Result<i32, Failure> {
+    use lockspace::gc::{collect, Outcome};
+    let cfg = load_config(config, true)?;
+    let dir = &cfg.lockspace_dir;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::new(
+            exit::CONFIG,
+            format!("cannot read lockspace directory '{}': {e}", dir.display()),
+        )
+    })?;
+    let (mut removed, mut kept) = (0, 0);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        match collect(&dir.join(&*name)).map_err(Failure::from_plugin)? {
+            Outcome::Removed(why) if why.is_empty() => removed += 1,
+            Outcome::Removed(why) => {
+                removed += 1;
+                println!("removed: {why}");
+            }
+            Outcome::InUse => kept += 1,
+            Outcome::Skipped(why) => println!("kept {name}: {why}"),
+        }
+    }
+    println!(
+        "{removed} lease file(s) removed, {kept} in use kept in {}",
+        dir.display()
+    );
+    Ok(0)
 }

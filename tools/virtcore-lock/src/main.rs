@@ -67,8 +67,11 @@ pub fn load_config(file: &Path, write: bool) -> Result<Config, Failure> {
         conf::load(Some(file))
     };
     let cfg = loaded.map_err(|e| Failure::new(exit::CONFIG, e.message))?;
-    for w in cfg.warnings(&file.display().to_string()) {
-        eprintln!("virtcore-lock: warning: {w}");
+    // `run` loads the plugin, whose drvInit reports them itself.
+    if !write {
+        for w in cfg.warnings(&file.display().to_string()) {
+            eprintln!("virtcore-lock: warning: {w}");
+        }
     }
     inspect::check_dir(&cfg, write)?;
     Ok(cfg)
@@ -143,6 +146,7 @@ fn main() {
         cli::Command::Status { json } => inspect::status(&config, *json),
         cli::Command::Who { json, paths } => inspect::who(&config, paths, *json),
         cli::Command::Run(args) => run::run(&config, args),
+        cli::Command::Gc => inspect::gc(&config),
         cli::Command::Man { dir } => write_man(dir).map(|_| 0),
     };
     let _ = std::io::stdout().flush();
