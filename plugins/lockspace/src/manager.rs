@@ -781,10 +781,11 @@ impl Manager {
     /// The state entry of `res` when a live process holds it for this guest.
     fn inquire_elsewhere(&self, res: &Resource) -> Result<Option<Entry>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        if !path.exists() {
+        // Through the checked directory (never `path.exists()`: a swapped path would
+        // say "nothing held" without any check).
+        let Some((fd, _)) = lease::open_probe(path).map_err(|e| for_target(e, &res.target))? else {
             return Ok(None);
-        }
-        let fd = lease::open(path, false)?;
+        };
         let held = lease::holders(fd.as_raw_fd())
             .into_iter()
             // With a pid, that process of the guest only (two during a migration).
