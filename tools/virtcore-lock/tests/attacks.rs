@@ -87,6 +87,9 @@ fn swapped_parent_lets_no_second_writer_in() {
     }
 }
 
+/// Plants one entry at the lease file's name.
+type Plant<'a> = Box<dyn Fn() + 'a>;
+
 #[test]
 fn planted_entries_are_refused_then_collected() {
     if !root() {
@@ -118,7 +121,7 @@ fn planted_entries_are_refused_then_collected() {
     std::fs::write(&victim, b"precious").unwrap();
     std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
     let l = lease.display().to_string();
-    let plants: Vec<(&str, Box<dyn Fn()>, &str)> = vec![
+    let plants: Vec<(&str, Plant, &str)> = vec![
         (
             "hard link",
             Box::new(|| std::fs::hard_link(&victim, &lease).unwrap()),
