@@ -90,9 +90,14 @@ impl Owners {
     fn describe(&self) -> String {
         // SAFETY: geteuid has no preconditions.
         let me = unsafe { libc::geteuid() };
+        let base = if me == 0 {
+            "root".to_string()
+        } else {
+            format!("root or uid {me} (this user)")
+        };
         match self.extra {
-            Some(o) => format!("root, uid {me} (this user) or uid {o} (lockspace_owner)"),
-            None => format!("root or uid {me} (this user)"),
+            Some(o) => format!("{base} or uid {o} (lockspace_owner)"),
+            None => base,
         }
     }
 }
