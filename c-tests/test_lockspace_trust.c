@@ -8,7 +8,8 @@
  *  - lockspace_dir in a sticky directory, pre-created as a symlink by that user;
  *  - a hard link, FIFO, symlink or another user's file planted as a lease file: refused
  *    unopened, naming the disk, the hard link's target untouched;
- *  - a lease file whose header another process damaged: an exclusive acquire recovers.
+ *  - a lease file whose header another process damaged: an exclusive acquire recovers;
+ *  - and, not an attack: a guest's child whose descriptors libvirt closed still checks.
  * Needs root (to be root and nobody); skipped otherwise. */
 #include "test_lockspace_util.h"
 
@@ -239,6 +240,39 @@ static void damaged_header(void)
     CHECK(drv->drvDeinit() == 0);
 }
 
+/* libvirt's guest child closes every descriptor it does not keep before the lock hook
+ * runs (REGISTER_ONLY, then exec): the held directory is gone there, its number maybe
+ * another file's. The child walks the path again and never closes that other file. */
+static void closed_in_child(void)
+{
+    use_dir(ls_leases);
+    CHECK(drv->drvInit(LS_VERSION, ls_conf, 0) == 0);
+    const char *disk = ls_disk_file("child.img");
+    ls_manager *m = ls_new("vmC", 0xc0);
+    CHECK(ls_add_disk(m, disk, 0) == 0);
+    CHECK(drv->drvAcquire(m, NULL, 0, 0, NULL) == 0); /* the directory is held open now */
+    CHECK(drv->drvRelease(m, NULL, 0) == 0);
+    ls_free(m);
+    fflush(NULL);
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        for (int fd = 3; fd < 1024; fd++)
+            close(fd);
+        int other = open("/dev/null", O_RDONLY); /* takes the lowest number */
+        ls_manager *g = ls_new("vmC", 0xc0);
+        if (!g || ls_add_disk(g, disk, 0) != 0 ||
+            drv->drvAcquire(g, NULL, LS_REGISTER_ONLY, 0, NULL) != 0) {
+            fprintf(stderr, "child: %s\n", virGetLastErrorMessage());
+            _exit(1);
+        }
+        _exit(fcntl(other, F_GETFD) >= 0 ? 0 : 2);
+    }
+    int st;
+    CHECK(waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    CHECK(drv->drvDeinit() == 0);
+}
+
 /* With an argument, that case only (to see each attack fail on an older driver). */
 int main(int argc, char **argv)
 {
@@ -254,5 +288,6 @@ int main(int argc, char **argv)
     CASE("sticky", sticky_symlink());
     CASE("planted", planted_lease_files());
     CASE("damaged", damaged_header());
+    CASE("closed", closed_in_child());
     TEST_DONE();
 }

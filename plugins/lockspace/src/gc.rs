@@ -57,7 +57,7 @@ fn lock_all(fd: i32) -> std::io::Result<bool> {
 /// symlink, a hard link, another user's file, a wrong mode) is removed by name only
 /// (the file another link points to stays): nothing can hold it, the driver refuses it.
 pub fn collect(path: &Path) -> Result<Outcome> {
-    let Some((td, name)) = lease::in_lockspace(path)? else {
+    let Some((td, name)) = crate::leasedir::in_lockspace(path)? else {
         return Err(Error::invalid_arg(format!(
             "'{}' is not in a checked lockspace directory",
             path.display()
@@ -74,11 +74,11 @@ pub fn collect(path: &Path) -> Result<Outcome> {
     if m.kind == libc::S_IFDIR {
         return Ok(Outcome::Skipped("a directory".into()));
     }
-    if let Err(e) = lease::check_lease(&m, &td, path) {
+    if let Err(e) = crate::leasedir::check_lease(&m, &td, path) {
         unlink(td.fd(), &name).map_err(sys)?;
         return Ok(Outcome::Removed(e.message));
     }
-    let Some(fd) = lease::open_at(td.fd(), &name, lease::RW) else {
+    let Some(fd) = crate::leasedir::open_at(td.fd(), &name, lease::RW) else {
         return Err(sys(std::io::Error::last_os_error()));
     };
     if crate::ids::of_fd(fd.as_raw_fd()).map_err(sys)?.ids != m.ids {

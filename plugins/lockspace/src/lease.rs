@@ -17,18 +17,19 @@
 //! the record of slot 0 are adjacent, so an exclusive holder in slot 0 writes its new
 //! generation and its record with one `pwrite`.
 
-use std::ffi::{CStr, CString};
+use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::path::Path;
-use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use crate::abi::err::*;
 use crate::error::{Error, Result};
 use crate::ids::{self, Status};
-use crate::trust::{self, Meta, TrustedDir};
+use crate::leasedir::{check_lease, in_lockspace, open_at, open_in, status_of};
+pub use crate::leasedir::{still_linked, LEASE_MODE};
+use crate::trust;
 
 pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
@@ -47,7 +48,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub use crate::naming::canonical_disk_path;
 
 /// Type and (device, inode) of open lease file `fd` (see `ids.rs`: never `stat`).
-fn stat_fd(fd: RawFd, path: &Path) -> Result<Status> {
+pub(crate) fn stat_fd(fd: RawFd, path: &Path) -> Result<Status> {
     ids::of_fd(fd)
         .map_err(|e| Error::system(e, format!("cannot stat lease file '{}'", path.display())))
 }
@@ -59,7 +60,7 @@ fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn not_regular(path: &Path) -> Error {
+pub(crate) fn not_regular(path: &Path) -> Error {
     Error::new(
         VIR_ERR_CONFIG_UNSUPPORTED,
         format!("lease file '{}' is not a regular file", path.display()),
@@ -67,7 +68,7 @@ fn not_regular(path: &Path) -> Error {
 }
 
 /// `fd` must still be the inode `st` described (checked before it was opened).
-fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
+pub(crate) fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
     let now = stat_fd(fd.as_raw_fd(), path)?;
     if now.ids != st.ids {
         return Err(Error::new(
@@ -82,116 +83,6 @@ fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
 }
 
 pub(crate) const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-
-/// The mode of every lease file in the lockspace directory.
-pub const LEASE_MODE: u32 = 0o600;
-
-/// A file in a checked lockspace directory: the directory (held open, verified again by
-/// [`trust::lookup`]) and the file's name in it. `None`: `path` is not in one (a user's
-/// own lease file).
-pub(crate) fn in_lockspace(path: &Path) -> Result<Option<(Arc<TrustedDir>, CString)>> {
-    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
-        return Ok(None);
-    };
-    let Some(td) = trust::lookup(dir)? else {
-        return Ok(None);
-    };
-    let name = CString::new(name.as_encoded_bytes())
-        .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
-    Ok(Some((td, name)))
-}
-
-/// What a lease file of the lockspace directory must be: a regular file with one link,
-/// owned by a trusted user (`trust.rs`), mode [`LEASE_MODE`]. Anything else was planted
-/// (a hard link to another file, a FIFO, a file of another user) and is refused
-/// unopened, naming it; `virtcore-lock gc` says what to do with it.
-pub(crate) fn check_lease(m: &Meta, td: &TrustedDir, path: &Path) -> Result<()> {
-    let why = if m.kind != libc::S_IFREG {
-        return Err(not_regular(path));
-    } else if !td.owners.trusts(m.uid) {
-        format!(
-            "is owned by uid {}, not by root, this user or lockspace_owner",
-            m.uid
-        )
-    } else if m.nlink > 1 {
-        format!("has {} links (a lease file has exactly one)", m.nlink)
-    } else if m.mode != LEASE_MODE {
-        format!("has mode {:04o}, not {:04o}", m.mode, LEASE_MODE)
-    } else {
-        return Ok(());
-    };
-    Err(Error::new(
-        VIR_ERR_CONFIG_UNSUPPORTED,
-        format!(
-            "lease file '{}' {why}: refused (remove it if nothing uses the lockspace wrongly; see virtcore-lock gc)",
-            path.display()
-        ),
-    ))
-}
-
-fn status_of(m: &Meta) -> Status {
-    Status {
-        kind: m.kind,
-        ids: m.ids,
-    }
-}
-
-pub(crate) fn open_at(dirfd: RawFd, name: &CStr, flags: i32) -> Option<OwnedFd> {
-    // SAFETY: valid C string; the mode argument is read only with O_CREAT.
-    let fd = unsafe { libc::openat(dirfd, name.as_ptr(), flags, LEASE_MODE as libc::c_uint) };
-    // SAFETY: fd was just returned by openat and is owned by nobody else.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
-}
-
-/// Opens lease file `name` of the checked directory `td` read-write (creating it when
-/// `create`): looked at first (`statx` without following), refused unless
-/// [`check_lease`] accepts it, then opened relative to the held directory without
-/// following symlinks and checked to be that inode.
-fn open_in(td: &TrustedDir, name: &CStr, create: bool, path: &Path) -> Result<OwnedFd> {
-    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
-    // Twice at most: a file created by someone else between the look and O_EXCL.
-    for _ in 0..2 {
-        match trust::meta_at(td.fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
-            Ok(m) => {
-                check_lease(&m, td, path)?;
-                let fd = open_at(td.fd(), name, RW).ok_or_else(cannot_open)?;
-                return same_inode(fd, &status_of(&m), path);
-            }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {}
-            Err(e) => {
-                return Err(Error::system(
-                    e,
-                    format!("cannot open lease file '{}'", path.display()),
-                ))
-            }
-        }
-        if let Some(fd) = open_at(td.fd(), name, RW | libc::O_CREAT | libc::O_EXCL) {
-            // Exactly the driver's mode, whatever the umask.
-            // SAFETY: a descriptor we own.
-            unsafe { libc::fchmod(fd.as_raw_fd(), LEASE_MODE as libc::mode_t) };
-            return Ok(fd);
-        }
-        if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-            return Err(cannot_open());
-        }
-    }
-    Err(cannot_open())
-}
-
-/// Whether open lease file `fd` is still the file named `path` (in a checked lockspace
-/// directory): `virtcore-lock gc` unlinks a lease file only while holding every lock of
-/// it, so a holder that checks this after taking a lock knows that its file will stay
-/// the one every other process opens. Always true outside a lockspace directory.
-pub fn still_linked(fd: RawFd, path: &Path) -> Result<bool> {
-    let Some((td, name)) = in_lockspace(path)? else {
-        return Ok(true);
-    };
-    let mine = stat_fd(fd, path)?;
-    Ok(matches!(
-        trust::meta_at(td.fd(), &name, libc::AT_SYMLINK_NOFOLLOW),
-        Ok(m) if m.ids == mine.ids
-    ))
-}
 
 /// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
 /// device node, a FIFO or anything but a regular file is refused before it is opened

@@ -17,6 +17,7 @@ pub mod guest;
 pub mod ids;
 pub mod input;
 pub mod lease;
+pub mod leasedir;
 pub mod manager;
 pub mod naming;
 pub mod record;

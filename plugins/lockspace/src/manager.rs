@@ -23,6 +23,7 @@ use crate::abi::*;
 use crate::conf::{self, Config};
 use crate::error::{Error, Result};
 use crate::lease::{self, Holder};
+use crate::leasedir::{check_linked, for_target};
 use crate::naming;
 use crate::state::{self, Entry, Target};
 
@@ -261,29 +262,6 @@ impl Held {
             );
         }
     }
-}
-
-/// `e` with the disk (or lease) it concerns in front: a lease file's name is a hash.
-fn for_target(e: Error, t: &Target) -> Error {
-    Error::new(e.code, format!("{}: {}", t.describe(), e.message))
-}
-
-/// After taking a lock of lease file `fd`: it must still be the file linked at `path`,
-/// or `virtcore-lock gc` removed it before we locked (`VIR_ERR_OPERATION_ABORTED`: the
-/// caller opens it again). gc unlinks only while holding every lock of a file, so once
-/// this holds, it keeps holding while we hold our lock.
-fn check_linked(fd: i32, path: &Path, t: &Target) -> Result<()> {
-    if lease::still_linked(fd, path).map_err(|e| for_target(e, t))? {
-        return Ok(());
-    }
-    Err(Error::new(
-        VIR_ERR_OPERATION_ABORTED,
-        format!(
-            "{}: lease file '{}' was removed while locking it",
-            t.describe(),
-            path.display()
-        ),
-    ))
 }
 
 /// What a holder record says it locked (see [`Holder::resource`]).

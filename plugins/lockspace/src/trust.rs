@@ -107,14 +107,37 @@ impl Owners {
 pub struct TrustedDir {
     /// The configured path (as lease paths are built from it).
     pub path: PathBuf,
-    fd: OwnedFd,
+    /// Never closed by `OwnedFd`'s drop: see `Drop` below.
+    fd: std::mem::ManuallyDrop<OwnedFd>,
     ids: (u64, u64),
     pub owners: Owners,
+    /// The process that opened `fd`.
+    pid: u32,
 }
 
 impl TrustedDir {
     pub fn fd(&self) -> RawFd {
         self.fd.as_raw_fd()
+    }
+
+    /// Whether `fd` is still, in this process, the directory that was checked. A forked
+    /// child may have had it closed (libvirt closes every descriptor it does not keep
+    /// before running the lock hook in the guest's child), and its number may since name
+    /// another file.
+    fn still_mine(&self, held: &std::io::Result<Meta>) -> bool {
+        self.pid == std::process::id() && matches!(held, Ok(m) if m.ids == self.ids)
+    }
+}
+
+impl Drop for TrustedDir {
+    /// Closes the directory only when its number is provably still ours: closing a
+    /// number the host reused would close someone else's file.
+    fn drop(&mut self) {
+        let held = meta_at(self.fd(), c"", libc::AT_EMPTY_PATH);
+        if self.still_mine(&held) {
+            // SAFETY: dropped once, here.
+            unsafe { std::mem::ManuallyDrop::drop(&mut self.fd) };
+        }
     }
 }
 
@@ -333,9 +356,10 @@ pub fn check(dir: &Path, owners: Owners, create: bool) -> Result<Arc<TrustedDir>
     let (fd, m) = walk(dir, owners, create)?;
     let td = Arc::new(TrustedDir {
         path: dir.to_path_buf(),
-        fd,
+        fd: std::mem::ManuallyDrop::new(fd),
         ids: m.ids,
         owners,
+        pid: std::process::id(),
     });
     let mut all = dirs();
     all.retain(|d| d.path != dir);
@@ -351,17 +375,20 @@ pub fn lookup(dir: &Path) -> Result<Option<Arc<TrustedDir>>> {
     let Some(td) = dirs().iter().find(|d| d.path == dir).cloned() else {
         return Ok(None);
     };
-    let held = meta_at(td.fd(), c"", libc::AT_EMPTY_PATH)
-        .map_err(|e| Error::system(e, format!("lockspace directory '{}'", dir.display())))?;
+    let held = meta_at(td.fd(), c"", libc::AT_EMPTY_PATH);
     let c = CString::new(dir.as_os_str().as_bytes())
         .map_err(|_| Error::invalid_arg("lockspace directory contains a NUL byte"))?;
-    let now = meta_at(libc::AT_FDCWD, &c, 0).ok();
-    if td.owners.trusts(held.uid)
-        && !writable_by_others(&held)
-        && now.map(|m| m.ids) == Some(td.ids)
-    {
-        return Ok(Some(td));
+    if td.still_mine(&held) {
+        let held = held.expect("checked by still_mine");
+        let now = meta_at(libc::AT_FDCWD, &c, 0).ok();
+        if td.owners.trusts(held.uid)
+            && !writable_by_others(&held)
+            && now.map(|m| m.ids) == Some(td.ids)
+        {
+            return Ok(Some(td));
+        }
     }
+    // Moved, loosened, or no longer ours (a forked child): walked again.
     check(dir, td.owners, false).map(Some)
 }
 
@@ -426,5 +453,20 @@ mod tests {
         chmod(&ls, 0o777);
         assert!(lookup(&ls).is_err());
         assert!(lookup(&t.path().join("never")).unwrap().is_none());
+        // The held descriptor closed and its number reused (libvirt's child before the
+        // lock hook): walked again, the other file left open.
+        chmod(&ls, 0o700);
+        let td = lookup(&ls).unwrap().unwrap();
+        let n = td.fd();
+        unsafe { libc::close(n) };
+        let other = std::fs::File::open(t.path()).unwrap();
+        let reused = std::os::fd::AsRawFd::as_raw_fd(&other) == n;
+        drop(td);
+        let again = lookup(&ls).unwrap().unwrap();
+        assert_eq!(again.ids, moved.ids);
+        if reused {
+            assert!(meta_at(n, c"", libc::AT_EMPTY_PATH).is_ok(), "not closed");
+        }
+        drop(other);
     }
 }
