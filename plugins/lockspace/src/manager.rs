@@ -432,10 +432,15 @@ impl Manager {
             }
         }
         held.locked = true;
-        if let Err(e) = check_linked(fd, &held.res.lock_path, &held.res.target) {
-            let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
-            held.locked = false;
-            return Err(e);
+        // A file with a slot of ours was checked when the slot was taken, and gc cannot
+        // remove it while we hold one: only a fresh exclusive open needs the check.
+        let fresh = held.slot.is_none();
+        if fresh {
+            if let Err(e) = check_linked(fd, &held.res.lock_path, &held.res.target) {
+                let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
+                held.locked = false;
+                return Err(e);
+            }
         }
         // An image identity lease is never in a lock state (`state.rs`): it has no
         // generation to read or move, only its holder record.

@@ -19,8 +19,9 @@
 //! of the directory; lease files are opened relative to it (`openat`, never following
 //! symlinks), so what this process uses is the directory that was checked, whatever
 //! happens to the path afterwards. Other processes must use the same one: each use
-//! `statx`es the held descriptor (owner and mode still trusted) and the path (it still
-//! resolves to the same device and inode). At the walk no untrusted user could write
+//! `statx`es the path, which must still resolve to the held device and inode, with an
+//! owner and mode still trusted (after a `fork`, the descriptor itself is checked too:
+//! the host may have closed it in the child, see [`TrustedDir::still_mine`]). At the walk no untrusted user could write
 //! any directory on the path (or, in a sticky one, the next entry), and only the owner
 //! or root can chmod or chown a directory: so only root or the driver's user can make
 //! the path resolve elsewhere. If they do (or loosen an ancestor, after which another
@@ -111,8 +112,25 @@ pub struct TrustedDir {
     fd: std::mem::ManuallyDrop<OwnedFd>,
     ids: (u64, u64),
     pub owners: Owners,
-    /// The process that opened `fd`.
-    pid: u32,
+    /// [`FORK_GEN`] when `fd` was opened: a fork since means this may be a child whose
+    /// descriptors the host closed (see [`TrustedDir::still_mine`]).
+    gen: u64,
+}
+
+/// Bumped in every child after `fork` (a `pthread_atfork` handler: no `getpid` per use).
+static FORK_GEN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+extern "C" fn forked_child() {
+    FORK_GEN.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+fn fork_gen() -> u64 {
+    static ATFORK: std::sync::Once = std::sync::Once::new();
+    ATFORK.call_once(|| {
+        // SAFETY: registers a handler that only touches an atomic.
+        unsafe { libc::pthread_atfork(None, None, Some(forked_child)) };
+    });
+    FORK_GEN.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 impl TrustedDir {
@@ -125,7 +143,7 @@ impl TrustedDir {
     /// before running the lock hook in the guest's child), and its number may since name
     /// another file.
     fn still_mine(&self, held: &std::io::Result<Meta>) -> bool {
-        self.pid == std::process::id() && matches!(held, Ok(m) if m.ids == self.ids)
+        self.gen == fork_gen() && matches!(held, Ok(m) if m.ids == self.ids)
     }
 }
 
@@ -359,7 +377,7 @@ pub fn check(dir: &Path, owners: Owners, create: bool) -> Result<Arc<TrustedDir>
         fd: std::mem::ManuallyDrop::new(fd),
         ids: m.ids,
         owners,
-        pid: std::process::id(),
+        gen: fork_gen(),
     });
     let mut all = dirs();
     all.retain(|d| d.path != dir);
@@ -368,24 +386,23 @@ pub fn check(dir: &Path, owners: Owners, create: bool) -> Result<Arc<TrustedDir>
 }
 
 /// The checked directory `dir`, verified again: `None` if this process never checked
-/// it (not a lockspace directory: a user's own lease file is elsewhere). Two `statx`
+/// it (not a lockspace directory: a user's own lease file is elsewhere). One `statx`
 /// when nothing moved; a full walk when the path names another inode than the one held
 /// (see the module comment), which then replaces it or is the error.
 pub fn lookup(dir: &Path) -> Result<Option<Arc<TrustedDir>>> {
     let Some(td) = dirs().iter().find(|d| d.path == dir).cloned() else {
         return Ok(None);
     };
-    let held = meta_at(td.fd(), c"", libc::AT_EMPTY_PATH);
     let c = CString::new(dir.as_os_str().as_bytes())
         .map_err(|_| Error::invalid_arg("lockspace directory contains a NUL byte"))?;
-    if td.still_mine(&held) {
-        let held = held.expect("checked by still_mine");
-        let now = meta_at(libc::AT_FDCWD, &c, 0).ok();
-        if td.owners.trusts(held.uid)
-            && !writable_by_others(&held)
-            && now.map(|m| m.ids) == Some(td.ids)
-        {
-            return Ok(Some(td));
+    // One `statx` of the path: when it names the held inode, its owner and mode are the
+    // held directory's. No fork since: the descriptor is still the one opened (only a
+    // forked child's host closes descriptors it does not know).
+    if td.gen == fork_gen() {
+        if let Ok(now) = meta_at(libc::AT_FDCWD, &c, 0) {
+            if now.ids == td.ids && td.owners.trusts(now.uid) && !writable_by_others(&now) {
+                return Ok(Some(td));
+            }
         }
     }
     // Moved, loosened, or no longer ours (a forked child): walked again.
@@ -462,6 +479,8 @@ mod tests {
         let other = std::fs::File::open(t.path()).unwrap();
         let reused = std::os::fd::AsRawFd::as_raw_fd(&other) == n;
         drop(td);
+        forked_child(); // what the atfork handler does in a child
+        assert!(fork_gen() > 0);
         let again = lookup(&ls).unwrap().unwrap();
         assert_eq!(again.ids, moved.ids);
         if reused {
