@@ -158,4 +158,60 @@ mod tests {
             o => panic!("{o:?}"),
         }
     }
+
+    /// Acquirers following the plugin's protocol (open, lock, re-check the name, else
+    /// again) while gc removes the file in a loop: never two holders at once.
+    #[test]
+    fn gc_racing_acquirers_never_lets_two_in() {
+        use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+        use std::sync::Arc;
+        let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
+        let path = Arc::new(dir.path().join("lease"));
+        let inside = Arc::new(AtomicUsize::new(0));
+        let worst = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(AtomicBool::new(false));
+        let removed = Arc::new(AtomicUsize::new(0));
+        let gc = {
+            let (path, stop, removed) = (path.clone(), stop.clone(), removed.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    if let Ok(Outcome::Removed(_)) = collect(&path) {
+                        removed.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            })
+        };
+        let workers: Vec<_> = (0..4)
+            .map(|_| {
+                let (path, inside, worst) = (path.clone(), inside.clone(), worst.clone());
+                std::thread::spawn(move || {
+                    let mut held = 0;
+                    while held < 200 {
+                        let fd = lease::open(&path, true).unwrap();
+                        if !lease::try_lock(fd.as_raw_fd(), libc::F_WRLCK, RESOURCE_LOCK).unwrap()
+                            || !lease::still_linked(fd.as_raw_fd(), &path).unwrap()
+                        {
+                            continue;
+                        }
+                        let n = inside.fetch_add(1, Ordering::SeqCst) + 1;
+                        worst.fetch_max(n, Ordering::SeqCst);
+                        std::thread::yield_now();
+                        inside.fetch_sub(1, Ordering::SeqCst);
+                        held += 1;
+                    }
+                })
+            })
+            .collect();
+        for w in workers {
+            w.join().unwrap();
+        }
+        stop.store(true, Ordering::Relaxed);
+        gc.join().unwrap();
+        assert_eq!(worst.load(Ordering::SeqCst), 1, "two holders at once");
+        assert!(
+            removed.load(Ordering::Relaxed) > 0,
+            "gc never ran between them"
+        );
+    }
 }

@@ -131,10 +131,24 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
 /// following symlinks and checked to be that inode. `Ok(None)`: no such file. Returns
 /// the file and its (device, inode).
 pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
-    let Some(st) = probe_lstat(path)? else {
-        return Ok(None);
-    };
-    Ok(Some((open_probe_at(path, &st)?, st.ids)))
+    // Removed or replaced between the look and the open (`virtcore-lock gc`): again.
+    for _ in 0..8 {
+        let Some(st) = probe_lstat(path)? else {
+            return Ok(None);
+        };
+        match open_probe_at(path, &st) {
+            Ok(fd) => return Ok(Some((fd, st.ids))),
+            Err(_) if probe_lstat(path).ok().flatten().map(|s| s.ids) != Some(st.ids) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(
+        VIR_ERR_OPERATION_INVALID,
+        format!(
+            "lease file '{}' kept being replaced while opening it",
+            path.display()
+        ),
+    ))
 }
 
 fn c_path(path: &Path) -> Result<CString> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::abi::err::*;
 use crate::error::{Error, Result};
 use crate::ids::Status;
-use crate::lease::{not_regular, same_inode, stat_fd, RW};
+use crate::lease::{not_regular, stat_fd, RW};
 use crate::state::Target;
 use crate::trust::{self, Meta, TrustedDir};
 
@@ -79,24 +79,31 @@ pub(crate) fn open_at(dirfd: RawFd, name: &CStr, flags: i32) -> Option<OwnedFd> 
 /// Opens lease file `name` of the checked directory `td` read-write (creating it when
 /// `create`): looked at first (`statx` without following), refused unless
 /// [`check_lease`] accepts it, then opened relative to the held directory without
-/// following symlinks and checked to be that inode.
+/// following symlinks and checked to be that inode. A file removed (`virtcore-lock gc`)
+/// or created by someone else between these steps is looked at again: a few rounds at
+/// most, each of which means another process made progress.
 pub(crate) fn open_in(td: &TrustedDir, name: &CStr, create: bool, path: &Path) -> Result<OwnedFd> {
-    let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
-    // Twice at most: a file created by someone else between the look and O_EXCL.
-    for _ in 0..2 {
+    let cannot =
+        |e: io::Error| Error::system(e, format!("cannot open lease file '{}'", path.display()));
+    let enoent = |e: &io::Error| e.raw_os_error() == Some(libc::ENOENT);
+    for _ in 0..8 {
         match trust::meta_at(td.fd(), name, libc::AT_SYMLINK_NOFOLLOW) {
             Ok(m) => {
                 check_lease(&m, td, path)?;
-                let fd = open_at(td.fd(), name, RW).ok_or_else(cannot_open)?;
-                return same_inode(fd, &status_of(&m), path);
+                let Some(fd) = open_at(td.fd(), name, RW) else {
+                    let e = io::Error::last_os_error();
+                    if enoent(&e) {
+                        continue; // removed since the look
+                    }
+                    return Err(cannot(e));
+                };
+                if stat_fd(fd.as_raw_fd(), path)?.ids == m.ids {
+                    return Ok(fd);
+                }
+                continue; // replaced since the look
             }
-            Err(e) if e.raw_os_error() == Some(libc::ENOENT) && create => {}
-            Err(e) => {
-                return Err(Error::system(
-                    e,
-                    format!("cannot open lease file '{}'", path.display()),
-                ))
-            }
+            Err(e) if enoent(&e) && create => {}
+            Err(e) => return Err(cannot(e)),
         }
         if let Some(fd) = open_at(td.fd(), name, RW | libc::O_CREAT | libc::O_EXCL) {
             // Exactly the driver's mode, whatever the umask.
@@ -104,11 +111,18 @@ pub(crate) fn open_in(td: &TrustedDir, name: &CStr, create: bool, path: &Path) -
             unsafe { libc::fchmod(fd.as_raw_fd(), LEASE_MODE as libc::mode_t) };
             return Ok(fd);
         }
-        if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-            return Err(cannot_open());
+        let e = io::Error::last_os_error();
+        if e.raw_os_error() != Some(libc::EEXIST) {
+            return Err(cannot(e));
         }
     }
-    Err(cannot_open())
+    Err(Error::new(
+        VIR_ERR_OPERATION_INVALID,
+        format!(
+            "lease file '{}' kept being replaced while opening it",
+            path.display()
+        ),
+    ))
 }
 
 /// Whether open lease file `fd` is still the file named `path` (in a checked lockspace
