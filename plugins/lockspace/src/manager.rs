@@ -457,7 +457,11 @@ impl Manager {
                     // open): with the write lock nobody else holds the resource, so
                     // the header is rewritten below from generation 0. A shared holder
                     // cannot know that and says how to recover.
-                    Err(e) if !held.res.shared && expected.is_none() => {
+                    Err(e)
+                        if e.code == VIR_ERR_INTERNAL_ERROR
+                            && !held.res.shared
+                            && expected.is_none() =>
+                    {
                         crate::error::warn(&format!(
                             "{}: {}; rewritten (nobody held it)",
                             held.res.target.describe(),
