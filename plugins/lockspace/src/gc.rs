@@ -130,7 +130,7 @@ mod tests {
         assert_eq!(collect(&idle).unwrap(), Outcome::Removed(String::new()));
         assert!(!idle.exists() && held.exists() && registered.exists());
         // An opener from before the removal sees its file is no longer linked.
-        let early = lease::open(&held, false).unwrap();
+        let early = lease::open(&held, true).unwrap();
         drop(h);
         assert_eq!(collect(&held).unwrap(), Outcome::Removed(String::new()));
         assert!(!lease::still_linked(early.as_raw_fd(), &held).unwrap());

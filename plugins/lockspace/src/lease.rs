@@ -88,25 +88,26 @@ pub(crate) const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | l
 /// device node, a FIFO or anything but a regular file is refused before it is opened
 /// read-write:
 ///
-/// - files of the lockspace directory: through the checked directory's descriptor
-///   ([`open_in`]: owner, mode and links checked too). Creating one anywhere else is
-///   an error: only a checked directory may receive lease files.
-/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+/// - files of the lockspace directory (`create`): through the checked directory's
+///   descriptor ([`open_in`]: owner, mode and links checked too). Anywhere else it is an
+///   error: only a checked directory may receive lease files.
+/// - a user's lease file (not `create`; its directory is the user's, even when it is
+///   the lockspace directory itself, and its mode too): opened `O_PATH`,
 ///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
 ///   only then that very inode is reopened read-write through `/proc/self/fd` (without
 ///   `/proc`: by name, checked to be the same inode).
 pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
-    if let Some((td, name)) = in_lockspace(path)? {
-        return open_in(&td, &name, create, path);
-    }
     if create {
-        return Err(Error::new(
-            VIR_ERR_OPERATION_INVALID,
-            format!(
-                "lease file '{}' is not in a lockspace directory checked by this process",
-                path.display()
-            ),
-        ));
+        let Some((td, name)) = in_lockspace(path)? else {
+            return Err(Error::new(
+                VIR_ERR_OPERATION_INVALID,
+                format!(
+                    "lease file '{}' is not in a lockspace directory checked by this process",
+                    path.display()
+                ),
+            ));
+        };
+        return open_in(&td, &name, true, path);
     }
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
