@@ -16,12 +16,14 @@
 //! - the directory itself is not writable by group or others, even if sticky.
 //!
 //! Why the cheap re-check ([`lookup`]) is enough. The walk leaves an `O_PATH` descriptor
-//! of the directory; lease files are opened relative to it (`openat`, never following
-//! symlinks), so what this process uses is the directory that was checked, whatever
-//! happens to the path afterwards. Other processes must use the same one: each use
-//! `statx`es the path, which must still resolve to the held device and inode, with an
-//! owner and mode still trusted (after a `fork`, the descriptor itself is checked too:
-//! the host may have closed it in the child, see [`TrustedDir::still_mine`]). At the walk no untrusted user could write
+//! of the directory; lease files are opened relative to it (`openat` of one name
+//! component with `O_NOFOLLOW`: nothing to resolve, so `openat2`'s `RESOLVE_BENEATH`
+//! would add nothing), so what this process uses is the directory that was checked,
+//! whatever happens to the path afterwards. Other processes must use the same one: each
+//! use `statx`es the path, which must still resolve to the held device and inode, with
+//! an owner and mode still trusted (after a `fork` the path is walked again: the host may
+//! have closed the descriptor in the child, see [`TrustedDir::still_mine`]). At the walk
+//! no untrusted user could write
 //! any directory on the path (or, in a sticky one, the next entry), and only the owner
 //! or root can chmod or chown a directory: so only root or the driver's user can make
 //! the path resolve elsewhere. If they do (or loosen an ancestor, after which another
