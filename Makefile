@@ -81,7 +81,7 @@ D       := $(DESTDIR)
 BUILT   := $(REL)/libvirtcore.so $(REL)/libvirtcore.a $(LOCKDRIVERS:%=$(REL)/lib%.so) \
            $(REL)/virtcore-lock $(MANPAGES:%=build/man1/%.1)
 # virtcore-lock's man pages, rendered by `make` (lib) from its clap definition.
-MANPAGES := virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run
+MANPAGES := virtcore-lock virtcore-lock-status virtcore-lock-who virtcore-lock-run virtcore-lock-gc
 # $(call put,SRC,DEST,MODE,STRIP COMMAND,EXTRA COMMAND)
 put = t='$(2).tmp'; install -m $(3) '$(1)' "$$t" && $(4) "$$t" $(5) && mv -fT "$$t" '$(2)' \
       || { rm -f "$$t"; exit 1; }

@@ -66,7 +66,8 @@ static int lease_fds(int *fds, int max)
         char link[PATH_MAX + 32], target[PATH_MAX] = "";
         snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
         ssize_t r = readlink(link, target, sizeof(target) - 1);
-        if (r > 0 && strncmp(target, ls_leases, strlen(ls_leases)) == 0)
+        if (r > 0 && strncmp(target, ls_leases, strlen(ls_leases)) == 0 &&
+            target[strlen(ls_leases)] == '/') /* a file in it, not the held directory */
             fds[n++] = atoi(e->d_name);
     }
     closedir(d);

@@ -62,18 +62,21 @@ static void *new_guest(lvPlugin *plugin, const char *name, unsigned char b)
 
 int main(void)
 {
-    char path[PATH_MAX], disk[PATH_MAX];
-    if (virInitialize() < 0)
-        return 1;
+    char path[PATH_MAX], disk[PATH_MAX], logfile[PATH_MAX + 32];
     snprintf(root, sizeof(root), "/tmp/lockspace-libvirt-XXXXXX");
     CHECK(mkdtemp(root) != NULL);
+    /* libvirt's log, where the plugin's warnings go (an unknown key, below). */
+    snprintf(logfile, sizeof(logfile), "3:file:%s/libvirt.log", root);
+    CHECK(setenv("LIBVIRT_LOG_OUTPUTS", logfile, 1) == 0);
+    if (virInitialize() < 0)
+        return 1;
     atexit(cleanup);
     snprintf(path, sizeof(path), "%s/leases", root);
     CHECK(mkdir(path, 0700) == 0);
     snprintf(disk, sizeof(disk), "%s/qemu-lockspace.conf", root);
     FILE *f = fopen(disk, "w");
     CHECK(f != NULL);
-    fprintf(f, "lockspace_dir = \"%s\"\n", path);
+    fprintf(f, "lockspace_dir = \"%s\"\nlockspace_dri = \"/typo\"\n", path);
     CHECK(fclose(f) == 0);
     snprintf(disk, sizeof(disk), "%s/disk.img", root);
     f = fopen(disk, "w");
@@ -115,6 +118,10 @@ int main(void)
 
     lvPlugin *plugin = virLockManagerPluginNew("lockspace", "qemu", root, 0);
     CHECK(plugin != NULL);
+    /* The misspelt key is a warning in libvirt's log, naming it. */
+    char cmd[PATH_MAX + 80];
+    snprintf(cmd, sizeof(cmd), "grep -q \"unknown setting 'lockspace_dri'\" '%s/libvirt.log'", root);
+    CHECK(system(cmd) == 0);
     CHECK(virLockManagerPluginUsesState(plugin));
     CHECK(strcmp(virLockManagerPluginGetName(plugin), "lockspace") == 0);
 

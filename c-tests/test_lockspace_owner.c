@@ -189,10 +189,11 @@ int main(void)
     AGENT_OK(t1, "release");
 
     /* No ptrace permission over the guest (a daemon that is not root): says so. The
-     * lease files are opened to it so that only the permission to the guest is missing. */
+     * lease files are given to it (a lease file must be 0600 and owned by a trusted
+     * user) so that only the permission to the guest is missing; given back after. */
     ls_agent *g4 = start_guest("vm4", 0x44, boot, bootf, 1);
     char cmd[PATH_MAX + 32];
-    snprintf(cmd, sizeof(cmd), "chmod 0666 '%s'/*", ls_leases);
+    snprintf(cmd, sizeof(cmd), "chown 65534 '%s'/*", ls_leases);
     CHECK(system(cmd) == 0);
     ls_agent *nobody = ls_agent_start();
     AGENT_OK(nobody, "setuid 65534");
@@ -201,6 +202,8 @@ int main(void)
     CHECK_CONTAINS(msg, "ptrace");
     CHECK_CONTAINS(msg, "domain 'vm4'");
     ls_agent_stop(nobody, 0);
+    snprintf(cmd, sizeof(cmd), "chown 0 '%s'/*", ls_leases);
+    CHECK(system(cmd) == 0);
     /* A kernel without pidfd_getfd (seccomp makes it fail with ENOSYS): says so. */
     ls_agent *old = ls_agent_start();
     AGENT_OK(old, "nopidfd");

@@ -313,7 +313,7 @@ static inline int ls_kept_fds(void)
             continue;
         link[k] = 0;
         if (strcmp(link, "anon_inode:[pidfd]") == 0 ||
-            strncmp(link, ls_leases, strlen(ls_leases)) == 0)
+            (strncmp(link, ls_leases, strlen(ls_leases)) == 0 && link[strlen(ls_leases)] == '/'))
             n++;
     }
     return n;

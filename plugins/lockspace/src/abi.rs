@@ -16,4 +16,5 @@ pub mod err {
     pub const VIR_ERR_OPERATION_INVALID: i32 = 55;
     pub const VIR_ERR_CONFIG_UNSUPPORTED: i32 = 67;
     pub const VIR_ERR_RESOURCE_BUSY: i32 = 87;
+    pub const VIR_ERR_OPERATION_ABORTED: i32 = 78;
 }

@@ -1,7 +1,11 @@
 //! The driver's configuration file in libvirt's conf syntax: `name = value` entries,
 //! where a value is a quoted string ("…" or '…'), an integer or a list `[v, …]`;
 //! `#` starts a comment; entries are separated by new lines or `;`.
-//! Known key: `lockspace_dir` (a string). Unknown keys are ignored, as libvirt does.
+//! Known keys: `lockspace_dir` (a string) and `lockspace_owner` (a user name or uid: the
+//! owner of a lockspace on a root-squashed NFS export, trusted like root for it, see
+//! `trust.rs`). Unknown keys are not an error, as in libvirt, but are listed in
+//! [`Config::unknown`] so that a typo is reported (tool: on stderr; plugin: a warning in
+//! libvirt's log) instead of silently giving the default.
 //!
 //! A hand parser, because no crate reads this syntax: TOML is close but refuses what
 //! libvirt's files contain (repeated keys, `;` separators, dotted names as plain names).
@@ -28,13 +32,73 @@ pub enum Value {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub lockspace_dir: PathBuf,
+    /// `lockspace_owner`: a user trusted with the lockspace besides root and this one.
+    pub lockspace_owner: Option<u32>,
+    /// Keys of the file that mean nothing to this driver, with their line of text.
+    pub unknown: Vec<String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
         Config {
             lockspace_dir: PathBuf::from(DEFAULT_LOCKSPACE_DIR),
+            lockspace_owner: None,
+            unknown: Vec::new(),
         }
+    }
+}
+
+impl Config {
+    /// Who may own the lockspace directory, its ancestors and lease files.
+    pub fn owners(&self) -> crate::trust::Owners {
+        crate::trust::Owners {
+            extra: self.lockspace_owner,
+        }
+    }
+
+    /// One warning per unknown key (empty when there is none).
+    pub fn warnings(&self, file: &str) -> Vec<String> {
+        self.unknown
+            .iter()
+            .map(|k| {
+                format!("config file '{file}': unknown setting '{k}' ignored (known: lockspace_dir, lockspace_owner)")
+            })
+            .collect()
+    }
+}
+
+/// A user name or uid as `lockspace_owner` gives it.
+fn owner_uid(value: &Value, file: &str) -> Result<u32> {
+    let bad = |what: String| {
+        Error::new(
+            VIR_ERR_CONFIG_UNSUPPORTED,
+            format!("config file '{file}': lockspace_owner {what}"),
+        )
+    };
+    match value {
+        Value::Int(n) => u32::try_from(*n).map_err(|_| bad(format!("{n} is not a uid"))),
+        Value::Str(name) => {
+            if let Ok(n) = name.parse::<u32>() {
+                return Ok(n);
+            }
+            let c = std::ffi::CString::new(name.as_bytes())
+                .map_err(|_| bad("contains a NUL byte".into()))?;
+            // SAFETY: getpwnam_r with buffers we own; the result points into them.
+            let mut pw: libc::passwd = unsafe { std::mem::zeroed() };
+            let mut buf = vec![0 as libc::c_char; 16384];
+            let mut out: *mut libc::passwd = std::ptr::null_mut();
+            let rc = unsafe {
+                libc::getpwnam_r(c.as_ptr(), &mut pw, buf.as_mut_ptr(), buf.len(), &mut out)
+            };
+            if rc != 0 || out.is_null() {
+                return Err(bad(format!("'{name}' is not a known user")));
+            }
+            Ok(pw.pw_uid)
+        }
+        Value::List(_) => Err(Error::new(
+            VIR_ERR_CONF_SYNTAX,
+            format!("config file '{file}': expected a user name or uid for 'lockspace_owner'"),
+        )),
     }
 }
 
@@ -182,7 +246,11 @@ pub fn parse(text: &str, file: &str) -> Result<Vec<(String, Value)>> {
 pub fn from_text(text: &str, file: &str) -> Result<Config> {
     let mut cfg = Config::default();
     for (name, value) in parse(text, file)? {
-        if name == "lockspace_dir" {
+        if name == "lockspace_owner" {
+            cfg.lockspace_owner = Some(owner_uid(&value, file)?);
+        } else if name != "lockspace_dir" {
+            cfg.unknown.push(name);
+        } else {
             match value {
                 Value::Str(s) if s.starts_with('/') => cfg.lockspace_dir = PathBuf::from(s),
                 Value::Str(s) => {
@@ -224,138 +292,36 @@ pub fn load(file: Option<&Path>) -> Result<Config> {
     from_text(&text, &path.display().to_string())
 }
 
-fn meta(dir: &Path) -> std::io::Result<std::fs::Metadata> {
-    std::fs::metadata(dir)
-}
-
-/// Whether `st` is writable by users other than its owner (group or others).
-fn writable_by_others(st: &std::fs::Metadata) -> bool {
-    use std::os::unix::fs::PermissionsExt;
-    st.permissions().mode() & 0o022 != 0
-}
-
-fn mode_text(st: &std::fs::Metadata) -> String {
-    use std::os::unix::fs::PermissionsExt;
-    format!("{:04o}", st.permissions().mode() & 0o7777)
-}
-
-/// Creates a missing lockspace directory (mode 0700; missing parents 0755, like
-/// `install -d`) below its nearest existing ancestor, which must be a directory not
-/// writable by other users unless sticky (`/tmp`): what is created there stays ours,
-/// and is checked again afterwards.
-fn create_lockspace_dir(dir: &Path) -> Result<()> {
-    let missing = |why: String| {
-        Error::new(
+/// Reads the configuration, as [`load`] does, except that a named file that does not
+/// exist is an error (`virtcore-lock --config FILE`: a typo must not give the defaults).
+pub fn load_named(file: &Path) -> Result<Config> {
+    match std::fs::symlink_metadata(file) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Error::new(
             VIR_ERR_CONFIG_UNSUPPORTED,
-            format!(
-                "lockspace directory '{}' is missing and cannot be created: {why}",
-                dir.display()
-            ),
-        )
-    };
-    let mut todo = vec![dir];
-    let mut base = dir.parent();
-    let ancestor = loop {
-        let Some(p) = base else {
-            return Err(missing("no existing parent".into()));
-        };
-        match meta(p) {
-            Ok(st) => break (p, st),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                todo.push(p);
-                base = p.parent();
-            }
-            Err(e) => return Err(missing(format!("'{}': {e}", p.display()))),
-        }
-    };
-    let (parent, st) = ancestor;
-    use std::os::unix::fs::PermissionsExt;
-    if !st.is_dir() {
-        return Err(missing(format!(
-            "'{}' is not a directory",
-            parent.display()
-        )));
+            format!("config file '{}' does not exist", file.display()),
+        )),
+        _ => load(Some(file)),
     }
-    if writable_by_others(&st) && st.permissions().mode() & 0o1000 == 0 {
-        return Err(missing(format!(
-            "its parent '{}' is writable by other users (mode {})",
-            parent.display(),
-            mode_text(&st)
-        )));
-    }
-    use std::os::unix::fs::DirBuilderExt;
-    for (i, d) in todo.iter().rev().enumerate() {
-        let last = i + 1 == todo.len();
-        match std::fs::DirBuilder::new()
-            .mode(if last { 0o700 } else { 0o755 })
-            .create(d)
-        {
-            Ok(()) => {}
-            // Created meanwhile by someone else: checked below like any existing one.
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(missing(format!("'{}': {e}", d.display()))),
-        }
-    }
-    Ok(())
 }
 
-/// A usable lockspace directory, created when missing: a directory (symlinks to one are
-/// followed: shared storage is often mounted elsewhere), owned by this user or root, not
-/// writable by any other user (who could otherwise replace or pre-create lease files),
-/// in which this process may create files (checked with the effective ids, as the open
-/// will be).
-pub fn check_lockspace_dir(dir: &Path) -> Result<()> {
-    if let Err(e) = meta(dir) {
-        if e.kind() != std::io::ErrorKind::NotFound {
-            return Err(Error::system(
-                e,
-                format!("lockspace directory '{}'", dir.display()),
-            ));
-        }
-        create_lockspace_dir(dir)?;
-    }
-    check_existing_dir(dir, libc::W_OK | libc::X_OK, "writable")
+/// A usable lockspace directory, created when missing (see [`crate::trust`]: every
+/// component owned by root, this user or `lockspace_owner`, none writable by another
+/// user), in which this process may create files (checked with the effective ids, as
+/// the open will be). Remembered, held open and verified again at every use.
+pub fn check_lockspace_dir(cfg: &Config) -> Result<()> {
+    check_dir(cfg, true, libc::W_OK | libc::X_OK, "writable")
 }
 
 /// A lockspace directory that is safe to read (`virtcore-lock status`, `who`): the same
 /// checks as [`check_lockspace_dir`], but it is never created and this user needs only
 /// to read it (a root-owned 0755 directory is fine for any user).
-pub fn check_lockspace_dir_readable(dir: &Path) -> Result<()> {
-    check_existing_dir(dir, libc::R_OK | libc::X_OK, "readable")
+pub fn check_lockspace_dir_readable(cfg: &Config) -> Result<()> {
+    check_dir(cfg, false, libc::R_OK | libc::X_OK, "readable")
 }
 
-fn check_existing_dir(dir: &Path, access: i32, needed: &str) -> Result<()> {
-    let meta = meta(dir)
-        .map_err(|e| Error::system(e, format!("lockspace directory '{}'", dir.display())))?;
-    if !meta.is_dir() {
-        return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!("lockspace directory '{}' is not a directory", dir.display()),
-        ));
-    }
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: geteuid has no preconditions.
-    let me = unsafe { libc::geteuid() };
-    if meta.uid() != me && meta.uid() != 0 {
-        return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!(
-                "lockspace directory '{}' is owned by uid {}, not by this user (uid {me}) or root",
-                dir.display(),
-                meta.uid()
-            ),
-        ));
-    }
-    if writable_by_others(&meta) {
-        return Err(Error::new(
-            VIR_ERR_CONFIG_UNSUPPORTED,
-            format!(
-                "lockspace directory '{}' is writable by other users (mode {}): make it 0700 or 0755",
-                dir.display(),
-                mode_text(&meta)
-            ),
-        ));
-    }
+fn check_dir(cfg: &Config, create: bool, access: i32, needed: &str) -> Result<()> {
+    let dir = &cfg.lockspace_dir;
+    crate::trust::check(dir, cfg.owners(), create)?;
     let c = std::ffi::CString::new(dir.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid_arg("lockspace directory contains a NUL byte"))?;
     // SAFETY: valid C string; faccessat has no other preconditions.
@@ -426,39 +392,57 @@ mod tests {
     }
 
     #[test]
+    fn unknown_keys_and_owner() {
+        let cfg = from_text("lockspace_dri = \"/x\"\nlockspace_owner = 65534\n", "f").unwrap();
+        assert_eq!(cfg.unknown, vec!["lockspace_dri".to_string()]);
+        assert_eq!(cfg.lockspace_owner, Some(65534));
+        assert!(cfg.warnings("f")[0].contains("unknown setting 'lockspace_dri'"));
+        let cfg = from_text("lockspace_owner = \"root\"", "f").unwrap();
+        assert_eq!(cfg.lockspace_owner, Some(0));
+        assert!(from_text("lockspace_owner = \"no-such-user-x\"", "f").is_err());
+        assert!(from_text("lockspace_owner = -1", "f").is_err());
+        let e = load_named(Path::new("/nonexistent/typo.conf")).unwrap_err();
+        assert!(e.message.contains("does not exist"), "{e}");
+    }
+
+    fn cfg(dir: &Path) -> Config {
+        Config {
+            lockspace_dir: dir.to_path_buf(),
+            ..Config::default()
+        }
+    }
+
+    #[test]
     fn lockspace_dir_checks() {
         use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
-        check_lockspace_dir(dir.path()).unwrap();
+        check_lockspace_dir(&cfg(dir.path())).unwrap();
         // Missing: created 0700, missing parents 0755.
         let missing = dir.path().join("a/b/missing");
-        check_lockspace_dir(&missing).unwrap();
+        check_lockspace_dir(&cfg(&missing)).unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o7777;
         assert_eq!(mode(&missing), 0o700);
         assert_eq!(mode(&dir.path().join("a")), 0o755);
         // Writable by others: refused, naming the directory and its mode.
         std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = check_lockspace_dir(&missing).unwrap_err();
+        let e = check_lockspace_dir(&cfg(&missing)).unwrap_err();
         assert!(
             e.message.contains(missing.to_str().unwrap()) && e.message.contains("mode 0777"),
             "{e}"
         );
         std::fs::set_permissions(&missing, std::fs::Permissions::from_mode(0o770)).unwrap();
-        assert!(check_lockspace_dir(&missing).is_err());
+        assert!(check_lockspace_dir(&cfg(&missing)).is_err());
         // A missing one under a parent others may write to is not created.
         let open = dir.path().join("open");
         std::fs::create_dir(&open).unwrap();
         std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let e = check_lockspace_dir(&open.join("ls")).unwrap_err();
-        assert!(
-            e.message.contains("is missing and cannot be created"),
-            "{e}"
-        );
+        let e = check_lockspace_dir(&cfg(&open.join("ls"))).unwrap_err();
+        assert!(e.message.contains("cannot be created"), "{e}");
         assert!(e.message.contains("mode 0777"), "{e}");
         assert!(!open.join("ls").exists());
         let file = dir.path().join("f");
         std::fs::write(&file, b"").unwrap();
-        let e = check_lockspace_dir(&file).unwrap_err();
+        let e = check_lockspace_dir(&cfg(&file)).unwrap_err();
         assert!(e.message.contains("not a directory"), "{e}");
     }
 }

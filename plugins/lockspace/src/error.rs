@@ -80,6 +80,66 @@ pub fn report(func: &str, err: &Error) {
     }
 }
 
+/// libvirt's `virLogSource` (`virlog.h`): name, priority, serial, flags.
+#[repr(C)]
+struct LogSource {
+    name: *const c_char,
+    priority: u32,
+    serial: u32,
+    flags: u32,
+}
+
+/// Shared with libvirt's logger, which updates `priority`/`serial` under its own lock
+/// (`virLogSourceUpdate`): wrapped so the static may be mutable through a pointer.
+struct SourceCell(std::cell::UnsafeCell<LogSource>);
+// SAFETY: only libvirt's logger writes it, under its lock.
+unsafe impl Sync for SourceCell {}
+
+static LOG_SOURCE: SourceCell = SourceCell(std::cell::UnsafeCell::new(LogSource {
+    name: c"locking.lockspace".as_ptr(),
+    priority: 0,
+    serial: 0,
+    flags: 0,
+}));
+
+type LogMessage = unsafe extern "C" fn(
+    *mut LogSource,
+    c_int,
+    *const c_char,
+    c_int,
+    *const c_char,
+    *const libc::c_void,
+    *const c_char,
+    ...
+);
+
+/// A warning in the host's log: libvirt's `virLogMessage` at `VIR_LOG_WARN` when the
+/// plugin runs in libvirt (the daemon's log, like libvirt's `VIR_WARN`), else stderr.
+pub fn warn(message: &str) {
+    let msg = CString::new(message.replace('\0', "?")).unwrap_or_default();
+    // SAFETY: dlsym with a NUL-terminated name.
+    let sym = unsafe { libc::dlsym(libc::RTLD_DEFAULT, c"virLogMessage".as_ptr()) };
+    if sym.is_null() {
+        eprintln!("lockspace: warning: {message}");
+        return;
+    }
+    // SAFETY: libvirt 9.0's virLogMessage(source, priority, filename, linenr, funcname,
+    // metadata, fmt, ...); "%s" consumes the one string passed.
+    unsafe {
+        let f: LogMessage = std::mem::transmute::<*mut libc::c_void, LogMessage>(sym);
+        f(
+            LOG_SOURCE.0.get(),
+            3, // VIR_LOG_WARN
+            c"lockspace/conf.rs".as_ptr(),
+            0,
+            c"lockspaceInit".as_ptr(),
+            std::ptr::null(),
+            c"%s".as_ptr(),
+            msg.as_ptr(),
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -27,10 +27,13 @@ use sha2::{Digest, Sha256};
 use crate::abi::err::*;
 use crate::error::{Error, Result};
 use crate::ids::{self, Status};
+use crate::leasedir::{check_lease, in_lockspace, open_at, open_in, status_of};
+pub use crate::leasedir::{still_linked, LEASE_MODE};
+use crate::trust;
 
 pub const RESOURCE_LOCK: u64 = 0;
 const HEADER_MAGIC: &[u8; 8] = b"VCLSLEA1";
-const SLOT_LOCK_BASE: u64 = 1024;
+pub(crate) const SLOT_LOCK_BASE: u64 = 1024;
 pub const MAX_SLOTS: u64 = 64;
 const HEADER_SIZE: usize = 16;
 const RECORD_BASE: u64 = HEADER_SIZE as u64;
@@ -45,7 +48,7 @@ pub fn sha256_hex(data: &[u8]) -> String {
 pub use crate::naming::canonical_disk_path;
 
 /// Type and (device, inode) of open lease file `fd` (see `ids.rs`: never `stat`).
-fn stat_fd(fd: RawFd, path: &Path) -> Result<Status> {
+pub(crate) fn stat_fd(fd: RawFd, path: &Path) -> Result<Status> {
     ids::of_fd(fd)
         .map_err(|e| Error::system(e, format!("cannot stat lease file '{}'", path.display())))
 }
@@ -57,7 +60,7 @@ fn raw_open(c: &CString, flags: i32) -> Option<OwnedFd> {
     (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
-fn not_regular(path: &Path) -> Error {
+pub(crate) fn not_regular(path: &Path) -> Error {
     Error::new(
         VIR_ERR_CONFIG_UNSUPPORTED,
         format!("lease file '{}' is not a regular file", path.display()),
@@ -65,7 +68,7 @@ fn not_regular(path: &Path) -> Error {
 }
 
 /// `fd` must still be the inode `st` described (checked before it was opened).
-fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
+pub(crate) fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
     let now = stat_fd(fd.as_raw_fd(), path)?;
     if now.ids != st.ids {
         return Err(Error::new(
@@ -79,48 +82,36 @@ fn same_inode(fd: OwnedFd, st: &Status, path: &Path) -> Result<OwnedFd> {
     Ok(fd)
 }
 
-const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
+pub(crate) const RW: i32 = libc::O_RDWR | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
 
 /// Opens a lease file read-write, creating it mode 0600 when `create`. A symlink, a
 /// device node, a FIFO or anything but a regular file is refused before it is opened
 /// read-write:
 ///
-/// - files of the lockspace directory (`create`): `lstat` first, then opened by name
-///   without following symlinks and checked to be that same inode. Only the directory's
-///   owner (this user or root: `conf.rs` refuses any other) can change an entry between
-///   the two, and a file created here (`O_EXCL`) is new and regular. Cheap: one `lstat`
-///   more than a plain open, on the lock cycle's hot path.
-/// - a user's lease file (not `create`; its directory is not ours): opened `O_PATH`,
+/// - files of the lockspace directory (`create`): through the checked directory's
+///   descriptor ([`open_in`]: owner, mode and links checked too). Anywhere else it is an
+///   error: only a checked directory may receive lease files.
+/// - a user's lease file (not `create`; its directory is the user's, even when it is
+///   the lockspace directory itself, and its mode too): opened `O_PATH`,
 ///   which opens nothing (no device side effect, no FIFO wait), checked with `fstat`, and
 ///   only then that very inode is reopened read-write through `/proc/self/fd` (without
 ///   `/proc`: by name, checked to be the same inode).
 pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
+    if create {
+        let Some((td, name)) = in_lockspace(path)? else {
+            return Err(Error::new(
+                VIR_ERR_OPERATION_INVALID,
+                format!(
+                    "lease file '{}' is not in a lockspace directory checked by this process",
+                    path.display()
+                ),
+            ));
+        };
+        return open_in(&td, &name, true, path);
+    }
     let c = CString::new(path.as_os_str().as_encoded_bytes())
         .map_err(|_| Error::invalid_arg(format!("lease path '{}' contains NUL", path.display())))?;
     let cannot_open = || Error::last_os(format!("cannot open lease file '{}'", path.display()));
-    if create {
-        // Twice at most: a file created by someone else between lstat and O_EXCL.
-        for _ in 0..2 {
-            match ids::of_path(&c, false) {
-                Ok(st) => {
-                    if !st.is_regular() {
-                        return Err(not_regular(path));
-                    }
-                    let fd = raw_open(&c, RW).ok_or_else(cannot_open)?;
-                    return same_inode(fd, &st, path);
-                }
-                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {}
-                Err(_) => return Err(cannot_open()),
-            }
-            if let Some(fd) = raw_open(&c, RW | libc::O_CREAT | libc::O_EXCL) {
-                return Ok(fd);
-            }
-            if io::Error::last_os_error().raw_os_error() != Some(libc::EEXIST) {
-                return Err(cannot_open());
-            }
-        }
-        return Err(cannot_open());
-    }
     let probe =
         raw_open(&c, libc::O_PATH | libc::O_CLOEXEC | libc::O_NOFOLLOW).ok_or_else(cannot_open)?;
     let st = stat_fd(probe.as_raw_fd(), path)?;
@@ -136,15 +127,29 @@ pub fn open(path: &Path, create: bool) -> Result<OwnedFd> {
 }
 
 /// Opens an existing lease file only to look at it (records, generation, slot probes)
-/// from another process than its holders': `lstat` first (a symlink, device node or
+/// from another process than its holders': looked at first (a symlink, device node or
 /// FIFO is refused without being opened, as in [`open`]), then opened read-only without
 /// following symlinks and checked to be that inode. `Ok(None)`: no such file. Returns
 /// the file and its (device, inode).
 pub fn open_probe(path: &Path) -> Result<Option<(OwnedFd, (u64, u64))>> {
-    let Some(st) = probe_lstat(path)? else {
-        return Ok(None);
-    };
-    Ok(Some((open_probe_at(path, &st)?, st.ids)))
+    // Removed or replaced between the look and the open (`virtcore-lock gc`): again.
+    for _ in 0..8 {
+        let Some(st) = probe_lstat(path)? else {
+            return Ok(None);
+        };
+        match open_probe_at(path, &st) {
+            Ok(fd) => return Ok(Some((fd, st.ids))),
+            Err(_) if probe_lstat(path).ok().flatten().map(|s| s.ids) != Some(st.ids) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Err(Error::new(
+        VIR_ERR_OPERATION_INVALID,
+        format!(
+            "lease file '{}' kept being replaced while opening it",
+            path.display()
+        ),
+    ))
 }
 
 fn c_path(path: &Path) -> Result<CString> {
@@ -154,18 +159,26 @@ fn c_path(path: &Path) -> Result<CString> {
 
 /// The status of an existing lease file, which must be a regular file, not following a
 /// symlink (`Ok(None)`: no such file): the check before [`open_probe_at`] and before
-/// every reuse of a look.
+/// every reuse of a look. In the lockspace directory, through its checked descriptor and
+/// with the checks of [`open`].
 pub fn probe_lstat(path: &Path) -> Result<Option<Status>> {
+    let cannot =
+        |e: io::Error| Error::system(e, format!("cannot open lease file '{}'", path.display()));
+    if let Some((td, name)) = in_lockspace(path)? {
+        return match trust::meta_at(td.fd(), &name, libc::AT_SYMLINK_NOFOLLOW) {
+            Ok(m) => {
+                check_lease(&m, &td, path)?;
+                Ok(Some(status_of(&m)))
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENOENT) => Ok(None),
+            Err(e) => Err(cannot(e)),
+        };
+    }
     let c = c_path(path)?;
     let st = match ids::of_path(&c, false) {
         Ok(st) => st,
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
-        Err(e) => {
-            return Err(Error::system(
-                e,
-                format!("cannot open lease file '{}'", path.display()),
-            ))
-        }
+        Err(e) => return Err(cannot(e)),
     };
     if !st.is_regular() {
         return Err(not_regular(path));
@@ -174,12 +187,15 @@ pub fn probe_lstat(path: &Path) -> Result<Option<Status>> {
 }
 
 /// Opens lease file `path` read-only, as [`probe_lstat`] found it (`st`): without
-/// following symlinks, and checked to be that inode.
+/// following symlinks (relative to the checked lockspace directory when in one), and
+/// checked to be that inode.
 pub fn open_probe_at(path: &Path, st: &Status) -> Result<OwnedFd> {
-    let c = c_path(path)?;
     let flags = libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK;
-    let fd = raw_open(&c, flags)
-        .ok_or_else(|| Error::last_os(format!("cannot open lease file '{}'", path.display())))?;
+    let fd = match in_lockspace(path)? {
+        Some((td, name)) => open_at(td.fd(), &name, flags),
+        None => raw_open(&c_path(path)?, flags),
+    }
+    .ok_or_else(|| Error::last_os(format!("cannot open lease file '{}'", path.display())))?;
     same_inode(fd, st, path)
 }
 
@@ -475,6 +491,7 @@ mod tests {
     #[test]
     fn canonical_paths() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let real = dir.path().join("disk.img");
         std::fs::write(&real, b"").unwrap();
         let link = dir.path().join("link.img");
@@ -494,6 +511,7 @@ mod tests {
     #[test]
     fn every_live_holder_is_found() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let p = dir.path().join("lease");
         let files: Vec<OwnedFd> = (0..5).map(|_| open(&p, true).unwrap()).collect();
         let record = |i: u32| Holder {
@@ -542,6 +560,7 @@ mod tests {
     #[test]
     fn locks_records_and_generation() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let p = dir.path().join("lease");
         let a = open(&p, true).unwrap();
         let b = open(&p, false).unwrap();
@@ -580,6 +599,7 @@ mod tests {
     #[test]
     fn special_files_are_refused_unopened() {
         let dir = tempfile::tempdir().unwrap();
+        trust::check(dir.path(), Default::default(), false).unwrap();
         let fifo = dir.path().join("fifo");
         let c = CString::new(fifo.to_str().unwrap()).unwrap();
         assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);

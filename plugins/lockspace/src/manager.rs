@@ -23,6 +23,7 @@ use crate::abi::*;
 use crate::conf::{self, Config};
 use crate::error::{Error, Result};
 use crate::lease::{self, Holder};
+use crate::leasedir::{check_linked, for_target};
 use crate::naming;
 use crate::state::{self, Entry, Target};
 
@@ -120,7 +121,12 @@ pub fn init(version: u32, config_file: Option<&Path>, flags: u32) -> Result<()> 
         ));
     }
     let cfg = conf::load(config_file)?;
-    conf::check_lockspace_dir(&cfg.lockspace_dir)?;
+    if let Some(f) = config_file {
+        for w in cfg.warnings(&f.display().to_string()) {
+            crate::error::warn(&w);
+        }
+    }
+    conf::check_lockspace_dir(&cfg)?;
     let mut d = lock(&DRIVER);
     d.config = Some(Arc::new(cfg));
     d.inits += 1;
@@ -148,6 +154,7 @@ pub fn deinit() -> bool {
         *lock(&HELD) = Vec::new();
         *lock(&MAILBOXES) = Vec::new();
         crate::cache::clear();
+        crate::trust::clear();
     }
     true
 }
@@ -342,10 +349,23 @@ impl Manager {
     /// taken, so nobody is named as holder too early. An exclusive holder takes the
     /// exclusive slot once it has the lock (see [`Manager::lock_resource`]).
     fn open_resource(&self, res: &Resource, claim: bool) -> Result<Held> {
+        // A lease file removed by `virtcore-lock gc` between our open and our slot:
+        // opened again (gc removes only files nobody holds, so this ends).
+        for _ in 0..3 {
+            match self.open_resource_once(res, claim) {
+                Err(e) if e.code == VIR_ERR_OPERATION_ABORTED => continue,
+                other => return other,
+            }
+        }
+        self.open_resource_once(res, claim)
+    }
+
+    fn open_resource_once(&self, res: &Resource, claim: bool) -> Result<Held> {
         let user_file = res.record_path.is_some();
-        let lock_fd = lease::open(&res.lock_path, !user_file)?;
+        let lock_fd =
+            lease::open(&res.lock_path, !user_file).map_err(|e| for_target(e, &res.target))?;
         let record_fd = match &res.record_path {
-            Some(p) => Some(lease::open(p, true)?),
+            Some(p) => Some(lease::open(p, true).map_err(|e| for_target(e, &res.target))?),
             None => None,
         };
         let mut held = Held {
@@ -364,6 +384,7 @@ impl Manager {
         if claim {
             let slot = lease::claim_slot(held.record_fd(), held.record_path())?;
             held.slot = Some(slot);
+            check_linked(held.record_fd(), held.record_path(), &res.target)?;
             lease::write_record(
                 held.record_fd(),
                 slot,
@@ -412,6 +433,16 @@ impl Manager {
             }
         }
         held.locked = true;
+        // A file with a slot of ours was checked when the slot was taken, and gc cannot
+        // remove it while we hold one: only a fresh exclusive open needs the check.
+        let fresh = held.slot.is_none();
+        if fresh {
+            if let Err(e) = check_linked(fd, &held.res.lock_path, &held.res.target) {
+                let _ = lease::try_lock(fd, libc::F_UNLCK, held.res.lock_offset);
+                held.locked = false;
+                return Err(e);
+            }
+        }
         // An image identity lease is never in a lock state (`state.rs`): it has no
         // generation to read or move, only its holder record.
         let identity = matches!(held.res.target, Target::DiskIdentity { .. });
@@ -421,7 +452,29 @@ impl Manager {
             let gen = if identity {
                 0
             } else {
-                lease::read_generation(rec_fd, &path)?
+                match lease::read_generation(rec_fd, &path) {
+                    Ok(gen) => gen,
+                    // A damaged header (garbage written by a process that had the file
+                    // open): with the write lock nobody else holds the resource, so
+                    // the header is rewritten below from generation 0. A shared holder
+                    // cannot know that and says how to recover.
+                    Err(e)
+                        if e.code == VIR_ERR_INTERNAL_ERROR
+                            && !held.res.shared
+                            && expected.is_none() =>
+                    {
+                        crate::error::warn(&format!(
+                            "{}: {}; rewritten (nobody held it)",
+                            held.res.target.describe(),
+                            e.message
+                        ));
+                        0
+                    }
+                    Err(e) => return Err(for_target(Error::new(e.code, format!(
+                        "{}: nothing else may hold it to recover: run virtcore-lock gc (removes it when unused), or take it once exclusively, which rewrites the header",
+                        e.message
+                    )), &held.res.target)),
+                }
             };
             if let Some(want) = expected {
                 if want != gen {
@@ -553,15 +606,25 @@ impl Manager {
                     }
                     r
                 }
-                None => self
-                    .open_resource(res, register_only || res.shared)
-                    .and_then(|mut h| {
-                        if !register_only {
-                            self.lock_resource(&mut h, *expected)?;
+                None => {
+                    // Again when gc removed the file under us (see `check_linked`).
+                    let mut tries = 0;
+                    loop {
+                        let r = self
+                            .open_resource(res, register_only || res.shared)
+                            .and_then(|mut h| {
+                                if !register_only {
+                                    self.lock_resource(&mut h, *expected)?;
+                                }
+                                Ok(h)
+                            });
+                        tries += 1;
+                        match r {
+                            Err(e) if e.code == VIR_ERR_OPERATION_ABORTED && tries < 3 => {}
+                            r => break r.map(|h| fresh.push(h)),
                         }
-                        fresh.push(h);
-                        Ok(())
-                    }),
+                    }
+                }
             };
             if let Err(e) = step {
                 result = Err(e);
@@ -714,10 +777,11 @@ impl Manager {
     /// The state entry of `res` when a live process holds it for this guest.
     fn inquire_elsewhere(&self, res: &Resource) -> Result<Option<Entry>> {
         let path = res.record_path.as_deref().unwrap_or(&res.lock_path);
-        if !path.exists() {
+        // Through the checked directory (never `path.exists()`: a swapped path would
+        // say "nothing held" without any check).
+        let Some((fd, _)) = lease::open_probe(path).map_err(|e| for_target(e, &res.target))? else {
             return Ok(None);
-        }
-        let fd = lease::open(path, false)?;
+        };
         let held = lease::holders(fd.as_raw_fd())
             .into_iter()
             // With a pid, that process of the guest only (two during a migration).

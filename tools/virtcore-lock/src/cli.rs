@@ -23,7 +23,8 @@ Exit status:
        files are 0600; fork failed)
   75   `run`: refused, a guest or tool holds a disk, or a paused guest uses it (the
        holders are named); with --wait, still held when the time ran out
-  78   configuration: the config file has errors, is not a regular file or is
+  78   configuration: the config file named by --config does not exist, has errors,
+       is not a regular file or is
        larger than 10 MiB; the lockspace directory is missing, not a directory,
        writable by other users, not readable (`status`, `who`) or not writable
        (`run`) by this user
@@ -47,9 +48,10 @@ runs on it.",
 )]
 pub struct Cli {
     /// The lockspace plugin's configuration file (libvirt conf syntax, `lockspace_dir =
-    /// "…"`); a missing file means the plugin's defaults
-    #[arg(long, global = true, value_name = "FILE", default_value = DEFAULT_CONFIG)]
-    pub config: PathBuf,
+    /// "…"`). Default /etc/libvirt/qemu-lockspace.conf, where a missing file means the
+    /// plugin's defaults; a file named here must exist (a typo is an error, exit 78)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
 
     #[command(subcommand)]
     pub command: Command,
@@ -117,6 +119,19 @@ the locks last until the last of them exits.",
         after_long_help = EXIT_STATUS
     )]
     Run(RunArgs),
+    /// Remove the lease files nothing holds (and entries that are no lease file)
+    #[command(
+        long_about = "Remove the lease files nothing holds, so that the lockspace does not \
+grow forever, and clear a damaged one (\"has no valid header\") or an entry that is no \
+lease file the plugin would open (a FIFO, symlink, hard link, another user's file, a \
+wrong mode: the plugin refuses those, naming them). Safe while guests start and stop: a \
+file is removed only while gc holds every lock byte of it, and a guest that opened it \
+just before opens the name again. A file in use (held, or registered by a paused guest) \
+is kept. Prints one line per removed entry and a summary. Needs write access to the \
+lockspace directory (root for libvirtd's).",
+        after_long_help = EXIT_STATUS
+    )]
+    Gc,
     /// Write the man pages into DIR (used by `make`)
     #[command(hide = true)]
     Man {

@@ -6,9 +6,7 @@
 //! slot locks probed with `F_OFD_GETLK`, which takes nothing), so a reader never makes a
 //! guest start fail and never reports a holder that is gone.
 
-use std::ffi::CString;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
-use std::os::unix::fs::MetadataExt;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
 use lockspace::lease::{self, Holder};
@@ -24,7 +22,8 @@ use crate::{exit, load_config, Failure};
 /// users, who could plant or remove lease files). Unlike the plugin, the tool never
 /// creates it: a missing directory is a configuration error.
 /// `write`: `run` needs to create lease files; `status` and `who` only read.
-pub fn check_dir(dir: &Path, write: bool) -> Result<(), Failure> {
+pub fn check_dir(cfg: &lockspace::conf::Config, write: bool) -> Result<(), Failure> {
+    let dir = &cfg.lockspace_dir;
     if let Err(e) = std::fs::metadata(dir) {
         let what = format!("lockspace directory '{}'", dir.display());
         return Err(Failure::new(
@@ -33,65 +32,33 @@ pub fn check_dir(dir: &Path, write: bool) -> Result<(), Failure> {
         ));
     }
     let checked = if write {
-        lockspace::conf::check_lockspace_dir(dir)
+        lockspace::conf::check_lockspace_dir(cfg)
     } else {
-        lockspace::conf::check_lockspace_dir_readable(dir)
+        lockspace::conf::check_lockspace_dir_readable(cfg)
     };
     checked.map_err(|e| Failure::new(exit::CONFIG, e.message))
 }
 
-/// Opens a lease file for reading: `None` when it does not exist or is not a regular
-/// file (never opened then).
+/// Opens a lease file for reading: `None` when it does not exist. Through the
+/// plugin's own code (`lease::open_probe`): relative to the checked lockspace directory,
+/// never following a symlink, and a planted entry (symlink, FIFO, device, hard link,
+/// another user's file) is an error naming it, never opened.
 fn open_lease(path: &Path) -> Result<Option<OwnedFd>, Failure> {
-    let md = match std::fs::symlink_metadata(path) {
-        Ok(md) => md,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => {
-            return Err(Failure::new(
+    match lease::open_probe(path) {
+        Ok(found) => Ok(found.map(|(fd, _)| fd)),
+        Err(e) if e.message.ends_with("Permission denied") => {
+            // Lease files are created 0600 (holder records name guests and disks):
+            // reading a lockspace others hold needs their user (root for libvirtd's).
+            Err(Failure::new(
                 exit::OSERR,
-                format!("cannot stat lease file '{}': {e}", path.display()),
+                format!(
+                    "{} (lease files are readable only by the user holding them: run as that user, root for libvirtd's guests)",
+                    e.message
+                ),
             ))
         }
-    };
-    if !md.file_type().is_file() {
-        return Ok(None);
+        Err(e) => Err(Failure::from_plugin(e)),
     }
-    let c = CString::new(path.as_os_str().as_encoded_bytes())
-        .map_err(|_| Failure::new(exit::DATAERR, "path contains a NUL byte"))?;
-    let flags =
-        libc::O_RDONLY | libc::O_CLOEXEC | libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY;
-    // SAFETY: valid C string.
-    let fd = unsafe { libc::open(c.as_ptr(), flags) };
-    if fd < 0 {
-        let e = std::io::Error::last_os_error();
-        if e.kind() == std::io::ErrorKind::NotFound {
-            return Ok(None);
-        }
-        // Lease files are created 0600 (holder records name guests and disks): reading
-        // a lockspace others hold needs their user (root for libvirtd's).
-        let hint = if e.kind() == std::io::ErrorKind::PermissionDenied {
-            " (lease files are readable only by the user holding them: run as that user, root for libvirtd's guests)"
-        } else {
-            ""
-        };
-        return Err(Failure::new(
-            exit::OSERR,
-            format!("cannot open lease file '{}': {e}{hint}", path.display()),
-        ));
-    }
-    // SAFETY: fd was just opened and is owned by nobody else.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
-    // SAFETY: fstat into a zeroed buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    if unsafe { libc::fstat(fd.as_raw_fd(), &mut st) } != 0
-        || st.st_mode & libc::S_IFMT != libc::S_IFREG
-        || st.st_ino != md.ino()
-        || st.st_dev != md.dev()
-    {
-        // Swapped between the lstat and the open: not the file that was checked.
-        return Ok(None);
-    }
-    Ok(Some(fd))
 }
 
 /// The kind of lock another open file holds on the resource byte (`F_UNLCK`: none).
@@ -243,7 +210,16 @@ pub fn scan(dir: &Path) -> Result<Vec<Row>, Failure> {
             continue;
         }
         let path = dir.join(&*name);
-        if let Some(v) = view(&path)? {
+        let v = match view(&path) {
+            Ok(v) => v,
+            // A planted entry is reported, and the rest still listed.
+            Err(f) if f.code == exit::CONFIG => {
+                eprintln!("virtcore-lock: warning: {}", f.message);
+                continue;
+            }
+            Err(f) => return Err(f),
+        };
+        if let Some(v) = v {
             let r = row(&path, &v);
             // A disk's second, host-local lease (the image behind its path, so hard links
             // and bind mounts meet) has the same holders as the disk's row: `who` reads
@@ -317,6 +293,8 @@ pub struct WhoOut {
     pub held: bool,
     pub mode: Option<&'static str>,
     pub holders: Vec<HolderOut>,
+    /// Whether the disk's path exists (a disk may be locked before it is created).
+    pub exists: bool,
 }
 
 /// The holders of one disk: every lease file the plugin locks for it.
@@ -332,9 +310,12 @@ pub fn who_one(cfg: &lockspace::conf::Config, disk: &str) -> Result<WhoOut, Fail
         held: false,
         mode: None,
         holders: Vec::new(),
+        exists: std::fs::symlink_metadata(disk).is_ok(),
     };
     for f in files {
-        let Some(v) = view(&f)? else { continue };
+        let v = view(&f)
+            .map_err(|e| Failure::new(e.code, format!("disk '{}': {}", escape(disk), e.message)))?;
+        let Some(v) = v else { continue };
         out.held = true;
         let m = mode_of(&v);
         if out.mode.is_none_or(|o| rank(m) < rank(o)) {
@@ -364,6 +345,12 @@ pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> 
     } else {
         for r in &results {
             let disk = escape(&r.disk);
+            // Never a bare "free" for a path that is not there: a typo must show.
+            let disk = if r.exists {
+                disk.to_string()
+            } else {
+                format!("{disk} (no such file)")
+            };
             if !r.held {
                 println!("{disk}: free");
             } else if r.holders.is_empty() {
@@ -386,4 +373,40 @@ pub fn who(config: &Path, disks: &[String], json: bool) -> Result<i32, Failure> 
     } else {
         0
     })
+}
+
+/// `gc`: removes every lease file of the lockspace directory that nothing holds (see
+/// `lockspace::gc`); entries not named like lease files are not the plugin's and stay.
+pub fn gc(config: &Path) -> Result<i32, Failure> {
+    use lockspace::gc::{collect, Outcome};
+    let cfg = load_config(config, true)?;
+    let dir = &cfg.lockspace_dir;
+    let entries = std::fs::read_dir(dir).map_err(|e| {
+        Failure::new(
+            exit::CONFIG,
+            format!("cannot read lockspace directory '{}': {e}", dir.display()),
+        )
+    })?;
+    let (mut removed, mut kept) = (0, 0);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.len() != 64 || !name.bytes().all(|b| b.is_ascii_hexdigit()) {
+            continue;
+        }
+        match collect(&dir.join(&*name)).map_err(Failure::from_plugin)? {
+            Outcome::Removed(why) if why.is_empty() => removed += 1,
+            Outcome::Removed(why) => {
+                removed += 1;
+                println!("removed: {why}");
+            }
+            Outcome::InUse => kept += 1,
+            Outcome::Skipped(why) => println!("kept {name}: {why}"),
+        }
+    }
+    println!(
+        "{removed} lease file(s) removed, {kept} in use kept in {}",
+        dir.display()
+    );
+    Ok(0)
 }

@@ -62,10 +62,25 @@ impl Failure {
 /// use (`write`: this user may also create lease files in it): every error here is a
 /// configuration error.
 pub fn load_config(file: &Path, write: bool) -> Result<Config, Failure> {
-    let cfg = conf::load(Some(file)).map_err(|e| Failure::new(exit::CONFIG, e.message))?;
-    inspect::check_dir(&cfg.lockspace_dir, write)?;
+    let loaded = if CONFIG_NAMED.load(std::sync::atomic::Ordering::Relaxed) {
+        conf::load_named(file)
+    } else {
+        conf::load(Some(file))
+    };
+    let cfg = loaded.map_err(|e| Failure::new(exit::CONFIG, e.message))?;
+    // `run` loads the plugin, whose drvInit reports them itself.
+    if !write {
+        for w in cfg.warnings(&file.display().to_string()) {
+            eprintln!("virtcore-lock: warning: {w}");
+        }
+    }
+    inspect::check_dir(&cfg, write)?;
     Ok(cfg)
 }
+
+/// Whether `--config` was given: then its file must exist (a typo must not silently
+/// give the defaults and a false "free").
+static CONFIG_NAMED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 fn main() {
     let cli = match cli::Cli::try_parse() {
@@ -76,10 +91,16 @@ fn main() {
             std::process::exit(code);
         }
     };
+    CONFIG_NAMED.store(cli.config.is_some(), std::sync::atomic::Ordering::Relaxed);
+    let config = cli
+        .config
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from(cli::DEFAULT_CONFIG));
     let result = match &cli.command {
-        cli::Command::Status { json } => inspect::status(&cli.config, *json),
-        cli::Command::Who { json, paths } => inspect::who(&cli.config, paths, *json),
-        cli::Command::Run(args) => run::run(&cli.config, args),
+        cli::Command::Status { json } => inspect::status(&config, *json),
+        cli::Command::Who { json, paths } => inspect::who(&config, paths, *json),
+        cli::Command::Run(args) => run::run(&config, args),
+        cli::Command::Gc => inspect::gc(&config),
         cli::Command::Man { dir } => man::write_man(dir).map(|_| 0),
     };
     let _ = std::io::stdout().flush();

@@ -163,6 +163,17 @@ fn plan(args: &RunArgs) -> Result<Plan, Failure> {
                 readonly,
                 shared,
             } => {
+                // Not an error (a disk may be created under the lock), but never silent:
+                // a typo in the path would otherwise lock a name nothing uses.
+                if !readonly
+                    && std::fs::symlink_metadata(&path)
+                        .is_err_and(|e| e.kind() == std::io::ErrorKind::NotFound)
+                {
+                    eprintln!(
+                        "virtcore-lock: note: disk '{}' does not exist yet: locking its path",
+                        lockspace::record::escape(&path)
+                    );
+                }
                 let mut flags = 0;
                 if readonly {
                     flags |= VIR_LOCK_MANAGER_RESOURCE_READONLY;
