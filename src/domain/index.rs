@@ -19,6 +19,7 @@ use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+use super::dense::{recount, Dense};
 use super::obj::virDomainObj;
 use super::types::VIR_UUID_BUFLEN;
 use crate::object::Strong;
@@ -38,6 +39,8 @@ pub struct Index {
     /// The new name of the object whose rename callback runs: taken (as in libvirt, where
     /// both names are in the table until the callback returns) but not yet the index's.
     pending: Option<NameEntry>,
+    /// What whole-list operations read (`dense.rs`); also holds each object's indexed name.
+    pub dense: Dense,
 }
 
 fn eq_ptr<'a>(p: *mut virDomainObj) -> impl Fn(&*mut virDomainObj) -> bool + 'a {
@@ -90,27 +93,29 @@ impl Index {
         self.by_uuid.iter()
     }
 
-    /// References to every object, sorted by the name each is indexed under.
-    pub fn sorted_by_name(&self) -> Vec<Strong<virDomainObj>> {
-        let mut v: Vec<&NameEntry> = self.by_name.iter().collect();
-        v.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
-        // SAFETY: every named object is in the UUID index, which holds a reference.
-        v.into_iter()
-            .map(|e| unsafe { Strong::new_ref(e.obj) })
-            .collect()
-    }
-
-    /// Indexes `vm` under `uuid`, `name` and its link's ID (taken as -1: use `set_id`).
+    /// Indexes `vm` under `uuid`, `name` and its link's ID (taken as -1: use `set_id`), and
+    /// gives it a slot of the dense table with its current status, counted in `counts`.
     ///
     /// # Safety
     /// `vm` is in no index; the caller holds the list's write lock and the object's lock,
     /// and has checked that neither key is taken.
-    pub unsafe fn insert(&mut self, vm: &Strong<virDomainObj>, uuid: &[u8; 16], name: &str) {
+    pub unsafe fn insert(
+        &mut self,
+        vm: &Strong<virDomainObj>,
+        uuid: &[u8; 16],
+        name: &str,
+        counts: &std::sync::atomic::AtomicU64,
+    ) {
         let p = vm.as_ptr();
         (*p).link.uuid = *uuid;
         (*p).link.id = -1;
+        let status = super::dense::summarize(p);
+        let (slot, entry) = self.dense.insert(p, name, status);
+        (*p).link.slot = slot;
+        (*p).link.entry = entry.cast();
+        (*p).link.status = status;
+        recount(counts, 0, status);
         let nh = self.name_hash(name.as_bytes());
-        (*p).link.name_hash = nh;
         let hasher = self.hasher.clone();
         self.by_name.insert_unique(
             nh,
@@ -126,18 +131,29 @@ impl Index {
         });
     }
 
-    /// Takes `p` out of every index; returns the index's reference (None if not indexed).
+    /// Takes `p` out of every index and its slot (uncounting it); returns the index's
+    /// reference (None if not indexed).
     ///
     /// # Safety
-    /// The caller holds the list's write lock; `p` is alive.
-    pub unsafe fn remove(&mut self, p: *mut virDomainObj) -> Option<Strong<virDomainObj>> {
+    /// The caller holds the list's write lock and `p`'s lock; `p` is alive.
+    pub unsafe fn remove(
+        &mut self,
+        p: *mut virDomainObj,
+        counts: &std::sync::atomic::AtomicU64,
+    ) -> Option<Strong<virDomainObj>> {
         self.set_id(p, -1);
         let uh = self.uuid_hash(&(*p).link.uuid);
         let e = self.by_uuid.find_entry(uh, |o| o.as_ptr() == p).ok()?;
         let (strong, _) = e.remove();
-        if let Ok(e) = self.by_name.find_entry((*p).link.name_hash, |e| e.obj == p) {
+        let slot = (*p).link.slot;
+        let nh = self.name_hash(self.dense.name(slot).as_bytes());
+        if let Ok(e) = self.by_name.find_entry(nh, |e| e.obj == p) {
             e.remove();
         }
+        recount(counts, (*p).link.status, 0);
+        self.dense.remove(slot);
+        (*p).link.entry = std::ptr::null();
+        (*p).link.status = 0;
         Some(strong)
     }
 
@@ -196,11 +212,13 @@ impl Index {
         if !commit || new.obj != p {
             return;
         }
-        if let Ok(e) = self.by_name.find_entry((*p).link.name_hash, |e| e.obj == p) {
+        let slot = (*p).link.slot;
+        let oh = self.name_hash(self.dense.name(slot).as_bytes());
+        if let Ok(e) = self.by_name.find_entry(oh, |e| e.obj == p) {
             e.remove();
         }
+        self.dense.set_name(slot, new.key.clone());
         let nh = self.name_hash(new.key.as_bytes());
-        (*p).link.name_hash = nh;
         let hasher = self.hasher.clone();
         self.by_name
             .insert_unique(nh, new, |e| hasher.hash_one(e.key.as_bytes()));

@@ -4,11 +4,13 @@
 //! * `xml`: libvirt's domain XML, tokenized by quick-xml, formatted by patching the original.
 
 pub mod consts;
+pub mod dense;
 pub mod error;
 pub mod ffi;
 pub mod files;
 pub mod index;
 pub mod list;
+pub mod listing;
 pub mod obj;
 pub mod persist;
 pub mod rwlock;
