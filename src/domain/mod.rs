@@ -24,4 +24,6 @@ mod tests_index;
 #[cfg(test)]
 mod tests_list;
 #[cfg(test)]
+mod tests_load;
+#[cfg(test)]
 mod tests_xml;
