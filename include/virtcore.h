@@ -1509,6 +1509,11 @@ typedef struct virDomainObj {
   bool updated;
   bool removing;
   /**
+   * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
+   * Beside the other flags: the unlock hook reads them all, in one cache line.
+   */
+  bool hasManagedSave;
+  /**
    * The current definition (the live one while the domain runs).
    */
   struct virDomainDef *def;
@@ -1518,10 +1523,6 @@ typedef struct virDomainObj {
   struct virDomainDef *newDef;
   void *privateData;
   virFreeCallback privateDataFreeFunc;
-  /**
-   * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
-   */
-  bool hasManagedSave;
 } virDomainObj;
 
 /**

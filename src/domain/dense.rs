@@ -2,10 +2,11 @@
 //! `Collect`, `ForEach`) need of every domain, in slots of fixed segments, so a listing
 //! streams through a few arrays instead of locking and chasing every object.
 //!
-//! Per slot: the object pointer, its *status word* (ID, state and the flags the
-//! `VIR_CONNECT_LIST_DOMAINS_*` filters test, one `AtomicU64`) and the name it is indexed
-//! under. Arrays of one field each (not one array of slots): `GetActiveIDs` reads 8 bytes
-//! a domain, `ForEach` 8, names are read only for the domains listed by name.
+//! Per slot: the object pointer with the name it is indexed under (one 32-byte entry:
+//! the name index holds only slot numbers and compares names here, so a name is stored
+//! once), and its *status word* (ID, state and the flags the `VIR_CONNECT_LIST_DOMAINS_*`
+//! filters test, one `AtomicU64`) in an array of its own: `GetActiveIDs` reads 8 bytes a
+//! domain.
 //!
 //! Who writes what:
 //! - Slots are taken and given back (object, name) under the list's write lock with the
@@ -142,29 +143,35 @@ pub fn matches(status: u64, flags: std::ffi::c_uint) -> bool {
         )
 }
 
-/// One segment: `SEG` slots, one array per field.
+/// A slot's object (null: free) and the name it is indexed under.
+#[derive(Clone)]
+pub struct Slot {
+    pub obj: *mut virDomainObj,
+    pub name: CompactString,
+}
+
+const FREE: Slot = Slot {
+    obj: std::ptr::null_mut(),
+    name: CompactString::const_new(""),
+};
+
+/// One segment: `SEG` slots and their status words.
 pub struct Segment {
-    pub objs: Box<[*mut virDomainObj]>,
-    pub status: Box<[AtomicU64]>,
-    pub names: Box<[CompactString]>,
+    slots: Box<[Slot]>,
+    status: Box<[AtomicU64]>,
 }
 
 impl Segment {
     fn new() -> Self {
         Segment {
-            objs: vec![std::ptr::null_mut(); SEG].into_boxed_slice(),
+            slots: vec![FREE; SEG].into_boxed_slice(),
             status: (0..SEG).map(|_| AtomicU64::new(0)).collect(),
-            names: vec![CompactString::default(); SEG].into_boxed_slice(),
         }
     }
 }
 
-/// A segment's objects, status words and names.
-pub type SegmentView<'a> = (
-    &'a [*mut virDomainObj],
-    &'a [AtomicU64],
-    &'a [CompactString],
-);
+/// A segment's taken slots and their status words.
+pub type SegmentView<'a> = (&'a [Slot], &'a [AtomicU64]);
 
 #[derive(Default)]
 pub struct Dense {
@@ -196,8 +203,10 @@ impl Dense {
         };
         let seg = &mut self.segs[slot / SEG];
         let i = slot % SEG;
-        seg.objs[i] = obj;
-        seg.names[i] = CompactString::new(name);
+        seg.slots[i] = Slot {
+            obj,
+            name: CompactString::new(name),
+        };
         seg.status[i].store(status, Ordering::Release);
         (slot as u32, &seg.status[i])
     }
@@ -206,22 +215,25 @@ impl Dense {
     pub fn remove(&mut self, slot: u32) {
         let (s, i) = (slot as usize / SEG, slot as usize % SEG);
         let seg = &mut self.segs[s];
-        seg.objs[i] = std::ptr::null_mut();
-        seg.names[i] = CompactString::default();
+        seg.slots[i] = FREE;
         seg.status[i].store(0, Ordering::Release);
         self.free.push(slot);
     }
 
+    fn slot(&self, slot: u32) -> &Slot {
+        &self.segs[slot as usize / SEG].slots[slot as usize % SEG]
+    }
+
     pub fn name(&self, slot: u32) -> &str {
-        &self.segs[slot as usize / SEG].names[slot as usize % SEG]
+        &self.slot(slot).name
     }
 
     pub fn set_name(&mut self, slot: u32, name: CompactString) {
-        self.segs[slot as usize / SEG].names[slot as usize % SEG] = name;
+        self.segs[slot as usize / SEG].slots[slot as usize % SEG].name = name;
     }
 
-    pub fn obj(&self, slot: usize) -> *mut virDomainObj {
-        self.segs[slot / SEG].objs[slot % SEG]
+    pub fn obj(&self, slot: u32) -> *mut virDomainObj {
+        self.slot(slot).obj
     }
 
     /// Slots ever taken: indexes `0..slots()` may be walked (free ones hold null).
@@ -233,11 +245,11 @@ impl Dense {
         self.segs.len()
     }
 
-    /// The taken part of segment `k`: objects, status words, names.
+    /// The taken part of segment `k`: slots and status words.
     pub fn segment(&self, k: usize) -> SegmentView<'_> {
         let s = &self.segs[k];
         let n = self.used.saturating_sub(k * SEG).min(SEG);
-        (&s.objs[..n], &s.status[..n], &s.names[..n])
+        (&s.slots[..n], &s.status[..n])
     }
 
     /// The taken part of each segment, in slot order.

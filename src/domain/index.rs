@@ -34,7 +34,8 @@ pub struct Index {
     hasher: RandomState,
     /// Holds the list's reference to each object.
     by_uuid: HashTable<Strong<virDomainObj>>,
-    by_name: HashTable<NameEntry>,
+    /// Slots of the dense table; the name is compared there (stored once).
+    by_name: HashTable<u32>,
     by_id: HashTable<*mut virDomainObj>,
     /// The new name of the object whose rename callback runs: taken (as in libvirt, where
     /// both names are in the table until the callback returns) but not yet the index's.
@@ -75,11 +76,18 @@ impl Index {
     }
 
     pub fn find_name(&self, n: &[u8]) -> Option<*mut virDomainObj> {
-        let found = self
+        let d = &self.dense;
+        match self
             .by_name
-            .find(self.name_hash(n), |e| e.key.as_bytes() == n)
-            .or_else(|| self.pending.as_ref().filter(|e| e.key.as_bytes() == n));
-        found.map(|e| e.obj)
+            .find(self.name_hash(n), |&s| d.name(s).as_bytes() == n)
+        {
+            Some(&s) => Some(d.obj(s)),
+            None => self
+                .pending
+                .as_ref()
+                .filter(|e| e.key.as_bytes() == n)
+                .map(|e| e.obj),
+        }
     }
 
     pub fn find_id(&self, id: c_int) -> Option<*mut virDomainObj> {
@@ -117,14 +125,9 @@ impl Index {
         recount(counts, 0, status);
         let nh = self.name_hash(name.as_bytes());
         let hasher = self.hasher.clone();
-        self.by_name.insert_unique(
-            nh,
-            NameEntry {
-                key: CompactString::new(name),
-                obj: p,
-            },
-            |e| hasher.hash_one(e.key.as_bytes()),
-        );
+        let d = &self.dense;
+        self.by_name
+            .insert_unique(nh, slot, |&s| hasher.hash_one(d.name(s).as_bytes()));
         let uh = self.uuid_hash(uuid);
         self.by_uuid.insert_unique(uh, vm.clone(), |o| {
             hasher.hash_one(u128::from_ne_bytes((*o.as_ptr()).link.uuid))
@@ -147,7 +150,7 @@ impl Index {
         let (strong, _) = e.remove();
         let slot = (*p).link.slot;
         let nh = self.name_hash(self.dense.name(slot).as_bytes());
-        if let Ok(e) = self.by_name.find_entry(nh, |e| e.obj == p) {
+        if let Ok(e) = self.by_name.find_entry(nh, |&s| s == slot) {
             e.remove();
         }
         recount(counts, (*p).link.status, 0);
@@ -214,13 +217,14 @@ impl Index {
         }
         let slot = (*p).link.slot;
         let oh = self.name_hash(self.dense.name(slot).as_bytes());
-        if let Ok(e) = self.by_name.find_entry(oh, |e| e.obj == p) {
+        if let Ok(e) = self.by_name.find_entry(oh, |&s| s == slot) {
             e.remove();
         }
-        self.dense.set_name(slot, new.key.clone());
-        let nh = self.name_hash(new.key.as_bytes());
+        self.dense.set_name(slot, new.key);
+        let nh = self.name_hash(self.dense.name(slot).as_bytes());
         let hasher = self.hasher.clone();
+        let d = &self.dense;
         self.by_name
-            .insert_unique(nh, new, |e| hasher.hash_one(e.key.as_bytes()));
+            .insert_unique(nh, slot, |&s| hasher.hash_one(d.name(s).as_bytes()));
     }
 }

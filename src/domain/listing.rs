@@ -76,10 +76,10 @@ impl virDomainObjList {
         let g = self.read();
         let d = unsafe { &*self.dense(&g) };
         let mut v = Vec::with_capacity(d.slots());
-        for (objs, _, _) in d.segments() {
-            for &o in objs.iter().filter(|o| !o.is_null()) {
+        for (slots, _) in d.segments() {
+            for s in slots.iter().filter(|s| !s.obj.is_null()) {
                 // SAFETY: listed objects are alive (the list holds a reference).
-                v.push(unsafe { Strong::new_ref(o) });
+                v.push(unsafe { Strong::new_ref(s.obj) });
             }
         }
         v
@@ -94,7 +94,7 @@ impl virDomainObjList {
         let g = self.read();
         let d = &*self.dense(&g);
         let mut n = 0;
-        for (_, status, _) in d.segments() {
+        for (_, status) in d.segments() {
             for w in status {
                 if n == max {
                     return n;
@@ -116,15 +116,15 @@ impl virDomainObjList {
         let g = self.read();
         let d = &*self.dense(&g);
         let mut n = 0;
-        for (_, status, slot_names) in d.segments() {
-            for (w, name) in status.iter().zip(slot_names) {
+        for (slots, status) in d.segments() {
+            for (w, slot) in status.iter().zip(slots) {
                 if n == max {
                     return n;
                 }
                 let st = w.load(Ordering::Relaxed);
                 if st & ST_DEF != 0 && st & ST_ACTIVE == 0 {
                     // Index keys come from C strings: no NUL inside, one malloc and copy.
-                    let b = name.as_bytes();
+                    let b = slot.name.as_bytes();
                     let p = libc::malloc(b.len() + 1).cast::<u8>();
                     if p.is_null() {
                         std::alloc::handle_alloc_error(
@@ -154,17 +154,18 @@ impl virDomainObjList {
             return (arr, 0);
         }
         let mut n = 0;
-        for (objs, status, _) in d.segments() {
-            for i in 0..objs.len() {
-                if let Some(&ahead) = objs.get(i + AHEAD) {
-                    prefetch(ahead);
+        for (slots, status) in d.segments() {
+            for i in 0..slots.len() {
+                if let Some(ahead) = slots.get(i + AHEAD) {
+                    prefetch(ahead.obj);
                 }
                 let st = status[i].load(Ordering::Acquire);
                 if st & ST_DEF != 0 && st & ST_REMOVING == 0 && matches(st, flags) {
+                    let o = slots[i].obj;
                     // SAFETY: listed, so alive; the reference is the caller's.
                     unsafe {
-                        crate::object::ref_header(&(*objs[i]).parent.parent);
-                        *arr.add(n) = objs[i];
+                        crate::object::ref_header(&(*o).parent.parent);
+                        *arr.add(n) = o;
                     }
                     n += 1;
                 }
@@ -201,11 +202,12 @@ impl virDomainObjList {
         // SAFETY: `d` stays valid and unchanged while the read lock is held (above); the
         // slices are re-borrowed per segment, never across a callback's own list access.
         for k in 0..unsafe { (*d).segment_count() } {
-            let objs: &[*mut virDomainObj] = unsafe { (*d).segment(k).0 };
+            let slots = unsafe { (*d).segment(k).0 };
             // No prefetch of the objects: the walk itself never touches them, and a
             // callback that does not either (counting, collecting pointers) would pay for
             // lines it never reads (measured at 100k: 5.2 ns a domain with it, 2.1 without).
-            for &o in objs {
+            for s in slots {
+                let o = s.obj;
                 if !o.is_null() && f(o) < 0 {
                     ret = -1;
                 }

@@ -106,14 +106,15 @@ pub struct virDomainObj {
     pub persistent: bool,
     pub updated: bool,
     pub removing: bool,
+    /// A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
+    /// Beside the other flags: the unlock hook reads them all, in one cache line.
+    pub hasManagedSave: bool,
     /// The current definition (the live one while the domain runs).
     pub def: *mut virDomainDef,
     /// The persistent definition to restore when a running domain stops (or NULL).
     pub newDef: *mut virDomainDef,
     pub privateData: *mut c_void,
     pub privateDataFreeFunc: virFreeCallback,
-    /// A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
-    pub hasManagedSave: bool,
 }
 
 static OBJ_CLASS: ObjectClass = ObjectClass::boxed::<virDomainObj>("virDomainObj", 0x0002, true)
