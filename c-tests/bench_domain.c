@@ -387,7 +387,11 @@ static void bench_lookups(void)
         printf("find_id_ns %.1f\n", ns);
         double worst = share < s2 ? share : s2;
         printf("cpu_share_pct %.0f\n", worst < s3 ? worst : s3);
-        bench_list_ops();
+        /* BENCH_NO_LISTS=1: lookup rounds back to back, so that an A/B run of two
+         * libraries compares lookups alone (no listing between rounds, whose effect on the
+         * caches differs from one library to the other). */
+        if (!getenv("BENCH_NO_LISTS"))
+            bench_list_ops();
     }
 }
 
