@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -56,8 +57,9 @@ static uint64_t rng(void)
     return rng_state;
 }
 
-/* Domain i: name "bench-i", a UUID derived from i, id i+1 (so every domain is active
- * and FindByID has something to find), one file disk. */
+/* Domain i: name "bench-i", a UUID derived from i, one file disk; even domains are
+ * running (id i+1: FindByID looks them up), odd ones defined only (no id), as in a host
+ * where half the guests run. */
 static void make_uuid(int i, unsigned char uuid[16])
 {
     uint64_t a = 0x5eed000000000000ULL ^ (uint64_t)i * 0x9e3779b97f4a7c15ULL;
@@ -78,15 +80,17 @@ static void format_uuid(const unsigned char u[16], char out[37])
              u[12], u[13], u[14], u[15]);
 }
 
-static char *make_xml(int i)
+static char *make_xml_id(int i, int running)
 {
     unsigned char uuid[16];
-    char uuidstr[37];
+    char uuidstr[37], idattr[24] = "";
     char *xml = NULL;
     make_uuid(i, uuid);
     format_uuid(uuid, uuidstr);
+    if (running)
+        snprintf(idattr, sizeof(idattr), " id='%d'", i + 1);
     if (asprintf(&xml,
-                 "<domain type='test' id='%d'>\n"
+                 "<domain type='test'%s>\n"
                  "  <name>bench-%d</name>\n"
                  "  <uuid>%s</uuid>\n"
                  "  <memory unit='KiB'>131072</memory>\n"
@@ -99,9 +103,14 @@ static char *make_xml(int i)
                  "    </disk>\n"
                  "  </devices>\n"
                  "</domain>\n",
-                 i + 1, i, uuidstr, i) < 0)
+                 idattr, i, uuidstr, i) < 0)
         DIE("asprintf");
     return xml;
+}
+
+static char *make_xml(int i)
+{
+    return make_xml_id(i, i % 2 == 0);
 }
 
 static long rss_kib(void)
@@ -142,7 +151,7 @@ static void make_keys(void)
         int i = (int)(rng() % (uint64_t)ndoms);
         make_uuid(i, key_uuid[j]);
         snprintf(key_name[j], NAME_MAX_LEN, "bench-%d", i);
-        key_id[j] = i + 1;
+        key_id[j] = (i & ~1) + 1; /* a running (even) domain */
     }
 }
 
@@ -168,6 +177,201 @@ static void make_keys(void)
         (share_out) = w_ > 0 ? 100.0 * c_ / w_ : 100.0;                              \
     } while (0)
 
+/* Whole-list operations, with ndoms / 2 running and ndoms / 2 defined only. Each is timed
+ * as the CPU time of as many calls as fit in LIST_BUDGET_NS (at least one; batches
+ * double, so the clock, a system call, is read rarely), per call. */
+#define LIST_BUDGET_NS 2e7
+static int nactive;
+static int *id_buf;
+static char **name_buf, **floor_names;
+static volatile long sink;
+
+static void op_count(void)
+{
+    if (virDomainObjListNumOfDomains(list, true, NULL, NULL) != nactive)
+        DIE("NumOfDomains(active) is not %d", nactive);
+}
+static void op_ids(void)
+{
+    if (virDomainObjListGetActiveIDs(list, id_buf, ndoms, NULL, NULL) != nactive)
+        DIE("GetActiveIDs did not return %d IDs", nactive);
+}
+static void op_names(void)
+{
+    int n = virDomainObjListGetInactiveNames(list, name_buf, ndoms, NULL, NULL);
+    if (n != ndoms - nactive)
+        DIE("GetInactiveNames returned %d of %d", n, ndoms - nactive);
+    for (int i = 0; i < n; i++)
+        free(name_buf[i]);
+}
+/* The floor under GetInactiveNames: the same number of names, each malloc'ed, copied and
+ * freed by the caller, no library at all. */
+static void op_names_floor(void)
+{
+    int n = ndoms - nactive;
+    for (int i = 0; i < n; i++) {
+        size_t len = strlen(floor_names[i]) + 1;
+        char *p = malloc(len);
+        if (!p)
+            DIE("out of memory");
+        memcpy(p, floor_names[i], len);
+        name_buf[i] = p;
+    }
+    for (int i = 0; i < n; i++)
+        free(name_buf[i]);
+}
+/* The floor under Collect + virObjectListFreeCount: a malloc'ed array of N pointers, one
+ * atomic increment of each object's reference count and one decrement, on N blocks laid
+ * out like the domains (FLOOR_OBJ_BYTES apart, about the heap one domain takes), no
+ * library at all. */
+#define FLOOR_OBJ_BYTES 1024
+static char *floor_objs;
+static void op_collect_floor(void)
+{
+    void **arr = malloc((size_t)ndoms * sizeof(void *));
+    if (!arr)
+        DIE("out of memory");
+    for (int i = 0; i < ndoms; i++) {
+        char *o = floor_objs + (size_t)i * FLOOR_OBJ_BYTES;
+        __atomic_fetch_add((int *)(o + 4), 1, __ATOMIC_RELAXED);
+        arr[i] = o;
+    }
+    for (int i = 0; i < ndoms; i++)
+        __atomic_fetch_sub((int *)((char *)arr[i] + 4), 1, __ATOMIC_RELEASE);
+    free(arr);
+}
+static void op_collect(void)
+{
+    virDomainObj **vms = NULL;
+    size_t nvms = 0;
+    virDomainObjListCollect(list, NULL, &vms, &nvms, NULL, 0);
+    if (nvms != (size_t)ndoms)
+        DIE("Collect returned %zu of %d", nvms, ndoms);
+    virObjectListFreeCount(vms, nvms);
+}
+static int foreach_cb(virDomainObj *vm, void *opaque)
+{
+    (void)vm;
+    (*(long *)opaque)++;
+    return 0;
+}
+static void op_foreach(void)
+{
+    long n = 0;
+    if (virDomainObjListForEach(list, false, foreach_cb, &n) != 0 || n != ndoms)
+        DIE("ForEach visited %ld of %d", n, ndoms);
+    sink += n;
+}
+
+static double time_op(void (*op)(void))
+{
+    long batch = 1, total = 0;
+    double c0 = cpu_ns(), c;
+    for (;;) {
+        for (long k = 0; k < batch; k++)
+            op();
+        total += batch;
+        c = cpu_ns() - c0;
+        if (c >= LIST_BUDGET_NS)
+            break;
+        if (batch < (1L << 20))
+            batch *= 2;
+    }
+    return c / (double)total;
+}
+
+static void bench_list_ops(void)
+{
+    if (!id_buf) {
+        id_buf = calloc((size_t)ndoms, sizeof(*id_buf));
+        name_buf = calloc((size_t)ndoms, sizeof(*name_buf));
+        floor_names = calloc((size_t)ndoms, sizeof(*floor_names));
+        if (!id_buf || !name_buf || !floor_names)
+            DIE("out of memory");
+        floor_objs = calloc((size_t)ndoms, FLOOR_OBJ_BYTES);
+        if (!floor_objs)
+            DIE("out of memory");
+        /* Every page touched now (a volatile write: a memset after calloc is optimized
+         * out): the first timed round must not pay the page faults (the domains' own
+         * memory was touched when they were built). */
+        for (size_t k = 0; k < (size_t)ndoms * FLOOR_OBJ_BYTES; k += 4096)
+            ((volatile char *)floor_objs)[k] = 0;
+        for (int i = 1, k = 0; i < ndoms; i += 2)
+            if (asprintf(&floor_names[k++], "bench-%d", i) < 0)
+                DIE("asprintf");
+    }
+    printf("count_active_ns %.1f\n", time_op(op_count));
+    printf("active_ids_ns %.1f\n", time_op(op_ids));
+    printf("inactive_names_ns %.1f\n", time_op(op_names));
+    printf("inactive_names_floor_ns %.1f\n", time_op(op_names_floor));
+    printf("collect_ns %.1f\n", time_op(op_collect));
+    printf("collect_floor_ns %.1f\n", time_op(op_collect_floor));
+    printf("foreach_ns %.1f\n", time_op(op_foreach));
+}
+
+/* LoadAllConfigs of ndoms config files, then of ndoms status files (liveStatus), each
+ * into a new list; wall time per domain (the load does file system calls, and may use
+ * more than the calling thread). Both builds read the same files. */
+static void write_file(const char *path, const char *a, const char *b, const char *c)
+{
+    FILE *f = fopen(path, "w");
+    if (!f || fputs(a, f) < 0 || fputs(b, f) < 0 || fputs(c, f) < 0 || fclose(f) != 0)
+        DIE("cannot write %s", path);
+}
+
+static double load_dir(const char *dir, const char *autodir, bool live, int want)
+{
+    virDomainObjList *l2 = virDomainObjListNew();
+    if (!l2)
+        DIE("virDomainObjListNew");
+    double w0 = wall_ns();
+    if (virDomainObjListLoadAllConfigs(l2, dir, autodir, live, xmlopt, NULL, NULL) < 0)
+        DIE("LoadAllConfigs %s", dir);
+    double w = wall_ns() - w0;
+    int got = virDomainObjListNumOfDomains(l2, live, NULL, NULL);
+    if (got != want)
+        DIE("LoadAllConfigs(%s) loaded %d of %d", dir, got, want);
+    virObjectUnref(l2);
+    return w / want;
+}
+
+static void bench_load(void)
+{
+    const char *base = getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+    char top[512], cfg[600], st[600], aut[600], path[700];
+    snprintf(top, sizeof(top), "%s/bench-load-XXXXXX", base);
+    if (!mkdtemp(top))
+        DIE("mkdtemp %s", top);
+    snprintf(cfg, sizeof(cfg), "%s/config", top);
+    snprintf(st, sizeof(st), "%s/status", top);
+    snprintf(aut, sizeof(aut), "%s/autostart", top);
+    if (mkdir(cfg, 0700) || mkdir(st, 0700) || mkdir(aut, 0700))
+        DIE("mkdir in %s", top);
+    for (int i = 0; i < ndoms; i++) {
+        char *inactive = make_xml_id(i, 0), *live = make_xml_id(i, 1), head[96];
+        snprintf(path, sizeof(path), "%s/bench-%d.xml", cfg, i);
+        write_file(path, inactive, "", "");
+        snprintf(head, sizeof(head), "<domstatus state='running' reason='booted' pid='%d'>\n",
+                 1000 + i);
+        snprintf(path, sizeof(path), "%s/bench-%d.xml", st, i);
+        write_file(path, head, live, "</domstatus>\n");
+        free(inactive);
+        free(live);
+    }
+    printf("load_configs_ns %.1f\n", load_dir(cfg, aut, false, ndoms));
+    printf("load_status_ns %.1f\n", load_dir(st, NULL, true, ndoms));
+    for (int i = 0; i < ndoms; i++) {
+        snprintf(path, sizeof(path), "%s/bench-%d.xml", cfg, i);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/bench-%d.xml", st, i);
+        unlink(path);
+    }
+    rmdir(cfg);
+    rmdir(st);
+    rmdir(aut);
+    rmdir(top);
+}
+
 static void bench_lookups(void)
 {
     for (int r = 0; r < rounds; r++) {
@@ -183,15 +387,11 @@ static void bench_lookups(void)
         printf("find_id_ns %.1f\n", ns);
         double worst = share < s2 ? share : s2;
         printf("cpu_share_pct %.0f\n", worst < s3 ? worst : s3);
-
-        double c0 = cpu_ns();
-        virDomainObj **vms = NULL;
-        size_t nvms = 0;
-        virDomainObjListCollect(list, NULL, &vms, &nvms, NULL, 0);
-        if (nvms != (size_t)ndoms)
-            DIE("Collect returned %zu of %d", nvms, ndoms);
-        virObjectListFreeCount(vms, nvms);
-        printf("collect_ns %.1f\n", cpu_ns() - c0);
+        /* BENCH_NO_LISTS=1: lookup rounds back to back, so that an A/B run of two
+         * libraries compares lookups alone (no listing between rounds, whose effect on the
+         * caches differs from one library to the other). */
+        if (!getenv("BENCH_NO_LISTS"))
+            bench_list_ops();
     }
 }
 
@@ -348,13 +548,17 @@ int main(int argc, char **argv)
     printf("add_ns %.1f\n", add_ns);
     printf("mem_rss_bytes_per_domain %.0f\n", (double)(rss1 - rss0) * 1024.0 / ndoms);
     printf("mem_heap_bytes_per_domain %.0f\n", ((double)heap1 - (double)heap0) / ndoms);
-    if (virDomainObjListNumOfDomains(list, true, NULL, NULL) != ndoms)
-        DIE("NumOfDomains is not %d", ndoms);
+    nactive = (ndoms + 1) / 2;
+    if (virDomainObjListNumOfDomains(list, true, NULL, NULL) != nactive)
+        DIE("NumOfDomains is not %d", nactive);
     fflush(stdout);
 
     bench_lookups();
     fflush(stdout);
     bench_threads();
+    fflush(stdout);
+    if (!getenv("BENCH_NO_LOAD"))
+        bench_load();
     fflush(stdout);
 
     t0 = cpu_ns();

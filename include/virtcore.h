@@ -1438,8 +1438,9 @@ typedef struct virObjectLockable {
 } virObjectLockable;
 
 /**
- * Where an object sits in a list's indexes. Internal to virtcore: read and written only
- * under the list's lock; C code must not touch it.
+ * Where an object sits in a list's indexes. Internal to virtcore: C code must not touch
+ * it. `uuid`, `id`, `slot` and `owner` are written with the list's write lock held (and,
+ * but for `id`, the object's lock); `entry` and `status` with the object's lock held.
  */
 typedef struct virDomainObjListLink {
   /**
@@ -1451,17 +1452,21 @@ typedef struct virDomainObjListLink {
    */
   int id;
   /**
-   * The object is in a list.
+   * The object's slot in its list's dense table.
    */
-  bool listed;
+  uint32_t slot;
   /**
    * The list it is in (NULL: none).
    */
   const void *owner;
   /**
-   * Hash of the name the object is indexed under (finds its name-index slot).
+   * The status word of its slot (an atomic 64-bit word; NULL: in no list).
    */
-  uint64_t name_hash;
+  const uint64_t *entry;
+  /**
+   * The status word last published there (see `domain::dense`).
+   */
+  uint64_t status;
 } virDomainObjListLink;
 
 /**
@@ -1504,6 +1509,11 @@ typedef struct virDomainObj {
   bool updated;
   bool removing;
   /**
+   * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
+   * Beside the other flags: the unlock hook reads them all, in one cache line.
+   */
+  bool hasManagedSave;
+  /**
    * The current definition (the live one while the domain runs).
    */
   struct virDomainDef *def;
@@ -1513,10 +1523,6 @@ typedef struct virDomainObj {
   struct virDomainDef *newDef;
   void *privateData;
   virFreeCallback privateDataFreeFunc;
-  /**
-   * A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
-   */
-  bool hasManagedSave;
 } virDomainObj;
 
 /**
@@ -2127,7 +2133,9 @@ int virDomainObjListForEach(struct virDomainObjList *doms,
 
 /**
  * Number of active (`active` true) or inactive domains that `filter` (may be NULL)
- * lets `conn` see (libvirt's `virDomainObjListNumOfDomains`).
+ * lets `conn` see (libvirt's `virDomainObjListNumOfDomains`). Without a filter, O(1):
+ * counts kept as domains are added, removed, started and stopped (a change C makes under
+ * a domain's lock, such as writing `def->id`, counts from the moment it unlocks it).
  */
 int virDomainObjListNumOfDomains(struct virDomainObjList *doms,
                                  bool active,
@@ -2135,7 +2143,8 @@ int virDomainObjListNumOfDomains(struct virDomainObjList *doms,
                                  virConnectPtr conn);
 
 /**
- * Fills `ids` with up to `maxids` IDs of active domains; returns how many.
+ * Fills `ids` with up to `maxids` IDs of active domains (in no particular order, as in
+ * libvirt); returns how many.
  */
 int virDomainObjListGetActiveIDs(struct virDomainObjList *doms,
                                  int *ids,
@@ -2145,7 +2154,7 @@ int virDomainObjListGetActiveIDs(struct virDomainObjList *doms,
 
 /**
  * Fills `names` with up to `maxnames` malloc'ed names of inactive domains (the caller
- * frees them); returns how many.
+ * frees them; in no particular order, as in libvirt); returns how many.
  */
 int virDomainObjListGetInactiveNames(struct virDomainObjList *doms,
                                      char **names,
@@ -2155,7 +2164,7 @@ int virDomainObjListGetInactiveNames(struct virDomainObjList *doms,
 
 /**
  * Every domain, as a malloc'ed array of *referenced, unlocked* objects in `*vms` (count
- * in `*nvms`), in name order (libvirt's `virDomainObjListCollectAll`). Release with
+ * in `*nvms`), in no particular order (libvirt's `virDomainObjListCollectAll`). Release with
  * `virObjectListFreeCount(*vms, *nvms)`.
  */
 void virDomainObjListCollectAll(struct virDomainObjList *domlist,
@@ -2164,8 +2173,8 @@ void virDomainObjListCollectAll(struct virDomainObjList *domlist,
 
 /**
  * The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
- * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in name
- * order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
+ * malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in no
+ * particular order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
  * `Export`-like listing, without `virConnect`). Release with
  * `virObjectListFreeCount(*vms, *nvms)`. On bad arguments or unknown flags the error is
  * reported and the list is empty (`*vms` NULL, `*nvms` 0).

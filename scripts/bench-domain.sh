@@ -8,8 +8,8 @@
 #   scripts/bench-domain.sh [BIN_DIR] [COUNTS...]     (default: c-tests/bin 1000 10000 100000)
 #
 # BENCH_DOMAIN_RUNS processes per library and count (default 3, the libraries alternate),
-# BENCH_DOMAIN_ROUNDS rounds per process (default 5; lookups and Collect are timed once a
-# round, the other operations once a process). Each figure is the median of all its values
+# BENCH_DOMAIN_ROUNDS rounds per process (default 5; lookups and whole-list operations are
+# timed once a round, the other operations, LoadAllConfigs included, once a process). Each figure is the median of all its values
 # with its spread (the quartiles: ±half their distance, in % of the median); a ratio
 # comes with its range (worst to best quartile pairing) and is marked NOISY when that
 # range spans more than 1.5×: then the machine was too busy for the figure to mean much.
@@ -83,14 +83,24 @@ ratio() { # lv(m lo hi) vc(m lo hi) higher_is_better
   v = (hi / lo > 1.5) ? "NOISY" : "ok"
   printf "%.1f× (%.1f–%.1f)|%s\n", r, lo, hi, v }'; }
 
-ops=(find_uuid_ns find_name_ns find_id_ns add_ns find_remove_ns parse_ns format_ns collect_ns
+# A key "a:b" is a floor row: libvirt's a against b, measured in C with no library (what
+# any implementation must spend at least: the best ratio possible).
+ops=(find_uuid_ns find_name_ns find_id_ns add_ns find_remove_ns parse_ns format_ns
+     count_active_ns active_ids_ns inactive_names_ns inactive_names_ns:inactive_names_floor_ns
+     collect_ns collect_ns:collect_floor_ns foreach_ns load_configs_ns load_status_ns
      lock_cycle_ns mem_heap_bytes_per_domain mem_rss_bytes_per_domain
      threads_1_mops threads_2_mops threads_4_mops
      threads_1_writer_mops threads_2_writer_mops threads_4_writer_mops)
 label() { case $1 in
   find_uuid_ns) echo "FindByUUID";; find_name_ns) echo "FindByName";; find_id_ns) echo "FindByID";;
   add_ns) echo "Add";; find_remove_ns) echo "Remove (FindByUUID+Remove)";; parse_ns) echo "parse XML";;
-  format_ns) echo "format XML";; collect_ns) echo "Collect (all N)";;
+  format_ns) echo "format XML";; collect_ns) echo "Collect (all N) + FreeCount";;
+  count_active_ns) echo "NumOfDomains(active)";; active_ids_ns) echo "GetActiveIDs (N/2 running)";;
+  inactive_names_ns) echo "GetInactiveNames (N/2) + free";; foreach_ns) echo "ForEach(modify=false)";;
+  inactive_names_ns:*) echo "  floor: malloc+copy+free of N/2 names";;
+  collect_ns:*) echo "  floor: array + ref/unref of N objects";;
+  load_configs_ns) echo "LoadAllConfigs, N configs (per file)";;
+  load_status_ns) echo "LoadAllConfigs, N status files (per file)";;
   lock_cycle_ns) echo "lock cycle (lockd+virtlockd vs lockspace)";;
   mem_heap_bytes_per_domain) echo "memory/domain (heap)";; mem_rss_bytes_per_domain) echo "memory/domain (RSS)";;
   threads_*_writer_mops) t=${1#threads_}; echo "lookups, ${t%%_*} thread(s) + writer";;
@@ -113,11 +123,12 @@ printf '|%s|' "--------------------------------------------"
 for n in "${counts[@]}"; do printf '%s|' "--------------"; done; echo
 for key in "${ops[@]}"; do
   printf '| %-42s |' "$(label "$key")"
+  lk=${key%%:*}; vk=${key#*:}
   for n in "${counts[@]}"; do
     nn=$n; [ "$key" = lock_cycle_ns ] && nn=lock
     up=0; case $key in threads_*) up=1;; esac
     # shellcheck disable=SC2046
-    r=$(ratio $(stat lv "$nn" "$key") $(stat vc "$nn" "$key") "$up" 2>/dev/null || echo "n/a|-")
+    r=$(ratio $(stat lv "$nn" "$lk") $(stat vc "$nn" "$vk") "$up" 2>/dev/null || echo "n/a|-")
     v=${r#*|}; r=${r%% (*}; [ "$v" = NOISY ] && r="~$r"
     printf ' %12s |' "$r"
   done
@@ -129,13 +140,14 @@ echo
 printf '| %-42s | %7s | %16s | %16s | %22s | %5s |\n' operation domains libvirt virtcore ratio noise
 printf '|%s|%s|%s|%s|%s|%s|\n' "--------------------------------------------" "---------" "------------------" "------------------" "------------------------" "-------"
 for key in "${ops[@]}"; do
+  lk=${key%%:*}; vk=${key#*:}
   for n in "${counts[@]}"; do
     nn=$n; [ "$key" = lock_cycle_ns ] && nn=lock
     up=0; case $key in threads_*) up=1;; esac
     # shellcheck disable=SC2046
-    set -- $(stat lv "$nn" "$key"); lv=("$@")
+    set -- $(stat lv "$nn" "$lk"); lv=("$@")
     # shellcheck disable=SC2046
-    set -- $(stat vc "$nn" "$key"); vc=("$@")
+    set -- $(stat vc "$nn" "$vk"); vc=("$@")
     if [ "${lv[0]}" = - ] && [ "${vc[0]}" = - ]; then continue; fi
     r=$(ratio "${lv[@]}" "${vc[@]}" "$up" 2>/dev/null || echo "n/a|-")
     printf '| %-42s | %7s | %16s | %16s | %22s | %5s |\n' "$(label "$key")" "$nn" \
@@ -146,13 +158,15 @@ for key in "${ops[@]}"; do
 done
 } | tee "$dest/report.md"
 
-# The chart: lookup time against N, both libraries.
-awk '$2 != "lock" && $3 ~ /^find_(uuid|name|id)_ns$/ {
-  sub(/_ns$/, "", $3); print ($1 == "lv" ? "libvirt" : "virtcore"), $3, $2, $4, $5, $6}' "$out/stats" > "$dest/lookups.tsv"
+# The chart: lookup time and whole-list operation time against N, both libraries
+# (LoadAllConfigs per file times N: the whole load).
+awk '$2 != "lock" && $3 ~ /^(find_(uuid|name|id)|count_active|active_ids|inactive_names|collect|foreach|load_configs|load_status)_ns$/ {
+  sub(/_ns$/, "", $3); f = ($3 ~ /^load_/) ? $2 : 1
+  print ($1 == "lv" ? "libvirt" : "virtcore"), $3, $2, $4 * f, $5 * f, $6 * f}' "$out/stats" > "$dest/lookups.tsv"
 chart=${BENCH_CHART:-$here/target/release/bench-chart}
 if [ -x "$chart" ] && [ ${#counts[@]} -gt 1 ]; then
   "$chart" "$dest/lookups.tsv" "$dest/lookups.svg" \
-    "Domain lookups, virtcore vs libvirt 9.0 ($(nproc) cores, $(date -u +%F))" &&
+    "Domain list, virtcore vs libvirt 9.0 ($(nproc) cores, $(date -u +%F))" &&
     echo "chart: $dest/lookups.svg" >&2
 fi
 echo "report: $dest/report.md" >&2

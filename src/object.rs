@@ -128,6 +128,11 @@ pub struct ObjectClass {
     pub pinned: bool,
     /// Frees the whole object. Called exactly once, when the last reference goes.
     pub dispose: unsafe fn(*mut virObject),
+    /// Called by the thread holding the lock of a lockable object just before it unlocks
+    /// it, whatever the path (`virObjectUnlock`, `virDomainObjEndAPI`, Rust): the one moment
+    /// that sees every change C made to the object under its lock (e.g. `def->id`) before
+    /// another thread can observe it. Must be cheap and must not lock anything.
+    pub before_unlock: Option<unsafe fn(*const virObjectLockable)>,
 }
 
 impl ObjectClass {
@@ -139,6 +144,15 @@ impl ObjectClass {
             lockable,
             pinned: false,
             dispose: dispose_box::<T>,
+            before_unlock: None,
+        }
+    }
+
+    /// The same class with a hook run before each unlock (see `before_unlock`).
+    pub const fn with_before_unlock(self, f: unsafe fn(*const virObjectLockable)) -> ObjectClass {
+        ObjectClass {
+            before_unlock: Some(f),
+            ..self
         }
     }
 
@@ -235,6 +249,10 @@ impl virObjectLockable {
     pub fn release(&self) -> bool {
         if !self.held_by_me() {
             return false;
+        }
+        if let Some(f) = self.parent.class().before_unlock {
+            // SAFETY: this thread holds the lock, as the hook requires.
+            unsafe { f(self) };
         }
         self.owner.store(0, Ordering::Relaxed);
         // SAFETY: this thread holds the lock (checked above).
@@ -375,6 +393,23 @@ pub unsafe fn unref_header(h: *const virObject) -> bool {
     (*h).magic.store(MAGIC_DEAD, Ordering::Release);
     (class.dispose)(h as *mut virObject);
     false
+}
+
+/// Drops a reference the caller holds by contract, checking only the header (as
+/// `virDomainObjEndAPI` does, see [`referenced_header`]): for `virObjectListFreeCount`,
+/// which releases every object of a listing, where a registry look-up per object would
+/// cost more than the listing itself. False (nothing done) if `p` is not an object.
+///
+/// # Safety
+/// As for [`referenced_header`]; the caller owns the reference it drops.
+pub unsafe fn unref_referenced(p: *mut c_void) -> bool {
+    match referenced_header(p) {
+        Some(h) => {
+            unref_header(h);
+            true
+        }
+        None => false,
+    }
 }
 
 fn lockable_of<'a>(cx: &Cx, p: *mut c_void) -> Result<&'a virObjectLockable, Error> {

@@ -502,9 +502,10 @@ unsafe fn acl_ok(
     }
 }
 
-/// Calls `f` on every domain, locked in turn, in name order, until it returns false.
+/// Calls `f` on every domain, locked in turn, until it returns false (the scan for ACL
+/// filters, which C code calls with the object locked). The list is not held meanwhile.
 fn each_locked(l: &virDomainObjList, mut f: impl FnMut(*mut virDomainObj) -> bool) {
-    for o in l.snapshot_by_name() {
+    for o in l.snapshot() {
         o.lock();
         let go_on = f(o.as_ptr());
         unsafe { o.unlock() };
@@ -515,7 +516,9 @@ fn each_locked(l: &virDomainObjList, mut f: impl FnMut(*mut virDomainObj) -> boo
 }
 
 /// Number of active (`active` true) or inactive domains that `filter` (may be NULL)
-/// lets `conn` see (libvirt's `virDomainObjListNumOfDomains`).
+/// lets `conn` see (libvirt's `virDomainObjListNumOfDomains`). Without a filter, O(1):
+/// counts kept as domains are added, removed, started and stopped (a change C makes under
+/// a domain's lock, such as writing `def->id`, counts from the moment it unlocks it).
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListNumOfDomains(
     doms: *mut virDomainObjList,
@@ -526,6 +529,9 @@ pub unsafe extern "C" fn virDomainObjListNumOfDomains(
     call(D, "virDomainObjListNumOfDomains", |cx| {
         log_debug!("virDomainObjListNumOfDomains(doms={doms:?}, active={active:?}, filter={filter:?}, conn={conn:?})");
         let l = list_arg(&cx, doms)?;
+        if filter.is_none() {
+            return Ok(l.count(active) as c_int);
+        }
         let mut n = 0;
         each_locked(l, |o| {
             if !(*o).def.is_null() && acl_ok(filter, conn, o) && is_active(o) == active {
@@ -537,7 +543,8 @@ pub unsafe extern "C" fn virDomainObjListNumOfDomains(
     })
 }
 
-/// Fills `ids` with up to `maxids` IDs of active domains; returns how many.
+/// Fills `ids` with up to `maxids` IDs of active domains (in no particular order, as in
+/// libvirt); returns how many.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListGetActiveIDs(
     doms: *mut virDomainObjList,
@@ -555,6 +562,9 @@ pub unsafe extern "C" fn virDomainObjListGetActiveIDs(
         if maxids > 0 {
             cx.non_null(ids, "ids")?;
         }
+        if filter.is_none() {
+            return Ok(l.active_ids(ids, maxids as usize) as c_int);
+        }
         let mut n = 0;
         each_locked(l, |o| {
             if n >= maxids {
@@ -571,7 +581,7 @@ pub unsafe extern "C" fn virDomainObjListGetActiveIDs(
 }
 
 /// Fills `names` with up to `maxnames` malloc'ed names of inactive domains (the caller
-/// frees them); returns how many.
+/// frees them; in no particular order, as in libvirt); returns how many.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListGetInactiveNames(
     doms: *mut virDomainObjList,
@@ -589,6 +599,9 @@ pub unsafe extern "C" fn virDomainObjListGetInactiveNames(
         if maxnames > 0 {
             cx.non_null(names, "names")?;
         }
+        if filter.is_none() {
+            return Ok(l.inactive_names(names, maxnames as usize) as c_int);
+        }
         let mut n = 0;
         each_locked(l, |o| {
             if n >= maxnames {
@@ -603,54 +616,6 @@ pub unsafe extern "C" fn virDomainObjListGetInactiveNames(
         });
         Ok(n)
     })
-}
-
-/// libvirt's `virDomainObjMatchFilter` for the `VIR_CONNECT_LIST_DOMAINS_*` bits.
-unsafe fn matches(o: *mut virDomainObj, flags: c_uint) -> bool {
-    let m = |f: c_uint| flags & f != 0;
-    let either = |a: c_uint, b: c_uint, v: bool| !m(a | b) || (m(a) && v) || (m(b) && !v);
-    let st = (*o).state.state;
-    let state_ok = !m(VIR_CONNECT_LIST_DOMAINS_RUNNING
-        | VIR_CONNECT_LIST_DOMAINS_PAUSED
-        | VIR_CONNECT_LIST_DOMAINS_SHUTOFF
-        | VIR_CONNECT_LIST_DOMAINS_OTHER)
-        || (m(VIR_CONNECT_LIST_DOMAINS_RUNNING) && st == VIR_DOMAIN_RUNNING)
-        || (m(VIR_CONNECT_LIST_DOMAINS_PAUSED) && st == VIR_DOMAIN_PAUSED)
-        || (m(VIR_CONNECT_LIST_DOMAINS_SHUTOFF) && st == VIR_DOMAIN_SHUTOFF)
-        || (m(VIR_CONNECT_LIST_DOMAINS_OTHER)
-            && st != VIR_DOMAIN_RUNNING
-            && st != VIR_DOMAIN_PAUSED
-            && st != VIR_DOMAIN_SHUTOFF);
-    either(
-        VIR_CONNECT_LIST_DOMAINS_ACTIVE,
-        VIR_CONNECT_LIST_DOMAINS_INACTIVE,
-        is_active(o),
-    ) && either(
-        VIR_CONNECT_LIST_DOMAINS_PERSISTENT,
-        VIR_CONNECT_LIST_DOMAINS_TRANSIENT,
-        (*o).persistent,
-    ) && state_ok
-        && either(
-            VIR_CONNECT_LIST_DOMAINS_MANAGEDSAVE,
-            VIR_CONNECT_LIST_DOMAINS_NO_MANAGEDSAVE,
-            (*o).hasManagedSave,
-        )
-        && either(
-            VIR_CONNECT_LIST_DOMAINS_AUTOSTART,
-            VIR_CONNECT_LIST_DOMAINS_NO_AUTOSTART,
-            (*o).autostart,
-        )
-        // virtcore keeps no snapshots or checkpoints: every domain has none.
-        && either(
-            VIR_CONNECT_LIST_DOMAINS_HAS_SNAPSHOT,
-            VIR_CONNECT_LIST_DOMAINS_NO_SNAPSHOT,
-            false,
-        )
-        && either(
-            VIR_CONNECT_LIST_DOMAINS_HAS_CHECKPOINT,
-            VIR_CONNECT_LIST_DOMAINS_NO_CHECKPOINT,
-            false,
-        )
 }
 
 /// Hands the referenced objects in `out` to C as a malloc'ed array.
@@ -685,7 +650,7 @@ unsafe fn reset_outputs(vms: *mut *mut *mut virDomainObj, nvms: *mut usize) {
 }
 
 /// Every domain, as a malloc'ed array of *referenced, unlocked* objects in `*vms` (count
-/// in `*nvms`), in name order (libvirt's `virDomainObjListCollectAll`). Release with
+/// in `*nvms`), in no particular order (libvirt's `virDomainObjListCollectAll`). Release with
 /// `virObjectListFreeCount(*vms, *nvms)`.
 #[no_mangle]
 pub unsafe extern "C" fn virDomainObjListCollectAll(
@@ -699,18 +664,14 @@ pub unsafe extern "C" fn virDomainObjListCollectAll(
         let l = list_arg(&cx, domlist)?;
         cx.non_null(vms, "vms")?;
         cx.non_null(nvms, "nvms")?;
-        let out = l
-            .snapshot_by_name()
-            .into_iter()
-            .map(Strong::into_raw)
-            .collect();
+        let out = l.snapshot().into_iter().map(Strong::into_raw).collect();
         give_array(&cx, out, vms, nvms)
     })
 }
 
 /// The domains matching `flags` (`VIR_CONNECT_LIST_DOMAINS_*`) and `filter`, as a
-/// malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in name
-/// order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
+/// malloc'ed array of *referenced, unlocked* objects in `*vms` (count in `*nvms`), in no
+/// particular order (libvirt 9.0's `virDomainObjListCollect`, which returns nothing; also the
 /// `Export`-like listing, without `virConnect`). Release with
 /// `virObjectListFreeCount(*vms, *nvms)`. On bad arguments or unknown flags the error is
 /// reported and the list is empty (`*vms` NULL, `*nvms` 0).
@@ -730,10 +691,23 @@ pub unsafe extern "C" fn virDomainObjListCollect(
         let l = list_arg(&cx, doms)?;
         cx.non_null(vms, "vms")?;
         cx.non_null(nvms, "nvms")?;
+        if filter.is_none() {
+            // From the dense table: one status word a domain, no object lock.
+            let (arr, n) = l.collect(flags);
+            if arr.is_null() {
+                return Err(cx.error(virErrorNumber::VIR_ERR_NO_MEMORY, "domain list"));
+            }
+            *vms = arr;
+            *nvms = n;
+            return Ok(());
+        }
         let mut out: Vec<*mut virDomainObj> = Vec::new();
         each_locked(l, |o| {
             // A domain being removed is already gone for listings, as in libvirt 9.0.
-            if !(*o).def.is_null() && !(*o).removing && acl_ok(filter, conn, o) && matches(o, flags)
+            if !(*o).def.is_null()
+                && !(*o).removing
+                && acl_ok(filter, conn, o)
+                && super::dense::matches(super::dense::summarize(o), flags)
             {
                 crate::object::ref_header(&(*o).parent.parent);
                 out.push(o);
@@ -748,20 +722,31 @@ pub unsafe extern "C" fn virDomainObjListCollect(
 /// `virObjectListFreeCount`). NULL entries and a NULL list are ignored.
 #[no_mangle]
 pub unsafe extern "C" fn virObjectListFreeCount(list: *mut c_void, count: usize) {
-    call_void(D, "virObjectListFreeCount", |_| {
+    call_void(D, "virObjectListFreeCount", |cx| {
         log_debug!("virObjectListFreeCount(list={list:?}, count={count:?})");
         if list.is_null() {
             return Ok(());
         }
         let arr = list as *mut *mut c_void;
+        let mut bad = None;
         for i in 0..count {
             let p = *arr.add(i);
-            if !p.is_null() {
-                crate::object::virObjectUnref(p);
+            if i + 8 < count {
+                super::dense::prefetch((*arr.add(i + 8)).cast::<u8>());
+            }
+            // The references of a listing are the caller's by contract, as for
+            // virDomainObjEndAPI: the header is checked, the registry is not asked.
+            if !p.is_null() && !crate::object::unref_referenced(p) && bad.is_none() {
+                bad = Some((i, p));
             }
         }
         libc::free(list);
-        Ok(())
+        match bad {
+            Some((i, p)) => Err(cx.invalid_arg(format!(
+                "element {i} ({p:p}) of the list passed to virObjectListFreeCount is not a live virtcore object"
+            ))),
+            None => Ok(()),
+        }
     })
 }
 

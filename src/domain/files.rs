@@ -232,6 +232,13 @@ impl From<ReadError> for Error {
 /// but only to regular files), at most [`VIRTCORE_DOMAIN_XML_MAX`] bytes. Opening never
 /// blocks (`O_NONBLOCK`), and nothing that is not a regular file is opened at all.
 pub fn read_regular(path: &Path) -> Result<String, ReadError> {
+    read_regular_as(path, false)
+}
+
+/// [`read_regular`] for a directory entry whose type (`d_type`) said "regular file": the
+/// stat before opening is left out (the check after opening still judges what was
+/// opened). One file system call fewer a file when a directory of them is loaded.
+pub fn read_regular_as(path: &Path, listed_regular: bool) -> Result<String, ReadError> {
     let shown = path.display();
     let fail = |e: std::io::Error| {
         ReadError::Failed(sys_err(format!("cannot read domain XML file '{shown}'"), e))
@@ -242,9 +249,11 @@ pub fn read_regular(path: &Path) -> Result<String, ReadError> {
             kind_of(t)
         )))
     };
-    let meta = fs::metadata(path).map_err(fail)?;
-    if !meta.is_file() {
-        return Err(not_regular(meta.file_type()));
+    if !listed_regular {
+        let meta = fs::metadata(path).map_err(fail)?;
+        if !meta.is_file() {
+            return Err(not_regular(meta.file_type()));
+        }
     }
     let mut f = fs::OpenOptions::new()
         .read(true)
@@ -264,11 +273,25 @@ pub fn read_regular(path: &Path) -> Result<String, ReadError> {
     if meta.size() > VIRTCORE_DOMAIN_XML_MAX {
         return Err(too_big(meta.size()));
     }
-    let mut buf = Vec::with_capacity(meta.size() as usize);
-    (&mut f)
-        .take(VIRTCORE_DOMAIN_XML_MAX + 1)
-        .read_to_end(&mut buf)
-        .map_err(fail)?;
+    // One read of size + 1 bytes: getting exactly the size fstat gave is the end of the
+    // file (files are replaced by rename, never grown in place), so the read that would
+    // return 0 is left out. Anything else reads on to the end, as before.
+    let size = meta.size() as usize;
+    let mut buf = vec![0u8; size + 1];
+    let first = loop {
+        match f.read(&mut buf) {
+            Ok(n) => break n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(fail(e)),
+        }
+    };
+    buf.truncate(first);
+    if first != size {
+        (&mut f)
+            .take(VIRTCORE_DOMAIN_XML_MAX + 1 - first as u64)
+            .read_to_end(&mut buf)
+            .map_err(fail)?;
+    }
     if buf.len() as u64 > VIRTCORE_DOMAIN_XML_MAX {
         return Err(too_big(buf.len() as u64));
     }

@@ -19,6 +19,7 @@ use compact_str::CompactString;
 use foldhash::fast::RandomState;
 use hashbrown::HashTable;
 
+use super::dense::{recount, Dense};
 use super::obj::virDomainObj;
 use super::types::VIR_UUID_BUFLEN;
 use crate::object::Strong;
@@ -33,11 +34,14 @@ pub struct Index {
     hasher: RandomState,
     /// Holds the list's reference to each object.
     by_uuid: HashTable<Strong<virDomainObj>>,
-    by_name: HashTable<NameEntry>,
+    /// Slots of the dense table; the name is compared there (stored once).
+    by_name: HashTable<u32>,
     by_id: HashTable<*mut virDomainObj>,
     /// The new name of the object whose rename callback runs: taken (as in libvirt, where
     /// both names are in the table until the callback returns) but not yet the index's.
     pending: Option<NameEntry>,
+    /// What whole-list operations read (`dense.rs`); also holds each object's indexed name.
+    pub dense: Dense,
 }
 
 fn eq_ptr<'a>(p: *mut virDomainObj) -> impl Fn(&*mut virDomainObj) -> bool + 'a {
@@ -72,11 +76,18 @@ impl Index {
     }
 
     pub fn find_name(&self, n: &[u8]) -> Option<*mut virDomainObj> {
-        let found = self
+        let d = &self.dense;
+        match self
             .by_name
-            .find(self.name_hash(n), |e| e.key.as_bytes() == n)
-            .or_else(|| self.pending.as_ref().filter(|e| e.key.as_bytes() == n));
-        found.map(|e| e.obj)
+            .find(self.name_hash(n), |&s| d.name(s).as_bytes() == n)
+        {
+            Some(&s) => Some(d.obj(s)),
+            None => self
+                .pending
+                .as_ref()
+                .filter(|e| e.key.as_bytes() == n)
+                .map(|e| e.obj),
+        }
     }
 
     pub fn find_id(&self, id: c_int) -> Option<*mut virDomainObj> {
@@ -90,54 +101,62 @@ impl Index {
         self.by_uuid.iter()
     }
 
-    /// References to every object, sorted by the name each is indexed under.
-    pub fn sorted_by_name(&self) -> Vec<Strong<virDomainObj>> {
-        let mut v: Vec<&NameEntry> = self.by_name.iter().collect();
-        v.sort_unstable_by(|a, b| a.key.as_bytes().cmp(b.key.as_bytes()));
-        // SAFETY: every named object is in the UUID index, which holds a reference.
-        v.into_iter()
-            .map(|e| unsafe { Strong::new_ref(e.obj) })
-            .collect()
-    }
-
-    /// Indexes `vm` under `uuid`, `name` and its link's ID (taken as -1: use `set_id`).
+    /// Indexes `vm` under `uuid`, `name` and its link's ID (taken as -1: use `set_id`), and
+    /// gives it a slot of the dense table with its current status, counted in `counts`.
     ///
     /// # Safety
     /// `vm` is in no index; the caller holds the list's write lock and the object's lock,
     /// and has checked that neither key is taken.
-    pub unsafe fn insert(&mut self, vm: &Strong<virDomainObj>, uuid: &[u8; 16], name: &str) {
+    pub unsafe fn insert(
+        &mut self,
+        vm: &Strong<virDomainObj>,
+        uuid: &[u8; 16],
+        name: &str,
+        counts: &std::sync::atomic::AtomicU64,
+    ) {
         let p = vm.as_ptr();
         (*p).link.uuid = *uuid;
         (*p).link.id = -1;
+        let status = super::dense::summarize(p);
+        let (slot, entry) = self.dense.insert(p, name, status);
+        (*p).link.slot = slot;
+        (*p).link.entry = entry.cast();
+        (*p).link.status = status;
+        recount(counts, 0, status);
         let nh = self.name_hash(name.as_bytes());
-        (*p).link.name_hash = nh;
         let hasher = self.hasher.clone();
-        self.by_name.insert_unique(
-            nh,
-            NameEntry {
-                key: CompactString::new(name),
-                obj: p,
-            },
-            |e| hasher.hash_one(e.key.as_bytes()),
-        );
+        let d = &self.dense;
+        self.by_name
+            .insert_unique(nh, slot, |&s| hasher.hash_one(d.name(s).as_bytes()));
         let uh = self.uuid_hash(uuid);
         self.by_uuid.insert_unique(uh, vm.clone(), |o| {
             hasher.hash_one(u128::from_ne_bytes((*o.as_ptr()).link.uuid))
         });
     }
 
-    /// Takes `p` out of every index; returns the index's reference (None if not indexed).
+    /// Takes `p` out of every index and its slot (uncounting it); returns the index's
+    /// reference (None if not indexed).
     ///
     /// # Safety
-    /// The caller holds the list's write lock; `p` is alive.
-    pub unsafe fn remove(&mut self, p: *mut virDomainObj) -> Option<Strong<virDomainObj>> {
+    /// The caller holds the list's write lock and `p`'s lock; `p` is alive.
+    pub unsafe fn remove(
+        &mut self,
+        p: *mut virDomainObj,
+        counts: &std::sync::atomic::AtomicU64,
+    ) -> Option<Strong<virDomainObj>> {
         self.set_id(p, -1);
         let uh = self.uuid_hash(&(*p).link.uuid);
         let e = self.by_uuid.find_entry(uh, |o| o.as_ptr() == p).ok()?;
         let (strong, _) = e.remove();
-        if let Ok(e) = self.by_name.find_entry((*p).link.name_hash, |e| e.obj == p) {
+        let slot = (*p).link.slot;
+        let nh = self.name_hash(self.dense.name(slot).as_bytes());
+        if let Ok(e) = self.by_name.find_entry(nh, |&s| s == slot) {
             e.remove();
         }
+        recount(counts, (*p).link.status, 0);
+        self.dense.remove(slot);
+        (*p).link.entry = std::ptr::null();
+        (*p).link.status = 0;
         Some(strong)
     }
 
@@ -196,13 +215,16 @@ impl Index {
         if !commit || new.obj != p {
             return;
         }
-        if let Ok(e) = self.by_name.find_entry((*p).link.name_hash, |e| e.obj == p) {
+        let slot = (*p).link.slot;
+        let oh = self.name_hash(self.dense.name(slot).as_bytes());
+        if let Ok(e) = self.by_name.find_entry(oh, |&s| s == slot) {
             e.remove();
         }
-        let nh = self.name_hash(new.key.as_bytes());
-        (*p).link.name_hash = nh;
+        self.dense.set_name(slot, new.key);
+        let nh = self.name_hash(self.dense.name(slot).as_bytes());
         let hasher = self.hasher.clone();
+        let d = &self.dense;
         self.by_name
-            .insert_unique(nh, new, |e| hasher.hash_one(e.key.as_bytes()));
+            .insert_unique(nh, slot, |&s| hasher.hash_one(d.name(s).as_bytes()));
     }
 }

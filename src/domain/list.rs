@@ -13,7 +13,7 @@
 
 use std::cell::UnsafeCell;
 use std::ffi::{c_int, CStr};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::error::{arg_err, failed, internal, invalid};
@@ -40,6 +40,9 @@ pub struct virDomainObjListPrivate {
     /// write lock. A rename from inside it is refused.
     renaming: std::cell::Cell<*mut virDomainObj>,
     maps: UnsafeCell<Maps>,
+    /// Domains with a definition (high 32 bits) and active ones (low 32 bits), kept exact
+    /// by insertion, removal and the objects' unlock hook (`listing.rs`).
+    pub(super) counts: AtomicU64,
 }
 
 /// The registry of domains (libvirt's `virDomainObjList`). Opaque: use the functions.
@@ -64,12 +67,30 @@ impl Drop for virDomainObjList {
             let inner = unsafe { Box::from_raw(self.inner) };
             let maps = inner.maps.into_inner();
             for o in maps.objects() {
+                // Under the object's lock: its unlock hook reads `owner` and `entry` (and
+                // through them this list) holding only that lock.
+                let mine = o.is_locked_by_me();
+                if !mine {
+                    o.lock();
+                }
                 unsafe {
-                    (*o.as_ptr()).link.listed = false;
-                    (*o.as_ptr()).link.owner = std::ptr::null();
+                    let p = o.as_ptr();
+                    (*p).link.owner = std::ptr::null();
+                    (*p).link.entry = std::ptr::null();
+                    (*p).link.status = 0;
+                    if !mine {
+                        o.unlock();
+                    }
                 }
             }
         }
+    }
+}
+
+impl virDomainObjListPrivate {
+    /// The indexes, for code that holds a guard (read through this pointer only).
+    pub(super) fn maps_ptr(&self) -> *mut Maps {
+        self.maps.get()
     }
 }
 
@@ -133,6 +154,7 @@ impl virDomainObjList {
             writer: AtomicUsize::new(0),
             renaming: std::cell::Cell::new(std::ptr::null_mut()),
             maps: UnsafeCell::new(Maps::default()),
+            counts: AtomicU64::new(0),
         });
         Strong::new(virDomainObjList {
             parent: virObject::new(&LIST_CLASS),
@@ -140,7 +162,7 @@ impl virDomainObjList {
         })
     }
 
-    fn p(&self) -> &virDomainObjListPrivate {
+    pub(super) fn p(&self) -> &virDomainObjListPrivate {
         // SAFETY: set in `new`, valid until the list is disposed.
         unsafe { &*self.inner }
     }
@@ -231,7 +253,7 @@ impl virDomainObjList {
     /// # Safety
     /// `dom` is a live object; the caller holds its lock or this list's lock.
     unsafe fn owns(&self, dom: *const virDomainObj) -> bool {
-        (*dom).link.listed && std::ptr::eq((*dom).link.owner, self.inner.cast())
+        std::ptr::eq((*dom).link.owner, self.inner.cast())
     }
 
     /// The error for an object of another list; `Ok` for ours or one in no list.
@@ -239,7 +261,7 @@ impl virDomainObjList {
     /// # Safety
     /// As for [`owns`](Self::owns).
     unsafe fn check_not_foreign(&self, dom: *const virDomainObj, what: &str) -> Result<(), Error> {
-        if (*dom).link.listed && !self.owns(dom) {
+        if !(*dom).link.owner.is_null() && !self.owns(dom) {
             return Err(arg_err(format!(
                 "cannot {what} domain '{}': it belongs to another domain list",
                 String::from_utf8_lossy(name_bytes((*dom).def))
@@ -251,7 +273,7 @@ impl virDomainObjList {
     /// # Safety
     /// The caller holds a guard; mutation only with a write guard.
     #[allow(clippy::mut_from_ref)]
-    unsafe fn maps(&self, _g: &Guard) -> &mut Maps {
+    pub(super) unsafe fn maps(&self, _g: &Guard) -> &mut Maps {
         &mut *self.p().maps.get()
     }
 
@@ -454,8 +476,7 @@ impl virDomainObjList {
     unsafe fn insert_locked(&self, maps: &mut Maps, vm: &Strong<virDomainObj>, name: &str) {
         let p = vm.as_ptr();
         let d = (*p).def;
-        maps.insert(vm, &(*d).uuid, name);
-        (*p).link.listed = true;
+        maps.insert(vm, &(*d).uuid, name, &self.p().counts);
         (*p).link.owner = self.inner.cast();
         maps.set_id(p, def_id(p));
     }
@@ -465,8 +486,7 @@ impl virDomainObjList {
         if !self.owns(dom) {
             return;
         }
-        if let Some(list_ref) = maps.remove(dom) {
-            (*dom).link.listed = false;
+        if let Some(list_ref) = maps.remove(dom, &self.p().counts) {
             (*dom).link.owner = std::ptr::null();
             drop(list_ref); // the caller still holds its own reference
         }
@@ -532,7 +552,7 @@ impl virDomainObjList {
         let old: Box<[u8]> = name_bytes((*dom).def).into();
         let old_s = String::from_utf8_lossy(&old).into_owned();
         if !self.owns(dom) {
-            let why = if (*dom).link.listed {
+            let why = if !(*dom).link.owner.is_null() {
                 "it belongs to another domain list"
             } else {
                 "it is not in this domain list"
@@ -595,40 +615,6 @@ impl virDomainObjList {
             )));
         }
         Ok(())
-    }
-
-    /// References to every domain in name order (the names the list indexes them under).
-    pub fn snapshot_by_name(&self) -> Vec<Strong<virDomainObj>> {
-        let g = self.read();
-        unsafe { self.maps(&g) }.sorted_by_name()
-    }
-
-    /// Runs `f` on every domain (unlocked) with the list locked for read or write.
-    pub fn for_each(
-        &self,
-        modify: bool,
-        mut f: impl FnMut(*mut virDomainObj) -> c_int,
-    ) -> Result<c_int, Error> {
-        let g = if modify { self.write()? } else { self.read() };
-        let all: Vec<Strong<virDomainObj>> = unsafe { self.maps(&g) }.objects().cloned().collect();
-        let mut ret = 0;
-        for o in &all {
-            if f(o.as_ptr()) < 0 {
-                ret = -1;
-            }
-        }
-        drop(all);
-        drop(g);
-        Ok(ret)
-    }
-
-    pub fn len(&self) -> usize {
-        let g = self.read();
-        unsafe { self.maps(&g) }.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// Whether a domain with this UUID is listed (for loaders).

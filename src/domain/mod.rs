@@ -4,11 +4,13 @@
 //! * `xml`: libvirt's domain XML, tokenized by quick-xml, formatted by patching the original.
 
 pub mod consts;
+pub mod dense;
 pub mod error;
 pub mod ffi;
 pub mod files;
 pub mod index;
 pub mod list;
+pub mod listing;
 pub mod obj;
 pub mod persist;
 pub mod rwlock;
@@ -21,5 +23,7 @@ mod tests_edit;
 mod tests_index;
 #[cfg(test)]
 mod tests_list;
+#[cfg(test)]
+mod tests_load;
 #[cfg(test)]
 mod tests_xml;

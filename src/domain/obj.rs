@@ -70,20 +70,23 @@ pub struct virDomainStateReason {
 /// Free function for `privateData` (libvirt's `virFreeCallback`).
 pub type virFreeCallback = Option<unsafe extern "C" fn(data: *mut c_void)>;
 
-/// Where an object sits in a list's indexes. Internal to virtcore: read and written only
-/// under the list's lock; C code must not touch it.
+/// Where an object sits in a list's indexes. Internal to virtcore: C code must not touch
+/// it. `uuid`, `id`, `slot` and `owner` are written with the list's write lock held (and,
+/// but for `id`, the object's lock); `entry` and `status` with the object's lock held.
 #[repr(C)]
 pub struct virDomainObjListLink {
     /// The UUID the object is indexed under.
     pub uuid: [u8; VIR_UUID_BUFLEN],
     /// The ID the object is indexed under (-1: none).
     pub id: c_int,
-    /// The object is in a list.
-    pub listed: bool,
+    /// The object's slot in its list's dense table.
+    pub slot: u32,
     /// The list it is in (NULL: none).
     pub owner: *const c_void,
-    /// Hash of the name the object is indexed under (finds its name-index slot).
-    pub name_hash: u64,
+    /// The status word of its slot (an atomic 64-bit word; NULL: in no list).
+    pub entry: *const u64,
+    /// The status word last published there (see `domain::dense`).
+    pub status: u64,
 }
 
 /// A domain (libvirt's `virDomainObj`): lockable and reference counted.
@@ -103,17 +106,19 @@ pub struct virDomainObj {
     pub persistent: bool,
     pub updated: bool,
     pub removing: bool,
+    /// A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
+    /// Beside the other flags: the unlock hook reads them all, in one cache line.
+    pub hasManagedSave: bool,
     /// The current definition (the live one while the domain runs).
     pub def: *mut virDomainDef,
     /// The persistent definition to restore when a running domain stops (or NULL).
     pub newDef: *mut virDomainDef,
     pub privateData: *mut c_void,
     pub privateDataFreeFunc: virFreeCallback,
-    /// A managed-save image exists (for the `VIR_CONNECT_LIST_DOMAINS_*MANAGEDSAVE` filters).
-    pub hasManagedSave: bool,
 }
 
-static OBJ_CLASS: ObjectClass = ObjectClass::boxed::<virDomainObj>("virDomainObj", 0x0002, true);
+static OBJ_CLASS: ObjectClass = ObjectClass::boxed::<virDomainObj>("virDomainObj", 0x0002, true)
+    .with_before_unlock(super::listing::before_unlock);
 unsafe impl ObjectType for virDomainObj {
     const CLASS: &'static ObjectClass = &OBJ_CLASS;
 }
@@ -129,9 +134,10 @@ impl virDomainObj {
             link: virDomainObjListLink {
                 uuid: [0; VIR_UUID_BUFLEN],
                 id: -1,
-                listed: false,
+                slot: 0,
                 owner: std::ptr::null(),
-                name_hash: 0,
+                entry: std::ptr::null(),
+                status: 0,
             },
             pid: 0,
             // libvirt 9.0's virDomainObjNew starts every object shut off, reason unknown.

@@ -189,8 +189,131 @@ fn parse_status(text: &str, path: &Path) -> Result<Status, Error> {
     })
 }
 
+/// Files below this many are read and parsed on the calling thread only.
+const PARALLEL_MIN: usize = 256;
+/// Files a worker takes at a time.
+const CHUNK: usize = 64;
+
+/// One file read and parsed, not yet in the list.
+enum Parsed {
+    Config { def: OwnedDef, autostart: bool },
+    Status(Status),
+}
+// SAFETY: a parsed definition is plain data owned by this value alone (no thread-bound
+// state), so it may be built on a worker thread and added to the list on the caller's.
+unsafe impl Send for Parsed {}
+
+/// The directory's `*.xml` names (sorted, as libvirt reads them after its readdir) and
+/// whether the entry said "regular file" (`d_type`; unknown or symlink: stat first).
+fn xml_entries(rd: fs::ReadDir) -> Vec<(String, bool)> {
+    // Every `*.xml` as libvirt (`.web.xml` is domain `.web`; `..xml` is `.`); our
+    // temporary files never end in `.xml`.
+    let mut v: Vec<(String, bool)> = rd
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            let regular = e.file_type().is_ok_and(|t| t.is_file());
+            e.file_name().to_str().map(|n| (n.to_string(), regular))
+        })
+        .filter(|(n, _)| n.ends_with(".xml"))
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// What reading `dir` (the status or config directory) needs besides each file's name.
+struct Source<'a> {
+    dir: &'a str,
+    autostart_dir: Option<&'a str>,
+    /// The names in the autostart directory: only those are checked for a link (one
+    /// listing instead of two stats a domain).
+    autostart_names: std::collections::HashSet<String>,
+    live_status: bool,
+}
+
+impl Source<'_> {
+    fn parse(&self, file: &str, regular: bool) -> Result<Parsed, Skip> {
+        let name = &file[..file.len() - 4];
+        let path = config_file(self.dir, name);
+        let text = super::files::read_regular_as(&path, regular)?;
+        if self.live_status {
+            let st = parse_status(&text, &path).map_err(|e| {
+                if e.message.starts_with(&*path.to_string_lossy()) {
+                    e
+                } else {
+                    in_file(e, &path)
+                }
+            })?;
+            return Ok(Parsed::Status(st));
+        }
+        let flags = VIR_DOMAIN_DEF_PARSE_INACTIVE
+            | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE
+            | VIR_DOMAIN_DEF_PARSE_ALLOW_POST_PARSE_FAIL;
+        let def = OwnedDef(xml::parse(&text, flags).map_err(|e| in_file(e, &path))?);
+        // SAFETY: just parsed, owned here.
+        let def_name = unsafe { cstr((*def.0).name) }
+            .unwrap_or_default()
+            .into_owned();
+        if def_name != name {
+            return Err(xml_err(format!(
+                "{}: file defines domain '{def_name}', expected '{name}'",
+                path.display()
+            ))
+            .into());
+        }
+        let autostart = self.autostart_names.contains(file)
+            && self
+                .autostart_dir
+                .is_some_and(|d| same_file(&config_file(d, name), &path));
+        Ok(Parsed::Config { def, autostart })
+    }
+
+    /// Every entry parsed, in order; on several threads when there are many.
+    fn parse_all(&self, entries: &[(String, bool)]) -> Vec<Result<Parsed, Skip>> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if entries.len() < PARALLEL_MIN || threads < 2 {
+            return entries.iter().map(|(f, r)| self.parse(f, *r)).collect();
+        }
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let i = next.fetch_add(CHUNK, std::sync::atomic::Ordering::Relaxed);
+                if i >= entries.len() {
+                    return done;
+                }
+                for (k, (f, r)) in entries[i..(i + CHUNK).min(entries.len())]
+                    .iter()
+                    .enumerate()
+                {
+                    done.push((i + k, self.parse(f, *r)));
+                }
+            }
+        };
+        let mut parts = std::thread::scope(|s| {
+            let helpers: Vec<_> = (1..threads).map(|_| s.spawn(work)).collect();
+            let mut parts = vec![work()];
+            for h in helpers {
+                // A panic in a worker is a bug: re-raised here, inside ffi::call's boundary.
+                parts.push(h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)));
+            }
+            parts
+        });
+        let mut out: Vec<Option<Result<Parsed, Skip>>> = (0..entries.len()).map(|_| None).collect();
+        for (i, r) in parts.iter_mut().flat_map(|p| p.drain(..)) {
+            out[i] = Some(r);
+        }
+        out.into_iter()
+            .map(|r| r.expect("every entry parsed"))
+            .collect()
+    }
+}
+
 /// libvirt's `virDomainObjListLoadAllConfigs`. Returns the number of domains loaded and
 /// the last failure (each one is logged); a missing directory loads nothing.
+///
+/// Files are read and parsed first (on several threads for a large directory: that is
+/// where the time goes, 4 file system calls and a parse a file), then added to the list
+/// and notified one by one on the calling thread, in name order, as before.
 ///
 /// # Safety
 /// `notify` is NULL or a valid C function.
@@ -211,23 +334,35 @@ pub unsafe fn load_all(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, None)),
         Err(e) => return Err(sys_err(format!("Failed to open dir '{config_dir}'"), e)),
     };
-    // Every `*.xml` as libvirt (`.web.xml` is domain `.web`; `..xml` is `.`); our
-    // temporary files never end in `.xml`.
-    let mut names: Vec<String> = rd
-        .filter_map(|e| e.ok())
-        .filter_map(|e| e.file_name().to_str().map(str::to_string))
-        .filter(|n| n.ends_with(".xml"))
-        .collect();
-    names.sort();
+    let entries = xml_entries(rd);
+    let autostart_names = match (live_status, autostart_dir) {
+        (false, Some(d)) => fs::read_dir(d)
+            .map(|rd| {
+                rd.filter_map(|e| e.ok())
+                    .filter_map(|e| e.file_name().to_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        _ => Default::default(),
+    };
+    let src = Source {
+        dir: config_dir,
+        autostart_dir,
+        autostart_names,
+        live_status,
+    };
+    let parsed = src.parse_all(&entries);
     let mut loaded = 0;
     let mut last_err = None;
-    for file in names {
+    for ((file, _), r) in entries.iter().zip(parsed) {
         let name = &file[..file.len() - 4];
-        let r = if live_status {
-            load_status(list, config_dir, name, notify, opaque)
-        } else {
-            load_config(list, config_dir, autostart_dir, name, notify, opaque)
-        };
+        let path = config_file(config_dir, name);
+        let r = r.and_then(|p| match p {
+            Parsed::Config { def, autostart } => {
+                add_config(list, &path, def, autostart, notify, opaque)
+            }
+            Parsed::Status(st) => add_status(list, &path, name, st, notify, opaque),
+        });
         match r {
             Err(Skip::NotRegular(e)) => log_warn!("skipped: {e}"),
             Ok(vm) => {
@@ -246,36 +381,21 @@ pub unsafe fn load_all(
     Ok((loaded, last_err))
 }
 
-unsafe fn load_config(
+unsafe fn add_config(
     list: &virDomainObjList,
-    config_dir: &str,
-    autostart_dir: Option<&str>,
-    name: &str,
+    path: &Path,
+    def: OwnedDef,
+    autostart: bool,
     notify: virDomainLoadConfigNotify,
     opaque: *mut c_void,
 ) -> Result<Strong<virDomainObj>, Skip> {
-    let path = config_file(config_dir, name);
-    let text = read_regular(&path)?;
-    let flags = VIR_DOMAIN_DEF_PARSE_INACTIVE
-        | VIR_DOMAIN_DEF_PARSE_SKIP_VALIDATE
-        | VIR_DOMAIN_DEF_PARSE_ALLOW_POST_PARSE_FAIL;
-    let def = OwnedDef(xml::parse(&text, flags).map_err(|e| in_file(e, &path))?);
-    let def_name = cstr((*def.0).name).unwrap_or_default().into_owned();
-    if def_name != name {
-        return Err(xml_err(format!(
-            "{}: file defines domain '{def_name}', expected '{name}'",
-            path.display()
-        ))
-        .into());
-    }
-    let autostart = autostart_dir.is_some_and(|d| same_file(&config_file(d, name), &path));
     let mut d = def.into_raw();
     let mut old: *mut virDomainDef = std::ptr::null_mut();
     let vm = match list.add(&mut d, 0, Some(&mut old)) {
         Ok(vm) => vm,
         Err(e) => {
             super::types::def_free(d);
-            return Err(in_file(e, &path).into());
+            return Err(in_file(e, path).into());
         }
     };
     (*vm.as_ptr()).autostart = autostart;
@@ -286,22 +406,14 @@ unsafe fn load_config(
     Ok(vm)
 }
 
-unsafe fn load_status(
+unsafe fn add_status(
     list: &virDomainObjList,
-    status_dir: &str,
+    path: &Path,
     name: &str,
+    st: Status,
     notify: virDomainLoadConfigNotify,
     opaque: *mut c_void,
 ) -> Result<Strong<virDomainObj>, Skip> {
-    let path = config_file(status_dir, name);
-    let text = read_regular(&path)?;
-    let st = parse_status(&text, &path).map_err(|e| {
-        if e.message.starts_with(&*path.to_string_lossy()) {
-            e
-        } else {
-            in_file(e, &path)
-        }
-    })?;
     if list.contains_uuid(&(*st.def.0).uuid) {
         return Err(internal(format!(
             "{}: unexpected domain '{name}' already exists",
@@ -318,7 +430,7 @@ unsafe fn load_status(
     (*p).pid = st.pid;
     if let Err(e) = list.add_obj(&vm) {
         vm.unlock();
-        return Err(in_file(e, &path).into());
+        return Err(in_file(e, path).into());
     }
     if let Some(f) = notify {
         f(p, 1, opaque);
