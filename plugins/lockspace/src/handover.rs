@@ -13,25 +13,50 @@
 //! A QEMU that boots afresh has nothing to protect: a state from one of its predecessors
 //! is history, and its generations are ignored (the resources are still taken). What the
 //! guest's own process proves (its command line) and what this daemon keeps at a pause
-//! (the guest's process identity, in memory) decide; a pause before a daemon restart is
+//! (a pidfd of the guest's process, in memory) decide; a pause before a daemon restart is
 //! forgotten, so such a resume is checked as lockd checks it: not at all.
 
-use std::sync::Mutex;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
 
-/// Guest processes this daemon released (paused) with a state: UUID, pid and the
-/// process's start time (so a reused pid is not taken for the paused guest).
-static PAUSED: Mutex<Vec<([u8; 16], u32, u64)>> = Mutex::new(Vec::new());
+use crate::error::{Error, Result};
 
-fn paused() -> std::sync::MutexGuard<'static, Vec<([u8; 16], u32, u64)>> {
+/// Guest processes this daemon released (paused) with a state: UUID, pid and a pidfd of
+/// that very process. A pidfd names one process for good, and a live process keeps its
+/// pid: so "the pid is still this pidfd's live process" tells the paused guest from a
+/// later process at the same pid with one system call and no /proc read.
+type Paused = ([u8; 16], u32, Arc<OwnedFd>);
+static PAUSED: Mutex<Vec<Paused>> = Mutex::new(Vec::new());
+
+/// List length at which a pause sweeps out the entries of processes that are gone.
+const SWEEP_AT: usize = 256;
+
+fn paused() -> std::sync::MutexGuard<'static, Vec<Paused>> {
     PAUSED.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Start time of process `pid` (clock ticks since boot, field 22 of `/proc/PID/stat`).
-fn start_time(pid: u32) -> Option<u64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // The command name (field 2) may hold spaces and parentheses: fields after its last ')'.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    rest.split_whitespace().nth(19)?.parse().ok()
+/// Whether the process of `pidfd` is still alive (signal 0 through the pidfd).
+fn alive(pidfd: &OwnedFd) -> bool {
+    // SAFETY: plain syscall on a descriptor we own; signal 0 sends nothing.
+    unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        ) == 0
+    }
+}
+
+fn pidfd_open(pid: u32) -> Result<OwnedFd> {
+    // SAFETY: plain syscall; a returned descriptor is ours.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
+    if fd < 0 {
+        return Err(Error::last_os(format!("cannot reach process {pid}")));
+    }
+    // SAFETY: fd was just returned by pidfd_open and is owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Whether process `pid` was started to receive a migration or a saved image.
@@ -42,13 +67,20 @@ fn is_incoming(pid: u32) -> bool {
 }
 
 /// `drvRelease` from the daemon released guest `uuid`'s process `pid` with a state.
+/// The pidfd comes from the daemon's cache (the release just reached the process
+/// through it, so it is that process's).
 pub fn remember_pause(uuid: &[u8; 16], pid: u32) {
-    let Some(t) = start_time(pid) else { return };
+    let Ok((fd, _)) = crate::cache::pidfd(pid, || pidfd_open(pid)) else {
+        return;
+    };
     let mut p = paused();
-    // Entries of processes that are gone are dropped here: the list stays as long as
-    // the number of paused guests.
-    p.retain(|&(u, q, s)| !(u == *uuid && q == pid) && start_time(q) == Some(s));
-    p.push((*uuid, pid, t));
+    // One entry per guest process. Entries of processes that are gone are harmless
+    // (their pidfd says so) and are swept only when the list outgrows its usual size.
+    p.retain(|(u, q, _)| !(u == uuid && *q == pid));
+    if p.len() >= SWEEP_AT {
+        p.retain(|(_, _, f)| alive(f));
+    }
+    p.push((*uuid, pid, fd));
 }
 
 /// Whether a state's generations apply to `drvAcquire` from the daemon for guest
@@ -57,11 +89,14 @@ pub fn state_applies(uuid: &[u8; 16], pid: u32) -> bool {
     if is_incoming(pid) {
         return true;
     }
-    let t = start_time(pid);
-    t.is_some()
-        && paused()
-            .iter()
-            .any(|&(u, q, s)| u == *uuid && q == pid && Some(s) == t)
+    paused()
+        .iter()
+        .any(|(u, q, f)| u == uuid && *q == pid && alive(f))
+}
+
+/// Forgets every pause (the last `drvDeinit`: the daemon keeps no descriptors).
+pub fn clear() {
+    *paused() = Vec::new();
 }
 
 #[cfg(test)]
@@ -82,8 +117,7 @@ mod tests {
     }
 
     #[test]
-    fn start_time_reads_past_the_command_name() {
-        assert!(start_time(std::process::id()).is_some());
+    fn this_process_is_not_incoming() {
         assert!(!is_incoming(std::process::id()));
     }
 }

@@ -155,6 +155,7 @@ pub fn deinit() -> bool {
         *lock(&MAILBOXES) = Vec::new();
         crate::cache::clear();
         crate::trust::clear();
+        crate::handover::clear();
     }
     true
 }
@@ -578,8 +579,12 @@ impl Manager {
             )?;
         }
         if !self.is_local() {
-            // A state left from an earlier run of the guest must not lock it out.
-            if !crate::handover::state_applies(&self.owner.uuid, self.guest_pid()) {
+            // A state left from an earlier run of the guest must not lock it out. Only
+            // asked when a state carries generations: it reads the guest's /proc files,
+            // which the usual resume (no state) must not pay for.
+            if wanted.iter().any(|w| w.1.is_some())
+                && !crate::handover::state_applies(&self.owner.uuid, self.guest_pid())
+            {
                 wanted.iter_mut().for_each(|w| w.1 = None);
             }
             return self.acquire_remote(&wanted, flags);
