@@ -31,7 +31,8 @@ use crate::error::{Error, Result};
 const VIR_ERR_OPERATION_DENIED: i32 = 29;
 const VIR_ERR_OPERATION_UNSUPPORTED: i32 = 84;
 
-fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
+/// A pidfd of process `pid` (`pidfd_open`).
+pub(crate) fn pidfd_open(pid: u32) -> io::Result<OwnedFd> {
     // SAFETY: plain syscall; a returned descriptor is ours.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
     if fd < 0 {

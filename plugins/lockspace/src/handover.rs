@@ -16,10 +16,10 @@
 //! (a pidfd of the guest's process, in memory) decide; a pause before a daemon restart is
 //! forgotten, so such a resume is checked as lockd checks it: not at all.
 
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::sync::{Arc, Mutex};
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 /// Guest processes this daemon released (paused) with a state: UUID, pid and a pidfd of
 /// that very process. A pidfd names one process for good, and a live process keeps its
@@ -49,16 +49,6 @@ fn alive(pidfd: &OwnedFd) -> bool {
     }
 }
 
-fn pidfd_open(pid: u32) -> Result<OwnedFd> {
-    // SAFETY: plain syscall; a returned descriptor is ours.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    if fd < 0 {
-        return Err(Error::last_os(format!("cannot reach process {pid}")));
-    }
-    // SAFETY: fd was just returned by pidfd_open and is owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
-}
-
 /// Whether process `pid` was started to receive a migration or a saved image.
 fn is_incoming(pid: u32) -> bool {
     std::fs::read(format!("/proc/{pid}/cmdline"))
@@ -70,7 +60,11 @@ fn is_incoming(pid: u32) -> bool {
 /// The pidfd comes from the daemon's cache (the release just reached the process
 /// through it, so it is that process's).
 pub fn remember_pause(uuid: &[u8; 16], pid: u32) {
-    let Ok((fd, _)) = crate::cache::pidfd(pid, || pidfd_open(pid)) else {
+    let open = || {
+        crate::guest::pidfd_open(pid)
+            .map_err(|e| Error::internal(format!("cannot reach process {pid}: {e}")))
+    };
+    let Ok((fd, _)) = crate::cache::pidfd(pid, open) else {
         return;
     };
     let mut p = paused();
